@@ -1,0 +1,249 @@
+import { EventEmitter } from 'node:events'
+import * as A from '@automerge/automerge'
+import type { Logger } from '../node/logger.js'
+import type { ChunkStore } from './storage/chunk-store.js'
+import { genesis, type FleetDoc } from './schema.js'
+
+export const DEFAULT_COMPACT_CHUNKS = 512
+export const DEFAULT_COMPACT_RATIO = 1
+
+export interface DocStoreInit {
+  storage: ChunkStore
+  logger: Logger
+  /** Automerge actor id (hex) for this replica's changes; default random. */
+  actor?: string
+  /**
+   * Compact into a snapshot once this many chunks accumulated (default DEFAULT_COMPACT_CHUNKS)
+   * or once the chunks outweigh the snapshot by DEFAULT_COMPACT_RATIO: load time stays
+   * proportional to the document, not to its history of small writes.
+   */
+  compactChunks?: number
+}
+
+export type ChangeOrigin = 'local' | 'remote'
+
+export interface DocChangeEvent {
+  origin: ChangeOrigin
+  /** Heads after the change. */
+  heads: A.Heads
+  /** For local changes: the encoded changes, ready to publish. */
+  changes: Uint8Array[]
+  patches: A.Patch[]
+}
+
+export interface DocStoreEvents {
+  change: [DocChangeEvent]
+  persisted: [A.Heads]
+}
+
+export type Mutator<R> = (doc: FleetDoc) => R
+
+interface Waiter {
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+export class StorageClosedError extends Error {
+  override name = 'StorageClosedError'
+  constructor () { super('the document store is closed') }
+}
+
+/**
+ * Owns the replica: every local mutation and every remote change goes through here, so
+ * persistence and change events happen in one place. Writes are group-committed: each mutation
+ * is its own Automerge change, applied at once, and all changes made while a disk write is in
+ * flight are saved together in the next one; a write's promise resolves only once it is on disk.
+ */
+export class DocStore extends EventEmitter<DocStoreEvents> {
+  private current: A.Doc<FleetDoc>
+  private readonly storage: ChunkStore
+  private readonly log: Logger
+  private readonly compactChunks: number
+  private savedHeads: A.Heads
+  private waiters: Waiter[] = []
+  private flushing: Promise<void> | null = null
+  private dirty = false
+  private closed = false
+
+  private constructor (doc: A.Doc<FleetDoc>, init: DocStoreInit) {
+    super()
+    this.current = doc
+    this.storage = init.storage
+    this.log = init.logger
+    this.compactChunks = init.compactChunks ?? DEFAULT_COMPACT_CHUNKS
+    this.savedHeads = A.getHeads(doc)
+  }
+
+  /** Loads the replica from storage (or starts from genesis) before anything else sees it. */
+  static async open (init: DocStoreInit): Promise<DocStore> {
+    await init.storage.open()
+    const stored = await init.storage.load()
+    const opts = init.actor === undefined ? undefined : { actor: init.actor }
+    let doc: A.Doc<FleetDoc>
+    if (stored.snapshot === null) {
+      doc = genesis(init.actor)
+    } else {
+      doc = A.load<FleetDoc>(stored.snapshot, opts)
+    }
+    const fresh = stored.snapshot === null && stored.chunks.length === 0
+    for (const chunk of stored.chunks) doc = A.loadIncremental(doc, chunk)
+    const store = new DocStore(doc, init)
+    // A brand new replica persists genesis so that a later load finds the shared root maps.
+    if (fresh) store.savedHeads = []
+    if (fresh || stored.chunks.length > 0) store.dirty = true
+    await store.flush()
+    return store
+  }
+
+  get doc (): A.Doc<FleetDoc> { return this.current }
+
+  heads (): A.Heads { return A.getHeads(this.current) }
+
+  actor (): string { return A.getActorId(this.current) }
+
+  /**
+   * Applies one local mutation. The mutator runs synchronously inside an Automerge change; if it
+   * throws, nothing is written and the error is re-thrown. Resolves with the mutator's result
+   * once the change is durable. A mutator that changes nothing writes nothing.
+   */
+  async change<R> (mutate: Mutator<R>, message?: string): Promise<R> {
+    const result = this.changeNow(mutate, message)
+    await this.whenPersisted()
+    return result
+  }
+
+  /** Like change(), but returns before the disk write; for chatter whose loss is harmless. */
+  changeNow<R> (mutate: Mutator<R>, message?: string): R {
+    if (this.closed) throw new StorageClosedError()
+    const before = this.current
+    let result!: R
+    let patches: A.Patch[] = []
+    const opts: A.ChangeOptions<FleetDoc> = {
+      patchCallback: (p) => { patches = p }
+    }
+    if (message !== undefined) opts.message = message
+    const after = A.change(before, opts, (d) => { result = mutate(d) })
+    if (after === before || A.getHeads(after).join() === A.getHeads(before).join()) return result
+    this.current = after
+    const change = A.getLastLocalChange(after)
+    this.markDirty()
+    this.emit('change', { origin: 'local', heads: A.getHeads(after), changes: change === undefined ? [] : [change], patches })
+    return result
+  }
+
+  /**
+   * Applies changes from a peer (gossip). Bad bytes throw before the document is touched.
+   * Returns true if the heads moved.
+   */
+  applyRemote (changes: Uint8Array[]): boolean {
+    if (this.closed) throw new StorageClosedError()
+    const before = this.current
+    const beforeHeads = A.getHeads(before)
+    let patches: A.Patch[] = []
+    const [after] = A.applyChanges(before, changes, { patchCallback: (p) => { patches = p } })
+    this.current = after
+    const heads = A.getHeads(after)
+    if (heads.join() === beforeHeads.join()) return false
+    this.markDirty()
+    this.emit('change', { origin: 'remote', heads, changes: [], patches })
+    return true
+  }
+
+  /** One step of the Automerge sync protocol with a peer; remote changes are persisted as usual. */
+  receiveSyncMessage (state: A.SyncState, message: Uint8Array): A.SyncState {
+    if (this.closed) throw new StorageClosedError()
+    const before = this.current
+    const beforeHeads = A.getHeads(before)
+    let patches: A.Patch[] = []
+    const [after, next] = A.receiveSyncMessage(before, state, message, { patchCallback: (p) => { patches = p } })
+    this.current = after
+    const heads = A.getHeads(after)
+    if (heads.join() !== beforeHeads.join()) {
+      this.markDirty()
+      this.emit('change', { origin: 'remote', heads, changes: [], patches })
+    }
+    return next
+  }
+
+  generateSyncMessage (state: A.SyncState): [A.SyncState, Uint8Array | null] {
+    return A.generateSyncMessage(this.current, state)
+  }
+
+  /** Heads that the given heads depend on and this replica lacks (also counts queued changes' gaps). */
+  missingDeps (heads: A.Heads = []): A.Heads {
+    return A.getMissingDeps(this.current, heads)
+  }
+
+  /** Resolves when every change made so far is on disk. */
+  async whenPersisted (): Promise<void> {
+    if (!this.dirty && this.flushing === null) return
+    await new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject })
+      this.scheduleFlush()
+    })
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    await this.flush()
+    this.closed = true
+    await this.storage.close()
+  }
+
+  /** Bytes the replica takes when saved whole (for metrics and benchmarks). */
+  savedSize (): number {
+    return A.save(this.current).byteLength
+  }
+
+  storageStats (): ReturnType<ChunkStore['stats']> {
+    return this.storage.stats()
+  }
+
+  private markDirty (): void {
+    this.dirty = true
+    this.scheduleFlush()
+  }
+
+  private scheduleFlush (): void {
+    if (this.flushing !== null) return
+    this.flushing = (async () => {
+      // One disk write carries every change made while the previous one was in flight.
+      while (this.dirty) {
+        const waiters = this.waiters
+        this.waiters = []
+        try {
+          await this.writeOnce()
+          for (const w of waiters) w.resolve()
+        } catch (err) {
+          this.log.error({ err }, 'persisting the document failed')
+          for (const w of waiters) w.reject(err)
+        }
+      }
+      this.flushing = null
+      // Waiters that arrived after the last pass but found nothing dirty.
+      const rest = this.waiters
+      this.waiters = []
+      for (const w of rest) w.resolve()
+    })()
+  }
+
+  private async flush (): Promise<void> {
+    this.scheduleFlush()
+    if (this.flushing !== null) await this.flushing
+  }
+
+  private async writeOnce (): Promise<void> {
+    this.dirty = false
+    const doc = this.current
+    const heads = A.getHeads(doc)
+    const stats = this.storage.stats()
+    if (stats.chunkCount >= this.compactChunks || stats.chunkBytes > stats.snapshotBytes * DEFAULT_COMPACT_RATIO + 64 * 1024) {
+      await this.storage.compact(A.save(doc))
+    } else {
+      const chunk = A.saveSince(doc, this.savedHeads)
+      if (chunk.byteLength > 0) await this.storage.append(chunk)
+    }
+    this.savedHeads = heads
+    this.emit('persisted', heads)
+  }
+}

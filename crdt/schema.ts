@@ -1,0 +1,194 @@
+import * as A from '@automerge/automerge'
+
+/**
+ * The one replicated document. Every collection that can grow large is split into fixed hash
+ * buckets: the cost of an Automerge change grows with the size of the map it touches, and the
+ * buckets are created once, in the genesis change, so no two nodes ever create the same map
+ * concurrently (a concurrent create of one key would hide one side's map behind a conflict).
+ */
+
+/** Strings that are never edited character by character are stored whole (one op, not one per char). */
+export type Str = A.ImmutableString
+
+export const SCHEMA_VERSION = 1
+export const BUCKET_COUNT = 128
+
+export const TASK_STATUSES = ['pending', 'claimed', 'in_progress', 'review', 'done', 'failed', 'cancelled', 'blocked'] as const
+export type TaskStatus = typeof TASK_STATUSES[number]
+
+/** The statuses stored in the document; claimed/in_progress/blocked are derived from assignments and deps. */
+export const STORED_TASK_STATUSES = ['pending', 'review', 'done', 'failed', 'cancelled'] as const
+export type StoredTaskStatus = typeof STORED_TASK_STATUSES[number]
+
+export interface DocTask {
+  id: Str
+  title: Str
+  epic: Str | null
+  description: Str
+  estimatedHours: number
+  role: Str | null
+  dependsOn: Str[]
+  priority: number
+  acceptance: Str | null
+  /** Position in the plan, the tie-break after priority. */
+  order: number
+  status: Str
+  /** Which attempt is current; claims name the attempt they are for. */
+  attempt: number
+  /** Why the task is failed, ejected or was reset, for the next agent to read. */
+  reason: Str | null
+  /** 'plan' when a plan import owns it, 'api' when created by hand. */
+  source: Str
+  createdAt: number
+  updatedAt: number
+}
+
+export interface DocAssignment {
+  id: Str
+  taskId: Str
+  agentId: Str
+  nodeId: Str
+  attempt: number
+  /** Lamport clock of the claim: 1 + the highest clock of any claim of the task seen by the claimer. */
+  clock: number
+  claimedAt: number
+  /** active | completed | released | expired | failed: what the holder (or a lease check) recorded. */
+  state: Str
+  progress: number
+  message: Str | null
+  summary: Str | null
+  endedAt: number | null
+  reason: Str | null
+}
+
+export interface DocEvidence {
+  id: Str
+  taskId: Str
+  assignmentId: Str
+  agentId: Str
+  kind: Str
+  content: Str | null
+  uri: Str | null
+  sha256: Str
+  createdAt: number
+}
+
+export interface DocMergeEntry {
+  id: Str
+  taskId: Str
+  assignmentId: Str
+  agentId: Str
+  branch: Str
+  priority: number
+  enqueuedAt: number
+  /** queued | merging | merged | ejected */
+  state: Str
+  sha: Str | null
+  reason: Str | null
+  output: Str | null
+  leader: Str | null
+  updatedAt: number
+}
+
+export interface DocAgent {
+  id: Str
+  name: Str
+  role: Str
+  capabilities: Str[]
+  nodeId: Str
+  registeredAt: number
+}
+
+export interface DocEpic {
+  id: Str
+  title: Str
+  role: Str | null
+  order: number
+}
+
+export interface DocSnapshot {
+  id: Str
+  takenAt: number
+  nodeId: Str
+  /** JSON of the overview at that time: stored whole, it is never edited. */
+  summary: Str
+}
+
+export interface DocPlanMeta {
+  id: Str | null
+  title: Str | null
+  importedAt: number | null
+  /** sha256 of the last imported plan's canonical form. */
+  digest: Str | null
+}
+
+export type Buckets<T> = Record<string, Record<string, T>>
+
+export interface FleetDoc {
+  schema: number
+  plan: DocPlanMeta
+  epics: Record<string, DocEpic>
+  tasks: Buckets<DocTask>
+  assignments: Buckets<DocAssignment>
+  evidence: Buckets<DocEvidence>
+  mergeQueue: Record<string, DocMergeEntry>
+  agents: Record<string, DocAgent>
+  snapshots: Record<string, DocSnapshot>
+}
+
+export const BUCKETED_COLLECTIONS = ['tasks', 'assignments', 'evidence'] as const
+export type BucketedCollection = typeof BUCKETED_COLLECTIONS[number]
+
+/** FNV-1a of the id, so every replica puts a key in the same bucket. */
+export function bucketOf (id: string): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return ((h >>> 0) % BUCKET_COUNT).toString(16).padStart(2, '0')
+}
+
+export function bucketKeys (): string[] {
+  return Array.from({ length: BUCKET_COUNT }, (_, i) => i.toString(16).padStart(2, '0'))
+}
+
+/** Wraps a string for storage as one value (see Str). */
+export function str (s: string): Str {
+  return new A.ImmutableString(s)
+}
+
+/** Reads a stored string back, whether it was stored whole or as text. */
+export function read (v: Str | string | null | undefined): string {
+  if (v === null || v === undefined) return ''
+  return typeof v === 'string' ? v : v.val
+}
+
+export function readOpt (v: Str | string | null | undefined): string | null {
+  if (v === null || v === undefined) return null
+  return typeof v === 'string' ? v : v.val
+}
+
+/** The actor of the genesis change: the same on every node so the change hashes the same. */
+const GENESIS_ACTOR = '00000000000000000000000000000000'
+
+/**
+ * Every replica starts from this byte-identical change (fixed actor, time 0), so all nodes share
+ * the root maps and buckets instead of each creating its own.
+ */
+export function genesis (actor?: string): A.Doc<FleetDoc> {
+  const base = A.change(A.init<FleetDoc>({ actor: GENESIS_ACTOR }), { time: 0, message: 'genesis' }, (d) => {
+    d.schema = SCHEMA_VERSION
+    d.plan = { id: null, title: null, importedAt: null, digest: null }
+    d.epics = {}
+    for (const c of BUCKETED_COLLECTIONS) {
+      const buckets: Buckets<never> = {}
+      for (const b of bucketKeys()) buckets[b] = {}
+      d[c] = buckets
+    }
+    d.mergeQueue = {}
+    d.agents = {}
+    d.snapshots = {}
+  })
+  return actor === undefined ? A.clone(base) : A.clone(base, { actor })
+}

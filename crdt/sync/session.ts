@@ -1,0 +1,82 @@
+import * as A from '@automerge/automerge'
+import type { DocStore } from '../doc-store.js'
+import { decodeSyncFrame, encodeSyncFrame, WireFrameError } from '../wire.js'
+
+export interface SyncSessionInit {
+  store: DocStore
+  /** Sends one frame to the peer, in order. */
+  send: (frame: Uint8Array) => void
+}
+
+export interface SyncSessionStats {
+  messagesIn: number
+  messagesOut: number
+  rounds: number
+  rejected: number
+}
+
+/**
+ * The Automerge sync protocol with one peer over an in-order, bidirectional channel. It is
+ * transport-agnostic: the network layer feeds received frames in and sends what comes out.
+ * Either side may ask for a reset (both start over from a fresh sync state), which is how a
+ * replica that saw the peer announce heads it lacks gets a full reconciliation.
+ */
+export class SyncSession {
+  readonly stats: SyncSessionStats = { messagesIn: 0, messagesOut: 0, rounds: 0, rejected: 0 }
+  private state: A.SyncState = A.initSyncState()
+  private readonly store: DocStore
+  private readonly sendFrame: (frame: Uint8Array) => void
+  private closed = false
+
+  constructor (init: SyncSessionInit) {
+    this.store = init.store
+    this.sendFrame = init.send
+  }
+
+  /** Sends our next sync message, if the protocol has anything to say. */
+  pump (): void {
+    if (this.closed) return
+    const [next, message] = this.store.generateSyncMessage(this.state)
+    this.state = next
+    if (message === null) return
+    this.stats.messagesOut++
+    this.sendFrame(encodeSyncFrame({ type: 'sync', message }))
+  }
+
+  /** Starts a new round from scratch on both sides. */
+  requestReset (): void {
+    if (this.closed) return
+    this.stats.rounds++
+    this.state = A.initSyncState()
+    this.sendFrame(encodeSyncFrame({ type: 'reset' }))
+    this.pump()
+  }
+
+  /**
+   * Handles one received frame. A malformed frame throws WireFrameError and leaves the
+   * document untouched; the session resets its state so the next round starts clean.
+   */
+  receive (bytes: Uint8Array): void {
+    if (this.closed) return
+    const frame = decodeSyncFrame(bytes)
+    if (frame.type === 'reset') {
+      this.stats.rounds++
+      this.state = A.initSyncState()
+      this.pump()
+      return
+    }
+    this.stats.messagesIn++
+    try {
+      this.state = this.store.receiveSyncMessage(this.state, frame.message)
+    } catch (err) {
+      this.stats.rejected++
+      this.state = A.initSyncState()
+      throw new WireFrameError(`sync message rejected: ${(err as Error).message}`)
+    }
+    this.pump()
+  }
+
+  close (): void {
+    this.closed = true
+  }
+}

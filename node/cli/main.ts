@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import '../polyfill.js'
+import { ConfigError } from '../config.js'
+import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.js'
+import { startCommand, START_USAGE } from './start.js'
+
+type Command = (argv: string[]) => Promise<number>
+
+const commands: Record<string, { run: Command, usage: string }> = {
+  start: { run: startCommand, usage: START_USAGE }
+}
+
+const USAGE = `usage: fleet <command> [options]
+commands:
+  start        run a node (see fleet start --help)`
+
+async function main (argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE + '\n')
+    return name === undefined ? EXIT_USAGE : 0
+  }
+  const cmd = commands[name]
+  if (cmd === undefined) throw new CliError(`unknown command "${name}" (try: ${Object.keys(commands).join(', ')})`)
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(cmd.usage + '\n')
+    return 0
+  }
+  return await cmd.run(rest)
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code
+  // Open handles (sockets in TIME_WAIT, timers of libraries) must not keep a finished command alive.
+  setTimeout(() => process.exit(code), 200).unref()
+}, (err: unknown) => {
+  if (err instanceof CliError) {
+    process.stderr.write(`fleet: ${err.message}\n`)
+    process.exit(err.exitCode)
+  } else if (err instanceof ConfigError) {
+    process.stderr.write(`fleet: ${err.message}\n`)
+    process.exit(EXIT_USAGE)
+  } else {
+    process.stderr.write(`fleet: ${(err as Error).stack ?? String(err)}\n`)
+    process.exit(EXIT_FAILURE)
+  }
+})

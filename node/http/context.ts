@@ -1,0 +1,13 @@
+import type { DocStore } from '../../crdt/doc-store.js'
+import type { Replicator } from '../net/replicator.js'
+import type { TaskService } from '../services/tasks.js'
+
+/** What the HTTP routes may use: the node's services, never its internals. */
+export interface ApiContext {
+  peerId: string
+  multiaddrs: () => string[]
+  store: DocStore
+  replicator: Replicator
+  tasks: TaskService
+  startedAt: number
+}

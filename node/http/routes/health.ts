@@ -1,0 +1,13 @@
+import type { FastifyInstance } from 'fastify'
+import type { ApiContext } from '../context.js'
+
+export function healthRoutes (app: FastifyInstance, ctx: ApiContext): void {
+  app.get('/health', async () => ({
+    status: 'healthy',
+    peerId: ctx.peerId,
+    multiaddrs: ctx.multiaddrs(),
+    peers: ctx.replicator.connectedPeers().length,
+    heads: ctx.store.heads(),
+    uptimeMs: Date.now() - ctx.startedAt
+  }))
+}

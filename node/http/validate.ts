@@ -1,0 +1,12 @@
+import type { z } from 'zod'
+import { BadRequestError, zodDetails } from './errors.js'
+
+/** Parses a request part with a zod schema; a mismatch is a 400 naming every bad field. */
+export function parseInput<S extends z.ZodType> (schema: S, value: unknown, what: string): z.infer<S> {
+  const r = schema.safeParse(value ?? (what === 'body' ? undefined : {}))
+  if (!r.success) {
+    const details = zodDetails(r.error)
+    throw new BadRequestError(`invalid ${what}: ${details.map(d => `${d.path}: ${d.message}`).join('; ')}`, details)
+  }
+  return r.data
+}

@@ -1,0 +1,23 @@
+/**
+ * Node 20 lacks Promise.withResolvers (Node 22+), which current libp2p dependencies
+ * (it-queue, mortice, yamux, noise, tcp) call. Every entry point imports this module first,
+ * before anything that pulls in libp2p, so the method exists when those modules run.
+ */
+interface Resolvers<T> {
+  promise: Promise<T>
+  resolve: (value: T | PromiseLike<T>) => void
+  reject: (reason?: unknown) => void
+}
+
+const P = Promise as unknown as { withResolvers?: <T>() => Resolvers<T> }
+
+if (typeof P.withResolvers !== 'function') {
+  P.withResolvers = function withResolvers<T> (): Resolvers<T> {
+    let resolve!: Resolvers<T>['resolve']
+    let reject!: Resolvers<T>['reject']
+    const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+    return { promise, resolve, reject }
+  }
+}
+
+export {}

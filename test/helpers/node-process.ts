@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { waitFor } from './wait.js'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+/** The built CLI entry; tests run `node <entry>` directly so a kill reaches the node itself. */
+export const CLI_ENTRY = resolve(here, '../../node/cli/main.js')
+
+export interface StartedNode {
+  proc: ChildProcess
+  dataDir: string
+  peerId: string
+  addr: string
+  url: string
+  stdout: string[]
+  stderr: string[]
+}
+
+export interface NodeOptions {
+  dataDir?: string
+  bootstrap?: string[]
+  /** Reuse a fixed libp2p port (for restarts that peers redial). */
+  port?: number
+  extraArgs?: string[]
+  env?: NodeJS.ProcessEnv
+}
+
+export function tempDir (prefix = 'fleet-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+/** Runs the CLI to completion (for commands that exit). */
+export async function runCli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const proc = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, FLEET_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const code = await new Promise<number | null>((resolve) => proc.on('close', resolve))
+  return { code, stdout, stderr }
+}
+
+/** Starts `fleet start` on 127.0.0.1 with free ports and waits until it printed its addresses. */
+export async function startNode (opts: NodeOptions = {}): Promise<StartedNode> {
+  const dataDir = opts.dataDir ?? tempDir()
+  const args = [
+    CLI_ENTRY, 'start',
+    '--data', dataDir,
+    '--http', '127.0.0.1:0',
+    '--listen', `/ip4/127.0.0.1/tcp/${opts.port ?? 0}`,
+    ...(opts.bootstrap ?? []).flatMap(b => ['--bootstrap', b]),
+    ...(opts.extraArgs ?? [])
+  ]
+  const proc = spawn(process.execPath, args, {
+    env: { ...process.env, FLEET_LOG_LEVEL: process.env.FLEET_TEST_LOG_LEVEL ?? 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const stdout: string[] = []
+  const stderr: string[] = []
+  proc.stdout.on('data', (d: Buffer) => { stdout.push(...d.toString().split('\n').filter(Boolean)) })
+  proc.stderr.on('data', (d: Buffer) => { stderr.push(...d.toString().split('\n').filter(Boolean)) })
+  let exited: number | null = null
+  proc.on('exit', (code) => { exited = code ?? -1 })
+  live.add(proc)
+  proc.on('exit', () => live.delete(proc))
+  const url = await waitFor(() => {
+    if (exited !== null) throw new Error(`node exited with ${exited}: ${stderr.slice(-5).join(' | ')}`)
+    return stdout.find(l => l.startsWith('http: '))?.slice(6)
+  }, 'the node to print its HTTP URL', 30_000)
+  const peerId = stdout.find(l => l.startsWith('peer id: '))?.slice(9) ?? ''
+  const addr = stdout.find(l => l.startsWith('listen: '))?.slice(8) ?? ''
+  return { proc, dataDir, peerId, addr, url, stdout, stderr }
+}
+
+const live = new Set<ChildProcess>()
+
+/** SIGKILL, no chance to flush: what a crash looks like. */
+export async function killNode (n: StartedNode, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (n.proc.exitCode !== null || n.proc.signalCode !== null) return
+  const done = new Promise((resolve) => n.proc.once('exit', resolve))
+  n.proc.kill(signal)
+  await done
+}
+
+/** Graceful stop (SIGTERM) and wait for exit. */
+export async function stopNode (n: StartedNode): Promise<number | null> {
+  if (n.proc.exitCode !== null || n.proc.signalCode !== null) return n.proc.exitCode
+  const done = new Promise<number | null>((resolve) => n.proc.once('exit', resolve))
+  n.proc.kill('SIGTERM')
+  return await done
+}
+
+/** Kills every node a test started, whatever happened: no stray processes hold ports. */
+export async function killAll (): Promise<void> {
+  await Promise.all([...live].map(async (p) => {
+    if (p.exitCode !== null || p.signalCode !== null) return
+    const done = new Promise((resolve) => p.once('exit', resolve))
+    p.kill('SIGKILL')
+    await done
+  }))
+}
+
+export function removeDir (dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+}
