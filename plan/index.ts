@@ -1,0 +1,16 @@
+export { PlanValidationError, formatProblem, type PlanProblem } from './errors.js'
+export {
+  PlanSchema, PlanEpicSchema, PlanTaskSchema, IdSchema, RoleSchema, ID_PATTERN, ROLE_PATTERN,
+  MAX_ID_LENGTH, MAX_TITLE_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_ACCEPTANCE_LENGTH, MAX_ESTIMATED_HOURS,
+  MAX_EPICS, MAX_TASKS, MAX_DEPENDENCIES,
+  type Plan, type PlanEpic, type PlanTask, type PlanInput
+} from './schema.js'
+export { parsePlan, readPlanFile, type ParsePlanOptions } from './load.js'
+export { formatFromFileName, sniffFormat, PLAN_FORMATS, type PlanFormat } from './detect.js'
+export { validatePlan } from './validate.js'
+export { availableTasks, blockedReasons, type SchedTask, type SchedStatus, type AvailableOptions } from './availability.js'
+export {
+  planImportOps, planEpicOps,
+  type ImportOp, type EpicOp, type ExistingTask, type ExistingEpic, type PlanTaskRecord, type PlanEpicRecord, type PlanTaskFields
+} from './revision.js'
+export { planDigest, canonicalJson } from './digest.js'

@@ -1,0 +1,114 @@
+import { z } from 'zod'
+
+/** Limits keep one imported plan from bloating the replicated document. */
+export const MAX_ID_LENGTH = 64
+export const MAX_TITLE_LENGTH = 300
+export const MAX_DESCRIPTION_LENGTH = 20_000
+export const MAX_ACCEPTANCE_LENGTH = 20_000
+export const MAX_ESTIMATED_HOURS = 10_000
+export const MAX_EPICS = 500
+export const MAX_TASKS = 5_000
+export const MAX_DEPENDENCIES = 200
+
+export const ID_PATTERN = /^[A-Za-z0-9._-]+$/
+export const ROLE_PATTERN = /^[a-z][a-z0-9_-]*$/
+
+export const IdSchema = z.string()
+  .min(1, 'must not be empty')
+  .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+  .regex(ID_PATTERN, 'must contain only letters, digits, ".", "_" and "-"')
+
+export const RoleSchema = z.string()
+  .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+  .regex(ROLE_PATTERN, 'must be a lowercase identifier like "backend" (a-z, 0-9, "_", "-", starting with a letter)')
+
+const TitleSchema = z.string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(MAX_TITLE_LENGTH, `must be at most ${MAX_TITLE_LENGTH} characters`)
+
+/** null is accepted as "absent" so documents exported from the replica (which store null) re-import. */
+export const PlanEpicSchema = z.strictObject({
+  id: IdSchema,
+  title: TitleSchema,
+  role: RoleSchema.nullish()
+})
+
+export const PlanTaskSchema = z.strictObject({
+  id: IdSchema,
+  epic: IdSchema,
+  title: TitleSchema,
+  description: z.string().max(MAX_DESCRIPTION_LENGTH, `must be at most ${MAX_DESCRIPTION_LENGTH} characters`).default(''),
+  estimatedHours: z.number()
+    .positive('must be greater than 0')
+    .max(MAX_ESTIMATED_HOURS, `must be at most ${MAX_ESTIMATED_HOURS}`),
+  role: RoleSchema.nullish(),
+  dependsOn: z.array(IdSchema).max(MAX_DEPENDENCIES, `must list at most ${MAX_DEPENDENCIES} tasks`).default([]),
+  priority: z.int('must be an integer').default(0),
+  acceptance: z.string().max(MAX_ACCEPTANCE_LENGTH, `must be at most ${MAX_ACCEPTANCE_LENGTH} characters`).nullish()
+})
+
+export interface PlanEpic {
+  id: string
+  title: string
+  role: string | null
+}
+
+export interface PlanTask {
+  id: string
+  epic: string
+  title: string
+  description: string
+  estimatedHours: number
+  /** The task's own role, else its epic's, else null (any role may take it). */
+  role: string | null
+  dependsOn: string[]
+  /** Higher is more urgent. */
+  priority: number
+  acceptance: string | null
+}
+
+export interface Plan {
+  id: string
+  title: string
+  epics: PlanEpic[]
+  tasks: PlanTask[]
+}
+
+/**
+ * The whole plan. At least one epic and one task are required: an empty plan is almost always a
+ * parse gone wrong, and re-importing one would cancel every pending task.
+ */
+export const PlanSchema = z.strictObject({
+  id: IdSchema,
+  title: TitleSchema,
+  epics: z.array(PlanEpicSchema)
+    .min(1, 'must list at least one epic')
+    .max(MAX_EPICS, `must list at most ${MAX_EPICS} epics`),
+  tasks: z.array(PlanTaskSchema)
+    .min(1, 'must list at least one task')
+    .max(MAX_TASKS, `must list at most ${MAX_TASKS} tasks`)
+}).transform((raw): Plan => {
+  const epics: PlanEpic[] = raw.epics.map((e) => ({ id: e.id, title: e.title, role: e.role ?? null }))
+  const epicRole = new Map<string, string | null>()
+  for (const e of epics) if (!epicRole.has(e.id)) epicRole.set(e.id, e.role)
+  const tasks: PlanTask[] = raw.tasks.map((t) => ({
+    id: t.id,
+    epic: t.epic,
+    title: t.title,
+    description: t.description,
+    estimatedHours: t.estimatedHours,
+    role: t.role ?? epicRole.get(t.epic) ?? null,
+    dependsOn: [...t.dependsOn],
+    priority: t.priority,
+    acceptance: t.acceptance ?? null
+  }))
+  return { id: raw.id, title: raw.title, epics, tasks }
+})
+
+/** What a plan file may contain, before defaults. */
+export type PlanInput = z.input<typeof PlanSchema>
+
+export const PLAN_FIELDS = ['id', 'title', 'epics', 'tasks'] as const
+export const EPIC_FIELDS = ['id', 'title', 'role'] as const
+export const TASK_FIELDS = ['id', 'epic', 'title', 'description', 'estimatedHours', 'role', 'dependsOn', 'priority', 'acceptance'] as const
