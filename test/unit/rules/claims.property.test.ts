@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict'
+import * as A from '@automerge/automerge'
+import {
+  claimWinner, nextClaimClock, settleClaim, fenceCheck, type ClaimState, type ClaimView
+} from '../../../crdt/rules/claims.js'
+import { forTrials, type Rng } from './prng.js'
+import { replica, addClaim, claimsOf, mergeInto, sortedHeads, type Doc } from './docs.js'
+
+const TASK = 'task-1'
+
+/** Reference winner, written without claims.ts: sort the eligible claims by (clock, id). */
+function referenceWinner (claims: readonly ClaimView[], attempt: number): string | null {
+  const eligible = claims
+    .filter((c) => c.attempt === attempt && (c.state === 'active' || c.state === 'completed'))
+    .sort((a, b) => a.clock - b.clock || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return eligible[0]?.id ?? null
+}
+
+function actors (rng: Rng, n: number): string[] {
+  const out = new Set<string>()
+  while (out.size < n) out.add(`${(out.size + 1).toString(16).padStart(2, '0')}${rng.hex(30)}`)
+  return [...out]
+}
+
+function randomState (rng: Rng): ClaimState {
+  const x = rng.float()
+  if (x < 0.7) return 'active'
+  if (x < 0.8) return 'completed'
+  return rng.pick(['released', 'expired', 'failed'] as const)
+}
+
+/** Every replica merges every other (in random orders), after which each holds the union. */
+function mergeAll (docs: Doc[], rng: Rng): void {
+  for (const r of rng.shuffle(docs.map((_, i) => i))) {
+    for (const s of rng.shuffle(docs.map((_, i) => i).filter((i) => i !== r))) {
+      docs[r] = mergeInto(docs[r]!, docs[s]!, rng)
+    }
+  }
+}
+
+describe('rules/claims property (real Automerge)', () => {
+  it('every replica names the same min-(clock, id) winner after merging concurrent claims', function () {
+    this.timeout(20_000)
+    forTrials(200, (rng) => {
+      const nReplicas = 1 + rng.int(5)
+      const nClaims = 1 + rng.int(20)
+      const attempt = 1 + rng.int(3)
+      const docs = actors(rng, nReplicas).map(replica)
+      const made: ClaimView[] = []
+      const ids = new Set<string>()
+
+      for (let k = 0; k < nClaims; k++) {
+        const r = rng.int(nReplicas)
+        // Some claimers have heard of others' claims first, so clocks differ; others have not, so clocks tie.
+        if (nReplicas > 1 && rng.chance(0.4)) {
+          const s = rng.pick(docs.map((_, i) => i).filter((i) => i !== r))
+          docs[r] = mergeInto(docs[r]!, docs[s]!, rng)
+        }
+        let id: string
+        do id = `${rng.pick(['c', 'C', 'x', '_'])}-${rng.hex(4)}`; while (ids.has(id))
+        ids.add(id)
+        const clock = nextClaimClock(claimsOf(docs[r]!, TASK))
+        const claim: ClaimView = {
+          id, taskId: TASK, agentId: `agent-${k}`, nodeId: `node-${r}`,
+          attempt: rng.chance(0.85) ? attempt : rng.int(attempt), clock, state: randomState(rng), confirmedAt: null
+        }
+        docs[r] = addClaim(docs[r]!, claim)
+        made.push(claim)
+      }
+
+      mergeAll(docs, rng)
+
+      const heads = sortedHeads(docs[0]!)
+      const expected = referenceWinner(made, attempt)
+      for (const doc of docs) {
+        assert.equal(sortedHeads(doc), heads, 'replicas did not converge')
+        const seen = claimsOf(doc, TASK)
+        assert.equal(seen.length, made.length)
+        assert.equal(claimWinner(seen, attempt)?.id ?? null, expected)
+        assert.equal(claimWinner(rng.shuffle(seen), attempt)?.id ?? null, expected)
+      }
+
+      // A claim made after seeing the winner has a larger clock, so it loses even with the smallest id.
+      const r = rng.int(nReplicas)
+      const late: ClaimView = {
+        id: '!late', taskId: TASK, agentId: 'late', nodeId: `node-${r}`, attempt, clock: nextClaimClock(claimsOf(docs[r]!, TASK)), state: 'active', confirmedAt: null
+      }
+      const before = claimWinner(claimsOf(docs[r]!, TASK), attempt)
+      if (before !== null) assert.ok(late.clock > before.clock)
+      docs[r] = addClaim(docs[r]!, late)
+      for (let s = 0; s < nReplicas; s++) if (s !== r) docs[s] = mergeInto(docs[s]!, docs[r]!, rng)
+      for (const doc of docs) {
+        assert.equal(claimWinner(claimsOf(doc, TASK), attempt)?.id, before?.id ?? late.id)
+      }
+    })
+  })
+
+  /**
+   * Nodes claim and gossip changes one way at random; each node runs settleClaim on its own
+   * winning claim after every step, with every announced head current (no partition). A confirmed
+   * claim must be the final winner on every replica, and so at most one claim is ever confirmed.
+   * Under a partition (peers limited to one side) both sides may confirm; after healing exactly one
+   * wins and the other is fenced.
+   */
+  function simulate (rng: Rng, partitioned: boolean): { confirmed: Set<string>, winner: ClaimView | null, docs: Doc[] } {
+    const n = 2 + rng.int(4)
+    const docs = actors(rng, n).map(replica)
+    const nodes = docs.map((_, i) => `node-${i}`)
+    const side = nodes.map((_, i) => (partitioned ? i % 2 : 0))
+    const own: Array<Array<{ id: string, hash: string }>> = nodes.map(() => [])
+    const confirmed = new Set<string>()
+    let claims = 0
+
+    const settleAll = (): void => {
+      for (let r = 0; r < n; r++) {
+        const winner = claimWinner(claimsOf(docs[r]!, TASK), 1)
+        const mine = own[r]!.find((c) => c.id === winner?.id)
+        if (mine === undefined || confirmed.has(mine.id)) continue
+        const live = nodes.map((_, i) => i).filter((i) => i !== r && side[i] === side[r])
+        const acked = new Set(live.filter((i) => A.hasHeads(docs[i]!, [mine.hash])).map((i) => nodes[i]!))
+        const missingDeps = live.some((i) => !A.hasHeads(docs[r]!, A.getHeads(docs[i]!)))
+        const livePeers = new Set(live.map((i) => nodes[i]!))
+        if (settleClaim({ isWinner: true, claimChangeAckedBy: acked, livePeers, missingDeps }) === 'confirmed') confirmed.add(mine.id)
+      }
+    }
+
+    for (let step = 0; step < 30; step++) {
+      if (claims < 10 && rng.chance(0.3)) {
+        const r = rng.int(n)
+        const id = `${rng.hex(4)}-${claims++}`
+        docs[r] = addClaim(docs[r]!, { id, taskId: TASK, nodeId: nodes[r], attempt: 1, clock: nextClaimClock(claimsOf(docs[r]!, TASK)) })
+        own[r]!.push({ id, hash: A.getHeads(docs[r]!)[0]! })
+      } else {
+        const r = rng.int(n)
+        const peersOnSide = nodes.map((_, i) => i).filter((i) => i !== r && side[i] === side[r])
+        if (peersOnSide.length > 0) docs[r] = mergeInto(docs[r]!, docs[rng.pick(peersOnSide)]!, rng)
+      }
+      settleAll()
+    }
+    // Heal (or just finish gossip) and let the remaining holders settle.
+    mergeAll(docs, rng)
+    for (let r = 0; r < n; r++) side[r] = 0
+    settleAll()
+    const winner = claimWinner(claimsOf(docs[0]!, TASK), 1)
+    for (const doc of docs) assert.equal(claimWinner(claimsOf(doc, TASK), 1)?.id, winner?.id)
+    return { confirmed, winner, docs }
+  }
+
+  it('without partitions a confirmed claim is the final winner everywhere', function () {
+    this.timeout(20_000)
+    forTrials(40, (rng) => {
+      const { confirmed, winner } = simulate(rng, false)
+      assert.deepEqual([...confirmed], winner === null ? [] : [winner.id])
+    })
+  })
+
+  it('under a partition both sides may confirm; after healing one wins and the rest are fenced', function () {
+    this.timeout(20_000)
+    let doubleConfirmed = 0
+    forTrials(40, (rng) => {
+      const { confirmed, winner, docs } = simulate(rng, true)
+      if (confirmed.size > 1) doubleConfirmed++
+      if (winner !== null) assert.ok(confirmed.has(winner.id))
+      const all = claimsOf(docs[0]!, TASK)
+      for (const id of confirmed) {
+        const reason = fenceCheck(all.find((c) => c.id === id), winner, 1)
+        assert.equal(reason, id === winner?.id ? null : `assignment lost to ${winner?.id ?? ''}`)
+      }
+    })
+    assert.ok(doubleConfirmed > 0, 'the partition model never produced double work')
+  })
+})
