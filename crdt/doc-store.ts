@@ -6,6 +6,8 @@ import { genesis, type FleetDoc } from './schema.js'
 
 export const DEFAULT_COMPACT_CHUNKS = 512
 export const DEFAULT_COMPACT_RATIO = 1
+/** Remote changes are acknowledged to nobody, so their disk writes can wait and be batched. */
+export const DEFAULT_REMOTE_FLUSH_DELAY_MS = 50
 
 export interface DocStoreInit {
   storage: ChunkStore
@@ -18,6 +20,8 @@ export interface DocStoreInit {
    * proportional to the document, not to its history of small writes.
    */
   compactChunks?: number
+  /** How long remote changes may wait before being written (default DEFAULT_REMOTE_FLUSH_DELAY_MS). */
+  remoteFlushDelayMs?: number
 }
 
 export type ChangeOrigin = 'local' | 'remote'
@@ -59,6 +63,8 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   private readonly storage: ChunkStore
   private readonly log: Logger
   private readonly compactChunks: number
+  private readonly remoteFlushDelayMs: number
+  private remoteFlushTimer: NodeJS.Timeout | null = null
   private savedHeads: A.Heads
   private waiters: Waiter[] = []
   private flushing: Promise<void> | null = null
@@ -71,6 +77,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     this.storage = init.storage
     this.log = init.logger
     this.compactChunks = init.compactChunks ?? DEFAULT_COMPACT_CHUNKS
+    this.remoteFlushDelayMs = init.remoteFlushDelayMs ?? DEFAULT_REMOTE_FLUSH_DELAY_MS
     this.savedHeads = A.getHeads(doc)
   }
 
@@ -126,7 +133,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     if (after === before || A.getHeads(after).join() === A.getHeads(before).join()) return result
     this.current = after
     const change = A.getLastLocalChange(after)
-    this.markDirty()
+    this.markDirty('local')
     this.emit('change', { origin: 'local', heads: A.getHeads(after), changes: change === undefined ? [] : [change], patches })
     return result
   }
@@ -144,7 +151,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     this.current = after
     const heads = A.getHeads(after)
     if (heads.join() === beforeHeads.join()) return false
-    this.markDirty()
+    this.markDirty('remote')
     this.emit('change', { origin: 'remote', heads, changes: [], patches })
     return true
   }
@@ -159,7 +166,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     this.current = after
     const heads = A.getHeads(after)
     if (heads.join() !== beforeHeads.join()) {
-      this.markDirty()
+      this.markDirty('remote')
       this.emit('change', { origin: 'remote', heads, changes: [], patches })
     }
     return next
@@ -199,12 +206,23 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     return this.storage.stats()
   }
 
-  private markDirty (): void {
+  private markDirty (origin: ChangeOrigin): void {
     this.dirty = true
-    this.scheduleFlush()
+    if (origin === 'local') {
+      this.scheduleFlush()
+    } else if (this.remoteFlushTimer === null && this.flushing === null) {
+      this.remoteFlushTimer = setTimeout(() => {
+        this.remoteFlushTimer = null
+        this.scheduleFlush()
+      }, this.remoteFlushDelayMs)
+    }
   }
 
   private scheduleFlush (): void {
+    if (this.remoteFlushTimer !== null) {
+      clearTimeout(this.remoteFlushTimer)
+      this.remoteFlushTimer = null
+    }
     if (this.flushing !== null) return
     this.flushing = (async () => {
       // One disk write carries every change made while the previous one was in flight.

@@ -15,6 +15,9 @@ import { healthRoutes } from './http/routes/health.js'
 import { peerRoutes } from './http/routes/peers.js'
 import { taskRoutes } from './http/routes/tasks.js'
 import { TaskService } from './services/tasks.js'
+import { eventRoutes } from './http/routes/events.js'
+import { EventBus } from './events/bus.js'
+import { wireEvents } from './events/wire-events.js'
 
 export interface FleetNodeInit {
   dataDir: string
@@ -76,15 +79,18 @@ export class FleetNode {
     replicator.on('announce', (frame) => { dialer.learn(frame.node, frame.addrs) })
 
     const tasks = new TaskService({ store })
+    const events = new EventBus()
+    wireEvents({ store, replicator, events })
     const ctx: ApiContext = {
       peerId,
       multiaddrs: () => libp2p.getMultiaddrs().map(a => a.toString()),
       store,
       replicator,
       tasks,
+      events,
       startedAt: Date.now()
     }
-    const http = createHttpServer({ logger: log.child({ c: 'http' }) }, ctx, [healthRoutes, peerRoutes, taskRoutes])
+    const http = createHttpServer({ logger: log.child({ c: 'http' }) }, ctx, [healthRoutes, peerRoutes, taskRoutes, eventRoutes])
     try {
       await replicator.start()
       dialer.start()

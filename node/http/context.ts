@@ -1,6 +1,7 @@
 import type { DocStore } from '../../crdt/doc-store.js'
 import type { Replicator } from '../net/replicator.js'
 import type { TaskService } from '../services/tasks.js'
+import type { EventBus } from '../events/bus.js'
 
 /** What the HTTP routes may use: the node's services, never its internals. */
 export interface ApiContext {
@@ -9,5 +10,6 @@ export interface ApiContext {
   store: DocStore
   replicator: Replicator
   tasks: TaskService
+  events: EventBus
   startedAt: number
 }

@@ -33,6 +33,16 @@ export interface ReplicatorInit {
   resyncAfterMs?: number
   /** Ephemeral data carried by each announcement (HTTP URL, agent heartbeats). */
   presence?: () => { http: string | null, beats: AgentBeat[] }
+  /**
+   * Which remote changes deserve a prompt heads announcement (an ack). Default: changes to
+   * claims, which wait for every live node's ack before they are confirmed. Acking every
+   * change would multiply gossip traffic by the cluster size for nothing.
+   */
+  ackWhen?: (evt: DocChangeEvent) => boolean
+}
+
+export function touchesClaims (evt: DocChangeEvent): boolean {
+  return evt.patches.some(p => p.path[0] === 'assignments')
 }
 
 export interface ReplicationStats {
@@ -87,6 +97,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private readonly ackDelayMs: number
   private readonly resyncAfterMs: number
   private readonly presence: NonNullable<ReplicatorInit['presence']>
+  private readonly ackWhen: NonNullable<ReplicatorInit['ackWhen']>
   private readonly sessions = new Map<string, OpenSession>()
   private readonly opening = new Set<string>()
   private readonly selfId: string
@@ -108,6 +119,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.ackDelayMs = init.ackDelayMs ?? DEFAULT_ACK_DELAY_MS
     this.resyncAfterMs = init.resyncAfterMs ?? DEFAULT_RESYNC_AFTER_MS
     this.presence = init.presence ?? (() => ({ http: null, beats: [] }))
+    this.ackWhen = init.ackWhen ?? touchesClaims
     this.selfId = init.libp2p.peerId.toString()
   }
 
@@ -237,7 +249,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     if (evt.origin === 'local') {
       this.outgoing.push(...evt.changes)
       this.schedulePublish()
-    } else {
+    } else if (this.ackWhen(evt)) {
       this.scheduleAck()
     }
   }

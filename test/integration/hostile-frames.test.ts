@@ -8,8 +8,8 @@ import { createFleetLibp2p, type FleetLibp2p } from '../../node/net/libp2p.js'
 import { topicsFor } from '../../node/net/replicator.js'
 import { encodeGossip } from '../../crdt/wire.js'
 import { api, getJson } from '../helpers/http.js'
-import { killAll, removeDir, startNode, type StartedNode } from '../helpers/node-process.js'
-import { waitFor } from '../helpers/wait.js'
+import { killAll, removeDir, startNode, type StartedNode } from '../../scripts/lib/node-process.js'
+import { waitFor } from '../../scripts/lib/wait.js'
 
 describe('malformed frames from a connected peer', function () {
   this.timeout(60_000)

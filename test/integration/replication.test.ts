@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { api, getJson } from '../helpers/http.js'
-import { killAll, killNode, removeDir, runCli, startNode, stopNode, tempDir, type StartedNode } from '../helpers/node-process.js'
-import { waitFor } from '../helpers/wait.js'
+import { killAll, killNode, removeDir, runCli, startNode, stopNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
+import { waitFor } from '../../scripts/lib/wait.js'
 
 interface Health { status: string, peerId: string, multiaddrs: string[], peers: number, heads: string[] }
 

@@ -26,6 +26,8 @@ export interface NodeOptions {
   port?: number
   extraArgs?: string[]
   env?: NodeJS.ProcessEnv
+  /** Arguments for node itself (e.g. --cpu-prof), before the entry. */
+  nodeArgs?: string[]
 }
 
 export function tempDir (prefix = 'fleet-test-'): string {
@@ -47,6 +49,7 @@ export async function runCli (args: string[], env: NodeJS.ProcessEnv = {}): Prom
 export async function startNode (opts: NodeOptions = {}): Promise<StartedNode> {
   const dataDir = opts.dataDir ?? tempDir()
   const args = [
+    ...(opts.nodeArgs ?? []),
     CLI_ENTRY, 'start',
     '--data', dataDir,
     '--http', '127.0.0.1:0',

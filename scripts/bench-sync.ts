@@ -1,0 +1,83 @@
+import '../node/polyfill.js'
+import { killAll, removeDir, startNode, type StartedNode } from './lib/node-process.js'
+import { readSse } from './lib/sse.js'
+import { cpuMs, machineLine, percentile, rssMb } from './lib/stats.js'
+import { waitFor } from './lib/wait.js'
+
+/**
+ * bench:sync — 5 node processes; 1,000 sequential writes on node 1; how long until every node
+ * holds all of them, the per-change propagation delay (from the moment the client sent the
+ * write to its arrival in another node's live event stream), and each node's RSS.
+ */
+const NODES = Number(process.env.BENCH_NODES ?? 5)
+const WRITES = Number(process.env.BENCH_WRITES ?? 1000)
+
+async function main (): Promise<void> {
+  const nodes: StartedNode[] = []
+  const abort = new AbortController()
+  try {
+    nodes.push(await startNode())
+    const rest = await Promise.all(Array.from({ length: NODES - 1 }, async () => await startNode({ bootstrap: [nodes[0]?.addr ?? ''] })))
+    nodes.push(...rest)
+    await waitFor(async () => {
+      const peers = await Promise.all(nodes.map(async n => (await (await fetch(n.url + '/health')).json() as { peers: number }).peers))
+      return peers.every(p => p === NODES - 1)
+    }, `all ${NODES} nodes to be connected to each other`, 30_000)
+
+    const sentAt = new Map<string, number>()
+    const arrivals: number[] = []
+    const seen = nodes.slice(1).map(() => new Set<string>())
+    let lastArrival = 0
+    nodes.slice(1).forEach((n, i) => {
+      readSse(n.url + '/api/events', (e) => {
+        if (e.event !== 'task') return
+        const d = JSON.parse(e.data) as { id: string, op: string }
+        const sent = sentAt.get(d.id)
+        if (d.op !== 'created' || sent === undefined || seen[i]?.has(d.id) === true) return
+        const now = performance.now()
+        seen[i]?.add(d.id)
+        arrivals.push(now - sent)
+        lastArrival = Math.max(lastArrival, now)
+      }, { signal: abort.signal }).catch(() => {})
+    })
+    // Let the event streams open before the first write.
+    await waitFor(() => true, 'streams', 1000)
+    await new Promise(resolve => setTimeout(resolve, 300))
+
+    const first = nodes[0]
+    if (first === undefined) throw new Error('no node')
+    const cpu0 = await Promise.all(nodes.map(async n => await cpuMs(n.proc.pid ?? 0)))
+    const t0 = performance.now()
+    for (let i = 0; i < WRITES; i++) {
+      const id = `bench-${i}`
+      sentAt.set(id, performance.now())
+      const res = await fetch(first.url + '/api/tasks', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, title: `benchmark write ${i}` }) })
+      if (res.status !== 201) throw new Error(`write ${i} -> ${res.status}`)
+      await res.arrayBuffer()
+    }
+    const writesDone = performance.now()
+    await waitFor(() => seen.every(s => s.size === WRITES), `every node to hold all ${WRITES} writes`, 60_000, 10)
+    const cpu = (await Promise.all(nodes.map(async n => await cpuMs(n.proc.pid ?? 0)))).map((c, i) => (c - (cpu0[i] ?? 0)) / WRITES)
+    const rss = await Promise.all(nodes.map(async n => await rssMb(n.proc.pid ?? 0)))
+
+    const lines = [
+      `bench:sync  ${machineLine()}`,
+      `nodes: ${NODES}, sequential writes on node 1: ${WRITES}`,
+      `writes acknowledged in: ${(writesDone - t0).toFixed(0)} ms (${(WRITES / ((writesDone - t0) / 1000)).toFixed(0)} writes/s)`,
+      `all ${WRITES} on all ${NODES} nodes after: ${(lastArrival - t0).toFixed(0)} ms from the first write`,
+      `propagation delay (send -> arrival on another node): p50 ${percentile(arrivals, 50).toFixed(1)} ms, p99 ${percentile(arrivals, 99).toFixed(1)} ms, max ${percentile(arrivals, 100).toFixed(1)} ms`,
+      `CPU per write (ms, node 1 first): ${cpu.map(c => c.toFixed(2)).join(', ')}`,
+      `RSS per node (MB): ${rss.map(r => r.toFixed(0)).join(', ')}`
+    ]
+    process.stdout.write(lines.join('\n') + '\n')
+  } finally {
+    abort.abort()
+    await killAll()
+    for (const n of nodes) removeDir(n.dataDir)
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`bench:sync failed: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})
