@@ -35,6 +35,10 @@ export interface DocTask {
   status: Str
   /** Which attempt is current; claims name the attempt they are for. */
   attempt: number
+  /** Attempts that ended expired or failed; at maxAttempts the task fails. */
+  failures: number
+  /** Not available before this time (backoff after an expired or failed attempt). */
+  notBefore: number
   /** Why the task is failed, ejected or was reset, for the next agent to read. */
   reason: Str | null
   /** 'plan' when a plan import owns it, 'api' when created by hand. */
@@ -52,6 +56,8 @@ export interface DocAssignment {
   /** Lamport clock of the claim: 1 + the highest clock of any claim of the task seen by the claimer. */
   clock: number
   claimedAt: number
+  /** Set by the claiming node once its settle rule confirmed the claim; the agent starts only then. */
+  confirmedAt: number | null
   /** active | completed | released | expired | failed: what the holder (or a lease check) recorded. */
   state: Str
   progress: number

@@ -41,9 +41,8 @@ export function isClaimState (s: string): s is ClaimState {
 /**
  * Reads a stored assignment as a ClaimView. Returns null for a state this version does not know
  * (written by a newer node): such a claim is skipped, the same on every replica running this code.
- * confirmedAt is not in the document, so the caller passes what it knows.
  */
-export function toClaimView (a: DocAssignment, confirmedAt: number | null = null): ClaimView | null {
+export function toClaimView (a: DocAssignment): ClaimView | null {
   const state = read(a.state)
   if (!isClaimState(state)) return null
   return {
@@ -54,7 +53,7 @@ export function toClaimView (a: DocAssignment, confirmedAt: number | null = null
     attempt: a.attempt,
     clock: a.clock,
     state,
-    confirmedAt
+    confirmedAt: a.confirmedAt ?? null
   }
 }
 

@@ -67,6 +67,8 @@ export class TaskService {
         order: now,
         status: str('pending'),
         attempt: 0,
+        failures: 0,
+        notBefore: 0,
         reason: null,
         source: str('api'),
         createdAt: now,

@@ -144,11 +144,11 @@ describe('rules/claims', () => {
     })
     it('skips a state it does not know', () => {
       const a = {
-        id: str('c'), taskId: str('t'), agentId: str('a'), nodeId: str('n'), attempt: 1, clock: 1, claimedAt: 0,
+        id: str('c'), taskId: str('t'), agentId: str('a'), nodeId: str('n'), attempt: 1, clock: 1, claimedAt: 0, confirmedAt: null,
         state: str('paused'), progress: 0, message: null, summary: null, endedAt: null, reason: null
       }
       assert.equal(toClaimView(a), null)
-      assert.equal(toClaimView({ ...a, state: str('active') }, 42)?.confirmedAt, 42)
+      assert.equal(toClaimView({ ...a, state: str('active'), confirmedAt: 42 })?.confirmedAt, 42)
     })
   })
 

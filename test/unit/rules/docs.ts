@@ -38,6 +38,7 @@ export function addClaim (doc: Doc, c: NewClaim): Doc {
       id: str(c.id),
       taskId: str(c.taskId),
       agentId: str(c.agentId ?? 'agent'),
+      confirmedAt: null,
       nodeId: str(c.nodeId ?? 'node'),
       attempt: c.attempt,
       clock: c.clock,
