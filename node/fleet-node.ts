@@ -15,6 +15,10 @@ import { healthRoutes } from './http/routes/health.js'
 import { peerRoutes } from './http/routes/peers.js'
 import { taskRoutes } from './http/routes/tasks.js'
 import { TaskService } from './services/tasks.js'
+import { PlanService } from './services/plans.js'
+import { ProgressService } from './services/progress.js'
+import { ProjectionCache } from '../crdt/projection.js'
+import { planRoutes } from './http/routes/plan.js'
 import { eventRoutes } from './http/routes/events.js'
 import { EventBus } from './events/bus.js'
 import { wireEvents } from './events/wire-events.js'
@@ -78,7 +82,10 @@ export class FleetNode {
     const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap })
     replicator.on('announce', (frame) => { dialer.learn(frame.node, frame.addrs) })
 
-    const tasks = new TaskService({ store })
+    const projection = new ProjectionCache(() => store.doc)
+    const tasks = new TaskService({ store, projection })
+    const plans = new PlanService({ store, projection })
+    const progress = new ProgressService({ store, projection })
     const events = new EventBus()
     wireEvents({ store, replicator, events })
     const ctx: ApiContext = {
@@ -88,9 +95,11 @@ export class FleetNode {
       replicator,
       tasks,
       events,
+      plans,
+      progress,
       startedAt: Date.now()
     }
-    const http = createHttpServer({ logger: log.child({ c: 'http' }) }, ctx, [healthRoutes, peerRoutes, taskRoutes, eventRoutes])
+    const http = createHttpServer({ logger: log.child({ c: 'http' }) }, ctx, [healthRoutes, peerRoutes, taskRoutes, planRoutes, eventRoutes])
     try {
       await replicator.start()
       dialer.start()

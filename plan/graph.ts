@@ -76,3 +76,29 @@ export function cycleThrough (start: number, members: ReadonlySet<number>, succe
   }
   return undefined
 }
+
+/**
+ * If giving `start` the dependencies `deps` would close a cycle, the cycle as a list of ids
+ * starting and ending with `start` (e.g. [T1, T2, T3, T1]); else null. Iterative DFS.
+ */
+export function findCycle (start: string, deps: readonly string[], depsOf: (id: string) => readonly string[]): string[] | null {
+  const parent = new Map<string, string>()
+  const stack: string[] = []
+  for (const d of deps) {
+    if (!parent.has(d)) { parent.set(d, start); stack.push(d) }
+  }
+  while (stack.length > 0) {
+    const v = stack.pop() as string
+    if (v === start) {
+      const path = [start]
+      let cur = parent.get(start) as string
+      while (cur !== start) { path.push(cur); cur = parent.get(cur) as string }
+      path.push(start)
+      return path.reverse()
+    }
+    for (const w of depsOf(v)) {
+      if (!parent.has(w)) { parent.set(w, v); stack.push(w) }
+    }
+  }
+  return null
+}

@@ -7,7 +7,7 @@ export const MAX_DESCRIPTION_LENGTH = 20_000
 export const MAX_ACCEPTANCE_LENGTH = 20_000
 export const MAX_ESTIMATED_HOURS = 10_000
 export const MAX_EPICS = 500
-export const MAX_TASKS = 5_000
+export const MAX_TASKS = 20_000
 export const MAX_DEPENDENCIES = 200
 
 export const ID_PATTERN = /^[A-Za-z0-9._-]+$/

@@ -3,16 +3,19 @@ import '../polyfill.js'
 import { ConfigError } from '../config.js'
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.js'
 import { startCommand, START_USAGE } from './start.js'
+import { planCommand, PLAN_USAGE } from './plan.js'
 
 type Command = (argv: string[]) => Promise<number>
 
 const commands: Record<string, { run: Command, usage: string }> = {
-  start: { run: startCommand, usage: START_USAGE }
+  start: { run: startCommand, usage: START_USAGE },
+  plan: { run: planCommand, usage: PLAN_USAGE }
 }
 
 const USAGE = `usage: fleet <command> [options]
 commands:
-  start        run a node (see fleet start --help)`
+  start        run a node (see fleet start --help)
+  plan import  import a plan file through a node`
 
 async function main (argv: string[]): Promise<number> {
   const [name, ...rest] = argv

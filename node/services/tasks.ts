@@ -1,81 +1,171 @@
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { getIn, putIn, valuesOf } from '../../crdt/collections.js'
-import { str, type DocTask } from '../../crdt/schema.js'
-import { taskView, type TaskView } from '../../crdt/views.js'
+import { getIn, putIn } from '../../crdt/collections.js'
+import { applyTaskFields, newDocTask } from '../../crdt/mutations/tasks.js'
+import { ProjectionCache, type Projection, type TaskState } from '../../crdt/projection.js'
+import { str, TASK_STATUSES, type FleetDoc } from '../../crdt/schema.js'
+import { availableTasks, type SchedStatus } from '../../plan/availability.js'
+import { findCycle } from '../../plan/graph.js'
+import { IdSchema, RoleSchema, MAX_TITLE_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_ACCEPTANCE_LENGTH, MAX_ESTIMATED_HOURS, MAX_DEPENDENCIES } from '../../plan/schema.js'
 import { ConflictError, NotFoundError } from '../http/errors.js'
-
-const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'ids use letters, digits, . _ -')
-
-export const CreateTaskInput = z.object({
-  id,
-  title: z.string().min(1).max(300),
-  epic: id.nullable().optional(),
-  description: z.string().max(20_000).optional(),
-  estimatedHours: z.number().positive().max(10_000).optional(),
-  role: z.string().regex(/^[a-z][a-z0-9_-]*$/).max(64).nullable().optional(),
-  dependsOn: z.array(id).max(1000).optional(),
-  priority: z.number().int().min(-1000).max(1000).optional(),
-  acceptance: z.string().max(20_000).nullable().optional()
-}).strict()
-export type CreateTaskInput = z.infer<typeof CreateTaskInput>
 
 export const DEFAULT_ESTIMATED_HOURS = 1
 
-export interface TaskServiceInit {
-  store: DocStore
+const editable = {
+  title: z.string().trim().min(1).max(MAX_TITLE_LENGTH),
+  epic: IdSchema.nullable(),
+  description: z.string().max(MAX_DESCRIPTION_LENGTH),
+  estimatedHours: z.number().positive().max(MAX_ESTIMATED_HOURS),
+  role: RoleSchema.nullable(),
+  dependsOn: z.array(IdSchema).max(MAX_DEPENDENCIES),
+  priority: z.number().int().min(-1000).max(1000),
+  acceptance: z.string().max(MAX_ACCEPTANCE_LENGTH).nullable()
 }
 
-/** Task reads and hand-made tasks; plan imports own most tasks (see the plan service). */
+export const CreateTaskInput = z.object({
+  id: IdSchema,
+  title: editable.title,
+  epic: editable.epic.optional(),
+  description: editable.description.optional(),
+  estimatedHours: editable.estimatedHours.optional(),
+  role: editable.role.optional(),
+  dependsOn: editable.dependsOn.optional(),
+  priority: editable.priority.optional(),
+  acceptance: editable.acceptance.optional()
+}).strict()
+export type CreateTaskInput = z.infer<typeof CreateTaskInput>
+
+export const UpdateTaskInput = z.object({
+  title: editable.title.optional(),
+  epic: editable.epic.optional(),
+  description: editable.description.optional(),
+  estimatedHours: editable.estimatedHours.optional(),
+  role: editable.role.optional(),
+  dependsOn: editable.dependsOn.optional(),
+  priority: editable.priority.optional(),
+  acceptance: editable.acceptance.optional(),
+  /** Only these transitions are made by hand: cancel, or re-open a cancelled task. */
+  status: z.enum(['cancelled', 'pending']).optional()
+}).strict().refine((v) => Object.keys(v).length > 0, 'give at least one field to change')
+export type UpdateTaskInput = z.infer<typeof UpdateTaskInput>
+
+export const TaskFilter = z.object({
+  status: z.enum(TASK_STATUSES).optional(),
+  epic: IdSchema.optional(),
+  role: RoleSchema.optional()
+}).strict()
+export type TaskFilter = z.infer<typeof TaskFilter>
+
+export interface TaskServiceInit {
+  store: DocStore
+  projection: ProjectionCache
+}
+
+/** Tasks: reads from the projection, writes through the store (each resolves once on disk). */
 export class TaskService {
   private readonly store: DocStore
+  private readonly projection: ProjectionCache
 
   constructor (init: TaskServiceInit) {
     this.store = init.store
+    this.projection = init.projection
   }
 
-  list (): TaskView[] {
-    const out: TaskView[] = []
-    for (const t of valuesOf(this.store.doc.tasks)) out.push(taskView(t))
-    return out.sort((a, b) => a.order - b.order || a.id.localeCompare(b.id))
+  view (): Projection {
+    return this.projection.get()
   }
 
-  get (taskId: string): TaskView {
-    const t = getIn(this.store.doc.tasks, taskId)
-    if (t === undefined) throw new NotFoundError(`task ${taskId} not found`)
-    return taskView(t)
+  list (filter: TaskFilter = {}): TaskState[] {
+    return this.view().tasks.filter(t =>
+      (filter.status === undefined || t.status === filter.status) &&
+      (filter.epic === undefined || t.epic === filter.epic) &&
+      (filter.role === undefined || t.role === filter.role))
   }
 
-  /** Resolves once the task is on disk: the HTTP reply is the durability promise. */
-  async create (input: CreateTaskInput): Promise<TaskView> {
+  get (taskId: string): TaskState {
+    const t = this.view().taskById.get(taskId)
+    if (t === undefined) throw new NotFoundError(`task ${taskId} not found`, { taskId })
+    return t
+  }
+
+  /** Pending tasks whose dependencies are done and whose retry backoff has passed, most urgent first. */
+  available (role?: string, now = Date.now()): TaskState[] {
+    const tasks = this.view().tasks
+    const sched = tasks.map(t => ({ ...t, status: (t.status === 'pending' && t.notBefore > now ? 'claimed' : t.status) as SchedStatus }))
+    const ids = new Set(availableTasks(sched, role === undefined ? {} : { role }).map(t => t.id))
+    return tasks.filter(t => ids.has(t.id)).sort((a, b) => b.priority - a.priority || a.order - b.order || (a.id < b.id ? -1 : 1))
+  }
+
+  async create (input: CreateTaskInput): Promise<TaskState> {
     const now = Date.now()
     await this.store.change((d) => {
-      if (getIn(d.tasks, input.id) !== undefined) throw new ConflictError(`task ${input.id} already exists`)
-      for (const dep of input.dependsOn ?? []) {
-        if (getIn(d.tasks, dep) === undefined) throw new ConflictError(`task ${input.id} depends on unknown task ${dep}`, { path: 'dependsOn', value: dep })
-      }
-      const task: DocTask = {
-        id: str(input.id),
-        title: str(input.title),
-        epic: input.epic == null ? null : str(input.epic),
-        description: str(input.description ?? ''),
+      if (getIn(d.tasks, input.id) !== undefined) throw new ConflictError(`task ${input.id} already exists`, { taskId: input.id })
+      checkDependencies(d, input.id, input.dependsOn ?? [])
+      putIn(d.tasks, input.id, newDocTask({
+        id: input.id,
+        title: input.title,
+        epic: input.epic ?? null,
+        description: input.description ?? '',
         estimatedHours: input.estimatedHours ?? DEFAULT_ESTIMATED_HOURS,
-        role: input.role == null ? null : str(input.role),
-        dependsOn: (input.dependsOn ?? []).map(str),
+        role: input.role ?? null,
+        dependsOn: input.dependsOn ?? [],
         priority: input.priority ?? 0,
-        acceptance: input.acceptance == null ? null : str(input.acceptance),
-        order: now,
-        status: str('pending'),
-        attempt: 0,
-        failures: 0,
-        notBefore: 0,
-        reason: null,
-        source: str('api'),
-        createdAt: now,
-        updatedAt: now
-      }
-      putIn(d.tasks, input.id, task)
+        acceptance: input.acceptance ?? null,
+        // Hand-made tasks go after the plan's, in creation order.
+        order: now
+      }, 'api', now))
     }, `create task ${input.id}`)
     return this.get(input.id)
   }
+
+  async update (taskId: string, input: UpdateTaskInput): Promise<TaskState> {
+    const current = this.get(taskId)
+    const now = Date.now()
+    await this.store.change((d) => {
+      const t = getIn(d.tasks, taskId)
+      if (t === undefined) throw new NotFoundError(`task ${taskId} not found`, { taskId })
+      if (input.dependsOn !== undefined) checkDependencies(d, taskId, input.dependsOn)
+      if (input.epic != null && d.epics[input.epic] === undefined) throw new ConflictError(`epic ${input.epic} does not exist`, { path: 'epic' })
+      if (input.status === 'cancelled') {
+        if (current.status === 'done') throw new ConflictError(`task ${taskId} is done and cannot be cancelled`, { status: current.status })
+        t.status = str('cancelled')
+        t.reason = str('cancelled through the API')
+      } else if (input.status === 'pending') {
+        if (current.status !== 'cancelled') throw new ConflictError(`only a cancelled task can be re-opened; ${taskId} is ${current.status}`, { status: current.status })
+        t.status = str('pending')
+        t.attempt = t.attempt + 1
+        t.reason = null
+      }
+      const { status: _status, ...fields } = input
+      applyTaskFields(t, fields, now)
+    }, `update task ${taskId}`)
+    return this.get(taskId)
+  }
+
+  /** A failed (or cancelled-dependency-blocked) task goes back to pending with a fresh attempt count. */
+  async retry (taskId: string): Promise<TaskState> {
+    const current = this.get(taskId)
+    if (current.status !== 'failed') throw new ConflictError(`only a failed task can be retried; ${taskId} is ${current.status}`, { status: current.status })
+    await this.store.change((d) => {
+      const t = getIn(d.tasks, taskId)
+      if (t === undefined) throw new NotFoundError(`task ${taskId} not found`)
+      t.status = str('pending')
+      t.attempt = t.attempt + 1
+      t.failures = 0
+      t.notBefore = 0
+      t.reason = null
+      t.updatedAt = Date.now()
+    }, `retry task ${taskId}`)
+    return this.get(taskId)
+  }
+}
+
+/** Dependencies must exist and must not close a cycle through this task. */
+function checkDependencies (d: FleetDoc, taskId: string, deps: readonly string[]): void {
+  for (const dep of deps) {
+    if (dep === taskId) throw new ConflictError(`task ${taskId} cannot depend on itself`, { path: 'dependsOn' })
+    if (getIn(d.tasks, dep) === undefined) throw new ConflictError(`task ${taskId} depends on unknown task ${dep}`, { path: 'dependsOn', value: dep })
+  }
+  const cycle = findCycle(taskId, deps, (id) => (getIn(d.tasks, id)?.dependsOn ?? []).map(x => x.val))
+  if (cycle !== null) throw new ConflictError(`dependency cycle: ${cycle.join(' -> ')}`, { path: 'dependsOn', cycle })
 }

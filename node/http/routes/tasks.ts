@@ -1,22 +1,37 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import { CreateTaskInput } from '../../services/tasks.js'
+import { IdSchema, RoleSchema } from '../../../plan/schema.js'
+import { CreateTaskInput, TaskFilter, UpdateTaskInput } from '../../services/tasks.js'
 import type { ApiContext } from '../context.js'
 import { parseInput } from '../validate.js'
 
-const TaskParams = z.object({ id: z.string().min(1).max(64) })
+const TaskParams = z.object({ id: IdSchema }).strict()
+const AvailableQuery = z.object({ role: RoleSchema.optional() }).strict()
 
 export function taskRoutes (app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/tasks', async () => ctx.tasks.list())
+  app.get('/api/tasks', async (req) => ctx.tasks.list(parseInput(TaskFilter, req.query, 'query')))
 
-  app.get('/api/tasks/:id', async (req) => {
-    const { id } = parseInput(TaskParams, req.params, 'path')
-    return ctx.tasks.get(id)
+  app.get('/api/tasks/available', async (req) => {
+    const { role } = parseInput(AvailableQuery, req.query, 'query')
+    return ctx.tasks.available(role)
   })
+
+  app.get('/api/tasks/:id', async (req) => ctx.tasks.get(parseInput(TaskParams, req.params, 'path').id))
 
   app.post('/api/tasks', async (req, reply) => {
-    const input = parseInput(CreateTaskInput, req.body, 'body')
-    const task = await ctx.tasks.create(input)
-    return reply.status(201).send(task)
+    const task = await ctx.tasks.create(parseInput(CreateTaskInput, req.body, 'body'))
+    return await reply.status(201).send(task)
   })
+
+  app.put('/api/tasks/:id', async (req) => {
+    const { id } = parseInput(TaskParams, req.params, 'path')
+    return await ctx.tasks.update(id, parseInput(UpdateTaskInput, req.body, 'body'))
+  })
+
+  app.post('/api/tasks/:id/retry', async (req) => {
+    const { id } = parseInput(TaskParams, req.params, 'path')
+    return await ctx.tasks.retry(id)
+  })
+
+  app.get('/api/progress/overview', async () => ctx.progress.overview())
 }
