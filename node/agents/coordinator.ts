@@ -1,0 +1,116 @@
+/**
+ * What an agent worker needs from its node. The node implements it over its local services
+ * (document, claims, merge queue); the worker knows nothing of the document or the network.
+ * Every method may throw; FencedError has a meaning of its own (see below), anything else is
+ * treated as a transient failure and retried with backoff.
+ */
+
+/** What a worker reads of a task. The API's Task JSON satisfies it. */
+export interface WorkTask {
+  id: string
+  title: string
+  description: string
+  acceptance: string | null
+  role: string | null
+  /** The attempt this claim is for; the claim names it. */
+  attempt: number
+  /** Why the previous attempt ended (ejected merge with its conflict, failure...), or null. */
+  reason: string | null
+}
+
+export interface AgentInfo {
+  id: string
+  name: string
+  role: string
+  capabilities: string[]
+}
+
+export interface Claim {
+  assignmentId: string
+}
+
+export type Confirmation = 'confirmed' | 'lost'
+
+/** Kinds as in `POST /api/evidence`. */
+export type EvidenceKind = 'test-output' | 'commit' | 'diff-stat' | 'log' | 'link'
+
+export interface EvidenceItem {
+  kind: EvidenceKind
+  content: string
+}
+
+export interface MergeRequest {
+  taskId: string
+  assignmentId: string
+  /** `fleet/<taskId>` on the shared remote. */
+  branch: string
+  /** The tip the agent pushed: the merge runner merges exactly this commit, never a later overwrite. */
+  commit: string
+}
+
+/**
+ * The assignment is no longer the task's live one (lost to another claim, lease expired, ended):
+ * the worker drops the task at once and writes nothing more for it. HTTP 409 "fenced".
+ */
+export class FencedError extends Error {
+  override name = 'FencedError'
+  constructor (readonly assignmentId: string, reason = 'assignment is no longer live') {
+    super(`assignment ${assignmentId} fenced: ${reason}`)
+  }
+}
+
+/**
+ * Whether an error means "fenced": this module's FencedError or any error named 'FencedError'
+ * (the node's services throw their own class of that name), so adapters need not translate.
+ */
+export function isFencedError (err: unknown): boolean {
+  return err instanceof FencedError || (err instanceof Error && err.name === 'FencedError')
+}
+
+export interface AgentCoordinator {
+  /** Makes the agent known (idempotent: called again after a restart with the same id). */
+  register: (agent: AgentInfo) => Promise<void>
+  /**
+   * The best task available to the agent's role right now (the order of
+   * `GET /api/tasks/available?role=`), or null. No side effects.
+   */
+  pickTask: (agent: AgentInfo) => Promise<WorkTask | null>
+  /**
+   * Writes a claim of `task` (for `task.attempt`) by the agent. null when the task is no longer
+   * claimable (taken, attempt moved, cancelled): the worker picks again at once.
+   */
+  claim: (agent: AgentInfo, task: WorkTask) => Promise<Claim | null>
+  /**
+   * Resolves 'confirmed' once the claim settled as the winner (confirmedAt set): only then does
+   * the worker start. 'lost' when another claim won or the assignment ended. When `signal`
+   * aborts it resolves 'lost' (or rejects) promptly; the worker then releases the claim.
+   */
+  waitConfirmed: (assignmentId: string, signal: AbortSignal) => Promise<Confirmation>
+  /**
+   * Agent liveness, and the lease of `assignmentId` if given. Ephemeral (not document history).
+   * Called every heartbeat interval, idle or not; errors are logged and ignored.
+   */
+  heartbeat: (agentId: string, assignmentId: string | null) => Promise<void>
+  /** Latest progress 0-100 (the worker throttles calls). FencedError when fenced. */
+  progress: (assignmentId: string, percent: number, message: string | null) => Promise<void>
+  /** Records evidence for the assignment's task. FencedError when fenced. */
+  submitEvidence: (assignmentId: string, items: EvidenceItem[]) => Promise<void>
+  /**
+   * Queues the pushed branch for merge with the task's priority. Idempotent per assignmentId
+   * (a retry after an error must not add a second entry). FencedError when fenced.
+   */
+  enqueueMerge: (request: MergeRequest) => Promise<void>
+  /** Ends the assignment as completed; the task waits in review until its merge. FencedError when fenced. */
+  complete: (assignmentId: string, summary: string) => Promise<void>
+  /**
+   * Ends the attempt as failed with `reason` (counted: the coordinator retries the task with the
+   * reason visible, or fails it after N attempts). FencedError when fenced.
+   */
+  fail: (assignmentId: string, reason: string) => Promise<void>
+  /**
+   * Gives the task back: pending again at once, NOT counted as a failure (shutdown, git or
+   * network trouble). Idempotent; releasing an assignment that already ended changes nothing
+   * (it may throw FencedError, which the worker ignores).
+   */
+  release: (assignmentId: string, reason: string) => Promise<void>
+}
