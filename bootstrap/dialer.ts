@@ -1,128 +1,312 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import type { Libp2p } from 'libp2p'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../node/logger.js'
-import type { BootstrapPeer } from './peers.js'
+import { groupByPeer, parseBootstrapAddr, type BootstrapPeer } from './peers.js'
+import { resolveDialAddr, type LookupFn, systemLookup } from './resolve.js'
 
 export const DEFAULT_MIN_BACKOFF_MS = 250
 export const DEFAULT_MAX_BACKOFF_MS = 10_000
 export const DEFAULT_CHECK_INTERVAL_MS = 250
+export const DEFAULT_DIAL_TIMEOUT_MS = 5000
+/** A bootstrap peer unreachable this long gets one warning (the first failure is logged at info). */
+export const DEFAULT_WARN_AFTER_MS = 60_000
+/** A learned peer nobody has announced for this long is forgotten (it left the cluster). */
+export const DEFAULT_FORGET_AFTER_MS = 30 * 60_000
+/** Learned peers beyond this many are ignored: a cluster is a handful of VMs. */
+export const DEFAULT_MAX_LEARNED_PEERS = 256
+
+/** The part of libp2p the dialer uses (a fake in unit tests). */
+export interface DialerHost {
+  readonly peerId: PeerId
+  getConnections: (peerId?: PeerId) => unknown[]
+  dial: (addrs: Multiaddr[], options: { signal: AbortSignal }) => Promise<unknown>
+  addEventListener: (type: 'peer:disconnect', listener: (evt: CustomEvent<PeerId>) => void) => void
+  removeEventListener: (type: 'peer:disconnect', listener: (evt: CustomEvent<PeerId>) => void) => void
+}
 
 export interface PeerDialerInit {
-  libp2p: Libp2p
+  libp2p: DialerHost
   logger: Logger
-  /** Peers to stay connected to; a node may start before them and joins when they appear. */
+  /**
+   * Peers to stay connected to; a node may start before them and joins when they appear.
+   * Our own entry (the same list on every VM) is skipped; several addresses of one peer are
+   * dialed together.
+   */
   bootstrap: BootstrapPeer[]
-  /** First retry delay after a failed dial; doubles (with jitter) up to maxBackoffMs. */
+  /** First retry delay after a failed dial; doubles (times a jitter of 0.5-1.5) up to maxBackoffMs. Default 250. */
   minBackoffMs?: number
+  /** Default 10,000. */
   maxBackoffMs?: number
+  /** How often connections are checked and due dials started. Default 250. */
+  checkIntervalMs?: number
+  /** Default 5,000. */
+  dialTimeoutMs?: number
+  /** Default 60,000. */
+  warnAfterMs?: number
+  /** Default 30 minutes. */
+  forgetAfterMs?: number
+  /** Default 256. */
+  maxLearnedPeers?: number
+  /** Name resolution for /dns addresses; default the system resolver. */
+  lookup?: LookupFn
+  /** For tests: the clock and the jitter source. */
+  now?: () => number
+  random?: () => number
+}
+
+/** What the dialer knows about one peer it keeps a connection to. */
+export interface DialTargetStatus {
+  peerId: string
+  /** From the bootstrap list (kept forever) or learned from announcements (forgotten when silent). */
+  bootstrap: boolean
+  addrs: string[]
+  connected: boolean
+  /** Failed dials since the last success. */
+  failures: number
+  lastError: string | null
+  /** When the next dial is due (if not connected). */
+  nextAttemptAt: number
 }
 
 interface Target {
   peerId: PeerId
-  addrs: Multiaddr[]
+  configured: Multiaddr[]
+  learned: Multiaddr[]
+  bootstrap: boolean
   backoffMs: number
   nextAttemptAt: number
   dialing: boolean
-  bootstrap: boolean
+  failures: number
+  lastError: string | null
+  unreachableSince: number | null
+  warned: boolean
+  lastSeenAt: number
 }
+
+const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/)/
 
 /**
  * Keeps this node connected: dials bootstrap peers at once (no startup delay) and keeps
- * redialing them with exponential backoff and jitter while they are unreachable; peers learned
- * from other members' announcements are dialed the same way (peer exchange), so the cluster
- * stays connected when a bootstrap node dies.
+ * redialing them with exponential backoff and jitter while they are unreachable, and again
+ * as soon as a connection drops (a peer restarting). Peers learned from other members'
+ * presence announcements are dialed the same way (peer exchange), so a node that knows one
+ * member ends up connected to all, and the cluster stays connected when a bootstrap node dies.
  */
 export class PeerDialer {
-  private readonly libp2p: Libp2p
+  private readonly host: DialerHost
   private readonly log: Logger
+  private readonly selfId: string
   private readonly minBackoffMs: number
   private readonly maxBackoffMs: number
+  private readonly checkIntervalMs: number
+  private readonly dialTimeoutMs: number
+  private readonly warnAfterMs: number
+  private readonly forgetAfterMs: number
+  private readonly maxLearnedPeers: number
+  private readonly lookup: LookupFn
+  private readonly now: () => number
+  private readonly random: () => number
   private readonly targets = new Map<string, Target>()
+  private readonly abort = new AbortController()
   private timer: NodeJS.Timeout | null = null
 
   constructor (init: PeerDialerInit) {
-    this.libp2p = init.libp2p
+    this.host = init.libp2p
     this.log = init.logger
+    this.selfId = init.libp2p.peerId.toString()
     this.minBackoffMs = init.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS
     this.maxBackoffMs = init.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS
-    for (const b of init.bootstrap) this.add(b.peerId, [b.addr], true)
+    this.checkIntervalMs = init.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS
+    this.dialTimeoutMs = init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
+    this.warnAfterMs = init.warnAfterMs ?? DEFAULT_WARN_AFTER_MS
+    this.forgetAfterMs = init.forgetAfterMs ?? DEFAULT_FORGET_AFTER_MS
+    this.maxLearnedPeers = init.maxLearnedPeers ?? DEFAULT_MAX_LEARNED_PEERS
+    this.lookup = init.lookup ?? systemLookup
+    this.now = init.now ?? Date.now
+    this.random = init.random ?? Math.random
+    for (const [id, addrs] of groupByPeer(init.bootstrap)) {
+      if (id === this.selfId) {
+        this.log.debug({ addrs: addrs.map(String) }, 'own address in the bootstrap list; skipped')
+        continue
+      }
+      this.targets.set(id, this.newTarget(id, addrs, [], true))
+    }
   }
 
   start (): void {
-    this.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
-    this.timer = setInterval(() => { this.check() }, DEFAULT_CHECK_INTERVAL_MS)
+    if (this.timer !== null || this.abort.signal.aborted) return
+    this.host.addEventListener('peer:disconnect', this.onDisconnect)
+    this.timer = setInterval(() => { this.check() }, this.checkIntervalMs)
     this.check()
   }
 
+  /** Stops dialing and aborts dials in flight; final (a stopped dialer does not start again). */
   stop (): void {
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
-    this.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.abort.abort()
+    this.host.removeEventListener('peer:disconnect', this.onDisconnect)
   }
 
-  /** A member announced itself with these addresses; stay connected to it too. */
+  /**
+   * A member announced itself with these addresses (peer exchange): stay connected to it too.
+   * Wildcard, non-TCP and malformed addresses are dropped, and loopback ones too when the peer
+   * has others (127.0.0.1 on another VM is not that peer).
+   */
   learn (peerIdText: string, addrs: string[]): void {
-    if (peerIdText === this.libp2p.peerId.toString()) return
-    const parsed: Multiaddr[] = []
-    for (const a of addrs) {
-      try {
-        const ma = multiaddr(a)
-        // Wildcard and unreachable addresses are useless to dial.
-        if (!a.includes('/ip4/0.0.0.0/') && !a.includes('/ip6/::/')) parsed.push(ma)
-      } catch { /* a peer's malformed address is ignored */ }
+    if (peerIdText === this.selfId) return
+    const usable = learnableAddrs(peerIdText, addrs)
+    if (usable.length === 0) return
+    const now = this.now()
+    const t = this.targets.get(peerIdText)
+    if (t === undefined) {
+      const learnedCount = [...this.targets.values()].filter(x => !x.bootstrap).length
+      if (learnedCount >= this.maxLearnedPeers) {
+        this.log.debug({ peer: peerIdText }, 'too many learned peers; ignoring announcement')
+        return
+      }
+      this.targets.set(peerIdText, this.newTarget(peerIdText, [], usable, false))
+      this.log.debug({ peer: peerIdText, addrs: usable.map(String) }, 'learned a peer')
+      return
     }
-    if (parsed.length === 0) return
-    this.add(peerIdText, parsed, false)
+    t.lastSeenAt = now
+    if (sameAddrs(t.learned, usable)) return
+    t.learned = usable
+    // New addresses (a peer restarted on another port or IP): worth a prompt dial.
+    if (!t.dialing && !this.connected(t)) {
+      t.backoffMs = this.minBackoffMs
+      t.nextAttemptAt = now
+    }
   }
 
+  /** Peer ids this node keeps (or tries to keep) a connection to. */
   knownPeers (): string[] {
     return [...this.targets.keys()]
   }
 
-  private add (peerIdText: string, addrs: Multiaddr[], bootstrap: boolean): void {
-    const existing = this.targets.get(peerIdText)
-    if (existing !== undefined) {
-      if (!bootstrap) existing.addrs = addrs
-      return
-    }
-    this.targets.set(peerIdText, {
-      peerId: peerIdFromString(peerIdText), addrs, backoffMs: this.minBackoffMs, nextAttemptAt: 0, dialing: false, bootstrap
-    })
+  status (): DialTargetStatus[] {
+    return [...this.targets.entries()].map(([id, t]) => ({
+      peerId: id,
+      bootstrap: t.bootstrap,
+      addrs: [...t.configured, ...t.learned].map(String),
+      connected: this.connected(t),
+      failures: t.failures,
+      lastError: t.lastError,
+      nextAttemptAt: t.nextAttemptAt
+    }))
   }
 
-  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    const t = this.targets.get(evt.detail.toString())
-    if (t !== undefined) {
-      t.backoffMs = this.minBackoffMs
-      t.nextAttemptAt = Date.now() + this.minBackoffMs
-    }
-  }
-
-  private check (): void {
-    const now = Date.now()
+  /** One round: forget silent learned peers, start the dials that are due. Runs on a timer. */
+  check (): void {
+    if (this.abort.signal.aborted) return
+    const now = this.now()
     for (const [id, t] of this.targets) {
+      if (this.connected(t)) continue
+      if (!t.bootstrap && now - t.lastSeenAt > this.forgetAfterMs) {
+        this.targets.delete(id)
+        this.log.debug({ peer: id }, 'forgot a peer nobody announced for a long time')
+        continue
+      }
       if (t.dialing || now < t.nextAttemptAt) continue
-      if (this.libp2p.getConnections(t.peerId).length > 0) continue
       t.dialing = true
-      this.dial(t)
-        .then(() => {
-          t.backoffMs = this.minBackoffMs
-          this.log.debug({ peer: id }, 'connected')
-        })
-        .catch((err: unknown) => {
-          const jitter = 0.5 + Math.random()
-          t.nextAttemptAt = Date.now() + t.backoffMs * jitter
-          t.backoffMs = Math.min(this.maxBackoffMs, t.backoffMs * 2)
-          this.log.debug({ peer: id, err: (err as Error).message, retryInMs: Math.round(t.backoffMs * jitter) }, 'dial failed')
-        })
-        .finally(() => { t.dialing = false })
+      this.dial(t).then(() => {
+        if (t.failures > 0 || t.bootstrap) {
+          this.log.info({ peer: id, failedAttempts: t.failures }, t.bootstrap ? 'connected to bootstrap peer' : 'connected to peer')
+        }
+        t.failures = 0
+        t.lastError = null
+        t.unreachableSince = null
+        t.warned = false
+        t.backoffMs = this.minBackoffMs
+      }, (err: unknown) => {
+        if (this.abort.signal.aborted) return
+        this.failed(id, t, err)
+      }).finally(() => { t.dialing = false })
+    }
+  }
+
+  private failed (id: string, t: Target, err: unknown): void {
+    const now = this.now()
+    const delay = Math.round(t.backoffMs * (0.5 + this.random()))
+    t.nextAttemptAt = now + delay
+    t.backoffMs = Math.min(this.maxBackoffMs, t.backoffMs * 2)
+    t.failures++
+    t.lastError = (err as Error).message ?? String(err)
+    t.unreachableSince ??= now
+    const fields = { peer: id, addrs: [...t.configured, ...t.learned].map(String), err: t.lastError, retryInMs: delay, attempts: t.failures }
+    if (!t.bootstrap) {
+      this.log.debug(fields, 'dial failed')
+    } else if (t.failures === 1) {
+      this.log.info(fields, 'bootstrap peer not reachable yet; retrying with backoff')
+    } else if (!t.warned && now - t.unreachableSince >= this.warnAfterMs) {
+      t.warned = true
+      this.log.warn({ ...fields, unreachableForMs: now - t.unreachableSince }, 'bootstrap peer still unreachable; still retrying')
     }
   }
 
   private async dial (t: Target): Promise<void> {
-    await this.libp2p.peerStore.merge(t.peerId, { multiaddrs: t.addrs })
-    await this.libp2p.dial(t.peerId, { signal: AbortSignal.timeout(5000) })
+    const resolved: Multiaddr[] = []
+    let resolveError: unknown = null
+    for (const addr of [...t.configured, ...t.learned]) {
+      try {
+        for (const a of await resolveDialAddr(addr, this.lookup)) {
+          if (!resolved.some(r => r.equals(a))) resolved.push(a)
+        }
+      } catch (err) {
+        resolveError = err
+      }
+    }
+    if (resolved.length === 0) throw resolveError ?? new Error('no address to dial')
+    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.dialTimeoutMs)])
+    await this.host.dial(resolved, { signal })
   }
+
+  private connected (t: Target): boolean {
+    return this.host.getConnections(t.peerId).length > 0
+  }
+
+  private newTarget (id: string, configured: Multiaddr[], learned: Multiaddr[], bootstrap: boolean): Target {
+    return {
+      peerId: peerIdFromString(id),
+      configured,
+      learned,
+      bootstrap,
+      backoffMs: this.minBackoffMs,
+      nextAttemptAt: 0,
+      dialing: false,
+      failures: 0,
+      lastError: null,
+      unreachableSince: null,
+      warned: false,
+      lastSeenAt: this.now()
+    }
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const t = this.targets.get(evt.detail.toString())
+    if (t === undefined) return
+    // The peer may be restarting: retry soon, then back off again from the minimum.
+    t.backoffMs = this.minBackoffMs
+    t.nextAttemptAt = this.now() + Math.round(this.minBackoffMs * (0.5 + this.random()))
+    this.log.debug({ peer: evt.detail.toString() }, 'disconnected; will redial')
+  }
+}
+
+/** The announced addresses worth dialing, each ending in the announcer's /p2p/ id. */
+export function learnableAddrs (peerIdText: string, addrs: string[]): Multiaddr[] {
+  const out: Multiaddr[] = []
+  for (const a of addrs) {
+    const text = a.includes('/p2p/') ? a : `${a}/p2p/${peerIdText}`
+    try {
+      const p = parseBootstrapAddr(text)
+      if (p.peerId === peerIdText && !out.some(o => o.equals(p.addr))) out.push(p.addr)
+    } catch { /* wildcard, non-TCP or malformed: not dialable */ }
+  }
+  const remote = out.filter(a => !LOOPBACK.test(a.toString()))
+  return remote.length > 0 ? remote : out
+}
+
+function sameAddrs (a: Multiaddr[], b: Multiaddr[]): boolean {
+  return a.length === b.length && a.every(x => b.some(y => y.equals(x)))
 }

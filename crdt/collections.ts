@@ -2,8 +2,16 @@ import { bucketOf, type Buckets } from './schema.js'
 
 /** Reads and writes of the bucketed collections, so callers never compute buckets themselves. */
 
+/**
+ * A map's own entry: an id like "constructor" or "__proto__" must never reach Object.prototype
+ * (ids come from users and peers).
+ */
+export function own<T> (map: Record<string, T> | undefined, key: string): T | undefined {
+  return map !== undefined && Object.hasOwn(map, key) ? map[key] : undefined
+}
+
 export function getIn<T> (coll: Buckets<T>, id: string): T | undefined {
-  return coll[bucketOf(id)]?.[id]
+  return own(own(coll, bucketOf(id)), id)
 }
 
 export function putIn<T> (coll: Buckets<T>, id: string, value: T): void {

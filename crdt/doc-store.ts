@@ -70,6 +70,8 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   private flushing: Promise<void> | null = null
   private dirty = false
   private closed = false
+  /** How long loading from disk took at open, and how much was read. */
+  loadStats = { ms: 0, bytes: 0, chunks: 0 }
 
   private constructor (doc: A.Doc<FleetDoc>, init: DocStoreInit) {
     super()
@@ -83,6 +85,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
 
   /** Loads the replica from storage (or starts from genesis) before anything else sees it. */
   static async open (init: DocStoreInit): Promise<DocStore> {
+    const t0 = performance.now()
     await init.storage.open()
     const stored = await init.storage.load()
     const opts = init.actor === undefined ? undefined : { actor: init.actor }
@@ -95,6 +98,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     const fresh = stored.snapshot === null && stored.chunks.length === 0
     for (const chunk of stored.chunks) doc = A.loadIncremental(doc, chunk)
     const store = new DocStore(doc, init)
+    store.loadStats = { ms: performance.now() - t0, bytes: (stored.snapshot?.byteLength ?? 0) + stored.chunks.reduce((n, c) => n + c.byteLength, 0), chunks: stored.chunks.length }
     // A brand new replica persists genesis so that a later load finds the shared root maps.
     if (fresh) store.savedHeads = []
     if (fresh || stored.chunks.length > 0) store.dirty = true
@@ -117,6 +121,24 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     const result = this.changeNow(mutate, message)
     await this.whenPersisted()
     return result
+  }
+
+  /**
+   * Like change(), also giving the hash of the change made (null if nothing changed): a local
+   * change depends on every head, so right after it the heads are exactly this one change.
+   */
+  async commit<R> (mutate: Mutator<R>, message?: string): Promise<{ result: R, hash: string | null }> {
+    const before = this.heads().join()
+    const result = this.changeNow(mutate, message)
+    const heads = this.heads()
+    const hash = heads.join() === before ? null : (heads[0] ?? null)
+    await this.whenPersisted()
+    return { result, hash }
+  }
+
+  /** Hashes of changes not in the history of `heads` (empty if `heads` has everything we have). */
+  changesSince (heads: A.Heads): string[] {
+    return A.getChangesMetaSince(this.current, heads).map(m => m.hash)
   }
 
   /** Like change(), but returns before the disk write; for chatter whose loss is harmless. */
@@ -255,11 +277,13 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     const doc = this.current
     const heads = A.getHeads(doc)
     const stats = this.storage.stats()
-    if (stats.chunkCount >= this.compactChunks || stats.chunkBytes > stats.snapshotBytes * DEFAULT_COMPACT_RATIO + 64 * 1024) {
+    const chunk = A.saveSince(doc, this.savedHeads)
+    // Chunks are change logs, far bigger and slower to load than a compressed snapshot: once
+    // they outweigh the snapshot (say, after a large import), write a snapshot instead.
+    if (stats.chunkCount + 1 >= this.compactChunks || stats.chunkBytes + chunk.byteLength > stats.snapshotBytes * DEFAULT_COMPACT_RATIO + 64 * 1024) {
       await this.storage.compact(A.save(doc))
-    } else {
-      const chunk = A.saveSince(doc, this.savedHeads)
-      if (chunk.byteLength > 0) await this.storage.append(chunk)
+    } else if (chunk.byteLength > 0) {
+      await this.storage.append(chunk)
     }
     this.savedHeads = heads
     this.emit('persisted', heads)

@@ -20,19 +20,32 @@ export type TaskStatus = typeof TASK_STATUSES[number]
 export const STORED_TASK_STATUSES = ['pending', 'review', 'done', 'failed', 'cancelled'] as const
 export type StoredTaskStatus = typeof STORED_TASK_STATUSES[number]
 
-export interface DocTask {
-  id: Str
-  title: Str
-  epic: Str | null
-  description: Str
+/**
+ * A task is stored in two parts. Its spec (title, hours, dependencies...: what a plan or an edit
+ * sets) is one JSON string, one op per task, so a 10,000-task import is one small change; and its
+ * state (status, attempt, ...) is kept as single scalars under `<id>/<field>` keys in flat bucket
+ * maps, so concurrent updates of different fields merge per field and nothing is ever created
+ * concurrently at the same key. Absent state fields have their defaults (TASK_STATE_DEFAULTS).
+ */
+export interface TaskSpec {
+  title: string
+  epic: string | null
+  description: string
   estimatedHours: number
-  role: Str | null
-  dependsOn: Str[]
+  role: string | null
+  dependsOn: string[]
   priority: number
-  acceptance: Str | null
+  acceptance: string | null
   /** Position in the plan, the tie-break after priority. */
   order: number
-  status: Str
+  /** 'plan' when a plan import owns it, 'api' when created by hand. */
+  source: 'plan' | 'api'
+  createdAt: number
+}
+
+export interface TaskStateFields {
+  /** One of STORED_TASK_STATUSES. */
+  status: StoredTaskStatus
   /** Which attempt is current; claims name the attempt they are for. */
   attempt: number
   /** Attempts that ended expired or failed; at maxAttempts the task fails. */
@@ -40,12 +53,14 @@ export interface DocTask {
   /** Not available before this time (backoff after an expired or failed attempt). */
   notBefore: number
   /** Why the task is failed, ejected or was reset, for the next agent to read. */
-  reason: Str | null
-  /** 'plan' when a plan import owns it, 'api' when created by hand. */
-  source: Str
-  createdAt: number
+  reason: string | null
   updatedAt: number
 }
+
+export const TASK_STATE_DEFAULTS: TaskStateFields = { status: 'pending', attempt: 0, failures: 0, notBefore: 0, reason: null, updatedAt: 0 }
+
+/** A stored state value: strings whole, numbers as they are. */
+export type TaskStateValue = Str | number | null
 
 export interface DocAssignment {
   id: Str
@@ -85,6 +100,8 @@ export interface DocMergeEntry {
   assignmentId: Str
   agentId: Str
   branch: Str
+  /** The commit the agent pushed: exactly this is merged, never a later overwrite of the branch. */
+  commit: Str | null
   priority: number
   enqueuedAt: number
   /** queued | merging | merged | ejected */
@@ -134,7 +151,10 @@ export interface FleetDoc {
   schema: number
   plan: DocPlanMeta
   epics: Record<string, DocEpic>
-  tasks: Buckets<DocTask>
+  /** JSON TaskSpec per task id. */
+  tasks: Buckets<Str>
+  /** `<task id>/<field>` -> value, for the fields of TaskStateFields. */
+  taskState: Buckets<TaskStateValue>
   assignments: Buckets<DocAssignment>
   evidence: Buckets<DocEvidence>
   mergeQueue: Record<string, DocMergeEntry>
@@ -142,7 +162,7 @@ export interface FleetDoc {
   snapshots: Record<string, DocSnapshot>
 }
 
-export const BUCKETED_COLLECTIONS = ['tasks', 'assignments', 'evidence'] as const
+export const BUCKETED_COLLECTIONS = ['tasks', 'taskState', 'assignments', 'evidence'] as const
 export type BucketedCollection = typeof BUCKETED_COLLECTIONS[number]
 
 /** FNV-1a of the id, so every replica puts a key in the same bucket. */

@@ -1,4 +1,4 @@
-import { read, readOpt, type DocTask } from './schema.js'
+import type { TaskRecord } from './task-records.js'
 
 /** The JSON shape of a task as the API returns it (before claims are folded in). */
 export interface TaskView {
@@ -20,23 +20,23 @@ export interface TaskView {
   updatedAt: number
 }
 
-export function taskView (t: DocTask): TaskView {
+export function taskView (t: TaskRecord): TaskView {
   return {
-    id: read(t.id),
-    title: read(t.title),
-    epic: readOpt(t.epic),
-    description: read(t.description),
+    id: t.id,
+    title: t.title,
+    epic: t.epic,
+    description: t.description,
     estimatedHours: t.estimatedHours,
-    role: readOpt(t.role),
-    dependsOn: t.dependsOn.map(read),
+    role: t.role,
+    dependsOn: [...t.dependsOn],
     priority: t.priority,
-    acceptance: readOpt(t.acceptance),
+    acceptance: t.acceptance,
     order: t.order,
-    status: read(t.status),
+    status: t.status,
     attempt: t.attempt,
-    reason: readOpt(t.reason),
-    source: read(t.source),
+    reason: t.reason,
+    source: t.source,
     createdAt: t.createdAt,
-    updatedAt: t.updatedAt
+    updatedAt: t.updatedAt === 0 ? t.createdAt : t.updatedAt
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { decode, encode } from 'cborg'
 import { z } from 'zod'
 
@@ -18,12 +19,51 @@ const hash = z.string().regex(/^[0-9a-f]{64}$/, 'a change hash is 64 hex charact
 const heads = z.array(hash).max(MAX_HEADS)
 const nodeId = z.string().min(1).max(128)
 
+const CHUNK_MAGIC = [0x85, 0x6f, 0x4a, 0x83] as const
+const CHUNK_CHANGE = 1
+const CHUNK_COMPRESSED_CHANGE = 2
+
+/**
+ * Why bytes are not one encoded Automerge change, or null if they are: magic bytes, chunk type,
+ * declared length, and (for plain changes) the header checksum. Automerge itself does not check
+ * the checksum, so a corrupted change that still parses would otherwise be applied as if it
+ * were real; this also rejects garbage in the gossip validator, before it is forwarded.
+ */
+export function changeBytesProblem (b: Uint8Array): string | null {
+  if (b.byteLength < 10) return 'too short for an Automerge change'
+  for (let i = 0; i < CHUNK_MAGIC.length; i++) if (b[i] !== CHUNK_MAGIC[i]) return 'not an Automerge chunk (magic bytes)'
+  const type = b[8]
+  if (type !== CHUNK_CHANGE && type !== CHUNK_COMPRESSED_CHANGE) return `Automerge chunk of type ${String(type)} is not a change`
+  // Body length: unsigned LEB128, at most 5 bytes for any frame we accept.
+  let len = 0
+  let at = 9
+  for (let shift = 0; ; shift += 7) {
+    if (at >= b.byteLength || shift > 28) return 'truncated chunk length'
+    const byte = b[at++] as number
+    len += (byte & 0x7f) * 2 ** shift
+    if ((byte & 0x80) === 0) break
+  }
+  if (at + len !== b.byteLength) return `chunk declares ${len} bytes but carries ${b.byteLength - at}`
+  // A compressed change's checksum covers the uncompressed bytes; Automerge checks its inflation.
+  if (type === CHUNK_CHANGE) {
+    const sum = createHash('sha256').update(b.subarray(8)).digest()
+    for (let i = 0; i < 4; i++) if (sum[i] !== b[4 + i]) return 'change checksum mismatch'
+  }
+  return null
+}
+
+const changeBytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes').superRefine((v, ctx) => {
+  if (!(v instanceof Uint8Array)) return // already reported by the custom check
+  const problem = changeBytesProblem(v)
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem })
+})
+
 export const ChangesFrame = z.object({
   v: z.literal(WIRE_VERSION),
   t: z.literal('changes'),
   node: nodeId,
   heads,
-  changes: z.array(z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes')).min(1).max(MAX_CHANGES_PER_FRAME)
+  changes: z.array(changeBytes).min(1).max(MAX_CHANGES_PER_FRAME)
 }).strict()
 export type ChangesFrame = z.infer<typeof ChangesFrame>
 
@@ -45,7 +85,9 @@ export const AnnounceFrame = z.object({
   at: z.number().int().nonnegative(),
   http: z.string().max(256).nullable(),
   addrs: z.array(z.string().max(512)).max(32),
-  beats: z.array(AgentBeat).max(1024)
+  beats: z.array(AgentBeat).max(1024),
+  /** The node has a git clone and may lead the merge queue. */
+  merger: z.boolean().optional()
 }).strict()
 export type AnnounceFrame = z.infer<typeof AnnounceFrame>
 

@@ -9,19 +9,31 @@ import type { BootstrapPeer } from '../bootstrap/peers.js'
 import type { Logger } from './logger.js'
 import { createFleetLibp2p, type FleetLibp2p } from './net/libp2p.js'
 import { Replicator, topicsFor } from './net/replicator.js'
+import type { AgentBeat } from '../crdt/wire.js'
 import { createHttpServer } from './http/server.js'
 import type { ApiContext } from './http/context.js'
 import { healthRoutes } from './http/routes/health.js'
 import { peerRoutes } from './http/routes/peers.js'
 import { taskRoutes } from './http/routes/tasks.js'
-import { TaskService } from './services/tasks.js'
-import { PlanService } from './services/plans.js'
-import { ProgressService } from './services/progress.js'
-import { ProjectionCache } from '../crdt/projection.js'
+import { createServices } from './services/index.js'
+import { Coordinator } from './coord/coordinator.js'
+import { DEFAULT_COORDINATION, type CoordinationSettings } from './coord/settings.js'
 import { planRoutes } from './http/routes/plan.js'
+import { agentRoutes } from './http/routes/agents.js'
+import { assignmentRoutes } from './http/routes/assignments.js'
+import { evidenceRoutes } from './http/routes/evidence.js'
+import { progressRoutes } from './http/routes/progress.js'
+import { mergeQueueRoutes } from './http/routes/merge-queue.js'
+import { documentRoutes } from './http/routes/document.js'
+import { NodeWork, type WorkInit } from './work.js'
 import { eventRoutes } from './http/routes/events.js'
 import { EventBus } from './events/bus.js'
 import { wireEvents } from './events/wire-events.js'
+import { FleetMetrics } from './metrics/fleet-metrics.js'
+import { coordinationMetricsSources, nodeMetricsSources } from './metrics/node-sources.js'
+import { metricsRoutes } from './http/routes/metrics.js'
+import { wsRoutes } from './http/routes/ws.js'
+import { dashboardRoutes } from './dashboard/routes.js'
 
 export interface FleetNodeInit {
   dataDir: string
@@ -31,8 +43,18 @@ export interface FleetNodeInit {
   cluster: string
   logger: Logger
   swarmKey?: Uint8Array
+  /** Peer ids allowed to connect (see FleetLibp2pInit.allowPeers); default: any holder of the swarm key. */
+  allowPeers?: string[]
+  /** Bearer token the HTTP API requires for writes (see node/http/auth.ts); default none. */
+  apiToken?: string
+  /** With apiToken: require it for reads too, except GET /health. */
+  authReads?: boolean
   /** fsync each group commit (see LevelChunkStoreInit.sync). */
   fsync?: boolean
+  /** Lease, attempt, liveness and term timing; default DEFAULT_COORDINATION. */
+  coordination?: Partial<CoordinationSettings>
+  /** A git clone and agents to run; without it the node only replicates and serves the API. */
+  work?: WorkInit
 }
 
 /**
@@ -46,6 +68,8 @@ export class FleetNode {
     readonly store: DocStore,
     readonly replicator: Replicator,
     private readonly dialer: PeerDialer,
+    private readonly coordinator: Coordinator,
+    readonly work: NodeWork | null,
     private readonly http: FastifyInstance,
     readonly httpUrl: string,
     private readonly log: Logger
@@ -64,7 +88,8 @@ export class FleetNode {
         privateKey,
         listen: init.listen,
         topics: [topics.changes, topics.presence],
-        ...(init.swarmKey === undefined ? {} : { swarmKey: init.swarmKey })
+        ...(init.swarmKey === undefined ? {} : { swarmKey: init.swarmKey }),
+        ...(init.allowPeers === undefined ? {} : { allowPeers: init.allowPeers })
       })
     } catch (err) {
       await store.close()
@@ -72,39 +97,55 @@ export class FleetNode {
     }
     const peerId = libp2p.peerId.toString()
     let httpUrl = ''
+    const settings: CoordinationSettings = { ...DEFAULT_COORDINATION, ...init.coordination }
+    // Presence announcements carry this node's agent heartbeats (set once services exist).
+    let beats: () => AgentBeat[] = () => []
     const replicator = new Replicator({
       libp2p,
       store,
       logger: log.child({ c: 'replicator' }),
       cluster: init.cluster,
-      presence: () => ({ http: httpUrl, beats: [] })
+      ...(init.allowPeers === undefined ? {} : { allowPeer: (id: string) => (init.allowPeers as string[]).includes(id) }),
+      presence: () => ({ http: httpUrl, beats: beats(), merger: init.work !== undefined })
     })
     const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap })
     replicator.on('announce', (frame) => { dialer.learn(frame.node, frame.addrs) })
 
-    const projection = new ProjectionCache(() => store.doc)
-    const tasks = new TaskService({ store, projection })
-    const plans = new PlanService({ store, projection })
-    const progress = new ProgressService({ store, projection })
+    const services = createServices({ store, nodeId: peerId, settings, livePeers: () => replicator.peers.live(Date.now(), settings.livenessMs) })
+    beats = () => services.agents.localBeats()
     const events = new EventBus()
     wireEvents({ store, replicator, events })
+    const metrics = new FleetMetrics({ events, sources: nodeMetricsSources({ store, replicator, taskStatuses: () => services.tasks.list().map(t => t.status) }) })
+    const coordinator = new Coordinator({ selfId: peerId, store, replicator, services, events, settings, logger: log.child({ c: 'coord' }), merger: init.work !== undefined,
+      counters: { claimConfirmed: () => { metrics.claimsConfirmed.inc() }, claimLost: () => { metrics.claimsLost.inc() }, leaseExpired: () => { metrics.leaseExpiries.inc() } } })
+    metrics.addSources(coordinationMetricsSources({ selfId: peerId, leader: coordinator.leader, agents: services.agents }))
+    const work = init.work === undefined
+      ? null
+      : new NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive: (id) => replicator.peers.live(Date.now(), settings.livenessMs).some(p => p.nodeId === id), logger: log,
+        onMergeOutcome: (o) => { (o === 'merged' ? metrics.mergesDone : metrics.mergesEjected).inc() } })
     const ctx: ApiContext = {
       peerId,
       multiaddrs: () => libp2p.getMultiaddrs().map(a => a.toString()),
       store,
       replicator,
-      tasks,
+      ...services,
       events,
-      plans,
-      progress,
+      leader: coordinator.leader,
       startedAt: Date.now()
     }
-    const http = createHttpServer({ logger: log.child({ c: 'http' }) }, ctx, [healthRoutes, peerRoutes, taskRoutes, planRoutes, eventRoutes])
+    const http = createHttpServer({
+      logger: log.child({ c: 'http' }),
+      ...(init.apiToken === undefined ? {} : { auth: { token: init.apiToken, protectReads: init.authReads ?? false } })
+    }, ctx, [metricsRoutes(metrics), healthRoutes, peerRoutes, taskRoutes, planRoutes, agentRoutes, assignmentRoutes, evidenceRoutes, progressRoutes, mergeQueueRoutes, documentRoutes, eventRoutes, wsRoutes(), dashboardRoutes()])
     try {
       await replicator.start()
       dialer.start()
+      coordinator.start()
+      await work?.start()
       await http.listen({ host: init.http.host, port: init.http.port })
     } catch (err) {
+      await work?.stop()
+      coordinator.stop()
       dialer.stop()
       await replicator.stop()
       await libp2p.stop()
@@ -115,17 +156,25 @@ export class FleetNode {
     const port = typeof addr === 'object' && addr !== null ? addr.port : init.http.port
     const host = init.http.host.includes(':') ? `[${init.http.host}]` : init.http.host
     httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
-    return new FleetNode(peerId, libp2p, store, replicator, dialer, http, httpUrl, log)
+    return new FleetNode(peerId, libp2p, store, replicator, dialer, coordinator, work, http, httpUrl, log)
   }
 
   multiaddrs (): string[] {
     return this.libp2p.getMultiaddrs().map(a => a.toString())
   }
 
+  /** The HTTP routes, as Fastify prints them (one per line, nested by path): for tools and fuzzers. */
+  httpRoutes (): string {
+    return this.http.printRoutes({ commonPrefix: false })
+  }
+
   /** Stops accepting requests, leaves the network, then flushes the replica to disk. */
   async stop (): Promise<void> {
     this.log.info('stopping')
     await this.http.close()
+    // Agents give their tasks back (document writes) before the store closes.
+    await this.work?.stop()
+    this.coordinator.stop()
     this.dialer.stop()
     await this.replicator.stop()
     await this.libp2p.stop()

@@ -17,6 +17,8 @@ export const IdSchema = z.string()
   .min(1, 'must not be empty')
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
   .regex(ID_PATTERN, 'must contain only letters, digits, ".", "_" and "-"')
+  // Ids become keys of JavaScript objects; these names belong to every object already.
+  .refine((id) => !(id in Object.prototype), 'is a reserved name (like "constructor" or "__proto__")')
 
 export const RoleSchema = z.string()
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)

@@ -4,7 +4,7 @@
 # Data and logs under .fleet/local (FLEET_CLUSTER_DIR). Ctrl-C stops them all.
 set -euo pipefail
 n=${1:-3}
-case "$n" in ''|*[!0-9]*) echo "usage: $0 [N]   (N = number of nodes, default 3)" >&2; exit 2;; esac
+case "$n" in ''|*[!0-9]*|0) echo "usage: $0 [N]   (N = number of nodes, at least 1, default 3)" >&2; exit 2;; esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 entry="$root/dist/node/cli/main.js"
 [ -f "$entry" ] || { echo "fleet is not built: run npm install first" >&2; exit 1; }
@@ -15,7 +15,7 @@ mkdir -p "$dir"
 pids=()
 cleanup() {
   trap - EXIT INT TERM
-  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
+  if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
@@ -43,5 +43,7 @@ for i in $(seq 1 "$n"); do
   echo "  node $i  $(sed -n 's/^http: //p' "$dir/node$i.out")  $(sed -n 's/^peer id: //p' "$dir/node$i.out")"
 done
 echo "bootstrap address: $boot"
+urls=$(for i in $(seq 1 "$n"); do printf ' %s' "$(sed -n 's/^http: //p' "$dir/node$i.out")"; done)
+echo "check it: scripts/verify-cluster.sh$urls"
 echo "try: curl -s 127.0.0.1:$http0/health ; Ctrl-C stops the cluster"
 wait

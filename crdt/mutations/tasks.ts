@@ -1,8 +1,7 @@
-import { str, type DocTask } from '../schema.js'
+import type { TaskSpec } from '../schema.js'
 
 /** The fields a task is created with, as plain values. */
 export interface NewTaskFields {
-  id: string
   title: string
   epic: string | null
   description: string
@@ -14,41 +13,43 @@ export interface NewTaskFields {
   order: number
 }
 
-export function newDocTask (f: NewTaskFields, source: 'plan' | 'api', now: number): DocTask {
+export function newTaskSpec (f: NewTaskFields, source: 'plan' | 'api', now: number): TaskSpec {
   return {
-    id: str(f.id),
-    title: str(f.title),
-    epic: f.epic === null ? null : str(f.epic),
-    description: str(f.description),
+    title: f.title,
+    epic: f.epic,
+    description: f.description,
     estimatedHours: f.estimatedHours,
-    role: f.role === null ? null : str(f.role),
-    dependsOn: f.dependsOn.map(str),
+    role: f.role,
+    dependsOn: [...f.dependsOn],
     priority: f.priority,
-    acceptance: f.acceptance === null ? null : str(f.acceptance),
+    acceptance: f.acceptance,
     order: f.order,
-    status: str('pending'),
-    attempt: 0,
-    failures: 0,
-    notBefore: 0,
-    reason: null,
-    source: str(source),
-    createdAt: now,
-    updatedAt: now
+    source,
+    createdAt: now
   }
 }
 
-export type EditableTaskFields = Partial<Omit<NewTaskFields, 'id'>>
+export type EditableTaskFields = Partial<NewTaskFields>
 
-/** Writes only the fields given (so concurrent edits of other fields survive the merge). */
-export function applyTaskFields (t: DocTask, f: EditableTaskFields, now: number): void {
-  if (f.title !== undefined) t.title = str(f.title)
-  if (f.epic !== undefined) t.epic = f.epic === null ? null : str(f.epic)
-  if (f.description !== undefined) t.description = str(f.description)
-  if (f.estimatedHours !== undefined) t.estimatedHours = f.estimatedHours
-  if (f.role !== undefined) t.role = f.role === null ? null : str(f.role)
-  if (f.dependsOn !== undefined) t.dependsOn = f.dependsOn.map(str)
-  if (f.priority !== undefined) t.priority = f.priority
-  if (f.acceptance !== undefined) t.acceptance = f.acceptance === null ? null : str(f.acceptance)
-  if (f.order !== undefined) t.order = f.order
-  t.updatedAt = now
+/** The spec with the given fields replaced (undefined leaves a field as it is). */
+export function editTaskSpec (spec: TaskSpec, f: EditableTaskFields): TaskSpec {
+  const out: TaskSpec = { ...spec, dependsOn: [...spec.dependsOn] }
+  if (f.title !== undefined) out.title = f.title
+  if (f.epic !== undefined) out.epic = f.epic
+  if (f.description !== undefined) out.description = f.description
+  if (f.estimatedHours !== undefined) out.estimatedHours = f.estimatedHours
+  if (f.role !== undefined) out.role = f.role
+  if (f.dependsOn !== undefined) out.dependsOn = [...f.dependsOn]
+  if (f.priority !== undefined) out.priority = f.priority
+  if (f.acceptance !== undefined) out.acceptance = f.acceptance
+  if (f.order !== undefined) out.order = f.order
+  return out
+}
+
+/** The spec part of a task record (for re-writing it after an edit). */
+export function specOf (t: TaskSpec): TaskSpec {
+  return {
+    title: t.title, epic: t.epic, description: t.description, estimatedHours: t.estimatedHours, role: t.role,
+    dependsOn: [...t.dependsOn], priority: t.priority, acceptance: t.acceptance, order: t.order, source: t.source, createdAt: t.createdAt
+  }
 }

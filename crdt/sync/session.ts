@@ -68,12 +68,14 @@ export class SyncSession {
     this.stats.messagesIn++
     try {
       this.state = this.store.receiveSyncMessage(this.state, frame.message)
+      // Inside the try: a message can parse yet leave a state Automerge cannot use (a zero-size
+      // bloom filter makes generateSyncMessage panic), which must not stick to the session.
+      this.pump()
     } catch (err) {
       this.stats.rejected++
       this.state = A.initSyncState()
       throw new WireFrameError(`sync message rejected: ${(err as Error).message}`)
     }
-    this.pump()
   }
 
   close (): void {

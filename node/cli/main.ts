@@ -3,19 +3,32 @@ import '../polyfill.js'
 import { ConfigError } from '../config.js'
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.js'
 import { startCommand, START_USAGE } from './start.js'
+import { keyCommand, KEY_USAGE } from './key.js'
 import { planCommand, PLAN_USAGE } from './plan.js'
+import { demoCommand, DEMO_USAGE } from './demo.js'
+import { agentsCommand, AGENTS_USAGE, statusCommand, STATUS_USAGE, tasksCommand, TASKS_USAGE } from './status.js'
 
 type Command = (argv: string[]) => Promise<number>
 
 const commands: Record<string, { run: Command, usage: string }> = {
   start: { run: startCommand, usage: START_USAGE },
-  plan: { run: planCommand, usage: PLAN_USAGE }
+  key: { run: keyCommand, usage: KEY_USAGE },
+  plan: { run: planCommand, usage: PLAN_USAGE },
+  demo: { run: demoCommand, usage: DEMO_USAGE },
+  status: { run: statusCommand, usage: STATUS_USAGE },
+  tasks: { run: tasksCommand, usage: TASKS_USAGE },
+  agents: { run: agentsCommand, usage: AGENTS_USAGE }
 }
 
 const USAGE = `usage: fleet <command> [options]
 commands:
   start        run a node (see fleet start --help)
-  plan import  import a plan file through a node`
+  key          print a new swarm key, API token, or a node's peer id (see fleet key --help)
+  plan import  import a plan file through a node
+  demo         run a whole cluster with agents and a merge queue on this machine
+  status       what a node sees: peers, leader, tasks, epics, agents, merge queue
+  tasks        list tasks (--status, --epic, --role)
+  agents       list agents with their health`
 
 async function main (argv: string[]): Promise<number> {
   const [name, ...rest] = argv

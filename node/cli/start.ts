@@ -12,7 +12,27 @@ export const START_USAGE = `usage: fleet start [options]
   --cluster NAME          cluster name; namespaces topics (default "default")
   --config FILE           JSON or YAML file with the same options (env FLEET_CONFIG)
   --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default info)
-  --fsync                 fsync every write (survives power loss, slower)`
+  --fsync                 fsync every write (survives power loss, slower)
+  --swarm-key FILE        private network: only nodes with this key can connect
+                          (create with: fleet key swarm > swarm.key; env FLEET_SWARM_KEY)
+  --allow-peer PEER_ID    only these peers may connect, repeatable (env FLEET_ALLOW_PEER)
+  --allow-peers-file FILE allowed peer ids, one per line
+  --api-token-file FILE   HTTP writes need "Authorization: Bearer <token>"; required when
+                          --http is not loopback (create with: fleet key token > api.token)
+  --auth-reads            require the token for reads too (GET /health stays open)
+  --lease SECONDS         an assignment's lease, renewed by its agent's heartbeat (default 90)
+  --max-attempts N        failed or expired attempts before a task fails (default 3)
+  --retry-backoff SECONDS first backoff after a failed attempt, doubling (default 5)
+  --term SECONDS          the merge leader rotates every term (default 60)
+  --liveness SECONDS      a node not heard from this long is no longer live (default 10)
+  --repo PATH             the node's git clone: agents work in worktrees of it, the leader merges with it
+  --remote NAME           the shared remote of the clone (default origin)
+  --main BRANCH           the branch work merges into (default main)
+  --agent NAME:ROLE       run an agent in this node, repeatable (env FLEET_AGENTS, comma separated)
+  --executor CMD|demo     what an agent runs for a task (default demo; see README)
+  --executor-timeout SECONDS  (default 1800)
+  --check CMD             run on each merge result before main is pushed (optional)
+  --check-timeout SECONDS (default 600)`
 
 /** `fleet start`: runs a node until SIGINT/SIGTERM, then stops it cleanly (storage flushed). */
 export async function startCommand (argv: string[]): Promise<number> {
@@ -25,7 +45,25 @@ export async function startCommand (argv: string[]): Promise<number> {
     cluster: { type: 'string' },
     config: { type: 'string' },
     'log-level': { type: 'string' },
-    fsync: { type: 'boolean' }
+    fsync: { type: 'boolean' },
+    'swarm-key': { type: 'string' },
+    'allow-peer': { type: 'string', multiple: true },
+    'allow-peers-file': { type: 'string' },
+    'api-token-file': { type: 'string' },
+    'auth-reads': { type: 'boolean' },
+    lease: { type: 'string' },
+    'max-attempts': { type: 'string' },
+    'retry-backoff': { type: 'string' },
+    term: { type: 'string' },
+    liveness: { type: 'string' },
+    agent: { type: 'string', multiple: true },
+    repo: { type: 'string' },
+    remote: { type: 'string' },
+    main: { type: 'string' },
+    executor: { type: 'string' },
+    'executor-timeout': { type: 'string' },
+    check: { type: 'string' },
+    'check-timeout': { type: 'string' }
   })
   const cfg = resolveStartConfig({
     data: values.data,
@@ -35,7 +73,25 @@ export async function startCommand (argv: string[]): Promise<number> {
     http: values.http,
     cluster: values.cluster,
     logLevel: values['log-level'],
-    fsync: values.fsync
+    fsync: values.fsync,
+    swarmKey: values['swarm-key'],
+    allowPeer: values['allow-peer'],
+    allowPeersFile: values['allow-peers-file'],
+    apiTokenFile: values['api-token-file'],
+    authReads: values['auth-reads'],
+    lease: values.lease,
+    maxAttempts: values['max-attempts'],
+    retryBackoff: values['retry-backoff'],
+    term: values.term,
+    liveness: values.liveness,
+    agent: values.agent,
+    repo: values.repo,
+    remote: values.remote,
+    main: values.main,
+    executor: values.executor,
+    executorTimeout: values['executor-timeout'],
+    check: values.check,
+    checkTimeout: values['check-timeout']
   }, process.env, values.config as string | undefined)
 
   const logger = createLogger({ level: cfg.logLevel })
@@ -46,13 +102,22 @@ export async function startCommand (argv: string[]): Promise<number> {
     http: cfg.http,
     cluster: cfg.cluster,
     logger,
-    fsync: cfg.fsync
+    fsync: cfg.fsync,
+    coordination: cfg.coordination,
+    ...(cfg.work === null ? {} : { work: cfg.work }),
+    ...(cfg.swarmKey === null ? {} : { swarmKey: cfg.swarmKey.bytes }),
+    ...(cfg.allowPeers === null ? {} : { allowPeers: cfg.allowPeers }),
+    ...(cfg.apiToken === null ? {} : { apiToken: cfg.apiToken, authReads: cfg.authReads })
   })
   const lines = [
     `fleet node started (cluster ${cfg.cluster})`,
     `peer id: ${node.peerId}`,
     ...node.multiaddrs().map(a => `listen: ${a}`),
-    `http: ${node.httpUrl}`
+    `http: ${node.httpUrl}`,
+    `document: ${node.store.loadStats.bytes} bytes loaded from disk in ${node.store.loadStats.ms.toFixed(0)} ms`,
+    cfg.swarmKey === null ? 'network: open (no --swarm-key: any libp2p peer may connect)' : `network: private (swarm key fingerprint ${cfg.swarmKey.fingerprint})`,
+    ...(cfg.allowPeers === null ? [] : [`allowed peers: ${cfg.allowPeers.length}`]),
+    `http auth: ${cfg.apiToken === null ? 'none (loopback only)' : cfg.authReads ? 'token for every request but /health' : 'token for writes'}`
   ]
   process.stdout.write(lines.join('\n') + '\n')
 

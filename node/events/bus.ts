@@ -50,7 +50,9 @@ export class EventBus extends EventEmitter<BusEvents> {
 
   /** Events after `id`, or null when some of them already left the buffer (take a snapshot). */
   since (id: number): LiveEvent[] | null {
-    if (id >= this.lastId()) return []
+    // An id from the future was given by a previous run of this node (ids restart at 1): snapshot.
+    if (id > this.lastId()) return null
+    if (id === this.lastId()) return []
     const first = this.buffer[0]
     if (first === undefined || first.id > id + 1) return null
     return this.buffer.slice(id + 1 - first.id)

@@ -2,7 +2,7 @@ import type * as A from '@automerge/automerge'
 import { BUCKETED_COLLECTIONS } from '../../crdt/schema.js'
 
 /** The kinds of entity a live event can be about. */
-export const ENTITY_KINDS = { tasks: 'task', assignments: 'assignment', evidence: 'evidence', mergeQueue: 'merge', agents: 'agent', epics: 'epic', snapshots: 'snapshot', plan: 'plan' } as const
+export const ENTITY_KINDS = { tasks: 'task', assignments: 'assignment', evidence: 'evidence', mergeQueue: 'merge', agents: 'agent', epics: 'epic', snapshots: 'progress-snapshot', plan: 'plan' } as const
 export type EntityKind = typeof ENTITY_KINDS[keyof typeof ENTITY_KINDS]
 
 export interface Touched {

@@ -1,15 +1,41 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from '../logger.js'
 import { HttpError } from './errors.js'
+import { installHttpAuth, type HttpAuthInit } from './auth.js'
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1'
 export const DEFAULT_HTTP_PORT = 3000
 /** Bodies are small JSON documents; plans are the largest (a 10,000-task plan is ~3 MB). */
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
+/** Every other body (a task, an agent, evidence) is far smaller; a tighter limit costs nothing. */
+export const DEFAULT_ROUTE_BODY_LIMIT = 1024 * 1024
+/** Routes that get the full bodyLimit. */
+export const LARGE_BODY_ROUTES: readonly string[] = ['/api/plan/import']
 
 export interface HttpServerInit {
   logger: Logger
+  /** Largest body any route accepts (default DEFAULT_BODY_LIMIT); larger is a 413. */
   bodyLimit?: number
+  /** Limit for routes that set no bodyLimit of their own and are not in largeBodyRoutes (default DEFAULT_ROUTE_BODY_LIMIT). */
+  routeBodyLimit?: number
+  /** Route patterns allowed the full bodyLimit (default LARGE_BODY_ROUTES). */
+  largeBodyRoutes?: readonly string[]
+  /** Bearer-token protection (see auth.ts); default none (the loopback-only setting). */
+  auth?: HttpAuthInit
+}
+
+/**
+ * Errors of the HTTP parser (headers over 16 KiB, a malformed request line) happen before
+ * there is a request to reply to: answer on the socket in the usual `{error, details}` shape.
+ */
+function clientErrorResponse (err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+  const body = JSON.stringify({ error: STATUS_CODES[status] ?? 'Bad Request', details: { code: err.code ?? null } })
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`)
+  socket.destroy()
 }
 
 /** A route module adds its routes to the server; every module gets the same context. */
@@ -27,7 +53,15 @@ export function createHttpServer<C> (init: HttpServerInit, ctx: C, routes: Array
     // Per-request lines would drown the log under load; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: init.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Live event streams never end by themselves; a stopping node closes them.
+    forceCloseConnections: true,
+    // Raised before routing (bad percent-encoding, a path parameter over 100 characters).
+    frameworkErrors: (err, _req, reply) => {
+      // Fastify's generic reply type cannot be narrowed here; the plain reply is the same object.
+      void (reply as unknown as FastifyReply).status(err.statusCode ?? 400).send({ error: err.message, details: { code: err.code } })
+    },
+    clientErrorHandler: clientErrorResponse
   })
 
   app.setErrorHandler((err: unknown, req, reply) => {
@@ -48,6 +82,13 @@ export function createHttpServer<C> (init: HttpServerInit, ctx: C, routes: Array
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, details: null })
   })
+
+  const routeLimit = init.routeBodyLimit ?? DEFAULT_ROUTE_BODY_LIMIT
+  const large = new Set(init.largeBodyRoutes ?? LARGE_BODY_ROUTES)
+  app.addHook('onRoute', (route) => {
+    if (route.bodyLimit === undefined && !large.has(route.url)) route.bodyLimit = Math.min(routeLimit, init.bodyLimit ?? DEFAULT_BODY_LIMIT)
+  })
+  if (init.auth !== undefined) installHttpAuth(app, init.auth)
 
   for (const r of routes) r(app, ctx)
   return app

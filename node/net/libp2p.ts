@@ -4,8 +4,9 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
+import { createTopicScoreParams, type TopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
 import { preSharedKey } from '@libp2p/pnet'
-import type { PrivateKey, PubSub } from '@libp2p/interface'
+import type { ConnectionGater, PeerId, PrivateKey, PubSub } from '@libp2p/interface'
 import { createHash } from 'node:crypto'
 import { MAX_GOSSIP_FRAME_BYTES } from '../../crdt/wire.js'
 
@@ -20,6 +21,45 @@ export interface FleetLibp2pInit {
   topics: string[]
   /** A libp2p private-network key (the swarm.key file's bytes): strangers cannot connect. */
   swarmKey?: Uint8Array
+  /** Peer ids allowed to connect, either way; default: anyone (who holds the swarm key). */
+  allowPeers?: readonly string[]
+}
+
+/**
+ * Invalid messages on a fleet topic cost the sender (P4 in gossipsub's score, quadratic):
+ * one is -10 (at the gossip threshold), three reach -90, below the graylist threshold (-80),
+ * where every RPC of that peer is dropped unread. The counter decays by 1% a second, so a peer
+ * that stops recovers within seconds while a steady sender of garbage stays graylisted.
+ */
+export const INVALID_MESSAGE_WEIGHT = -10
+export const INVALID_MESSAGE_DECAY = 0.99
+
+/**
+ * Scoring for fleet topics: only invalid messages count. The positive and mesh-delivery terms
+ * are off because in a small cluster most nodes are quiet most of the time, and a quiet node is
+ * not a misbehaving one.
+ */
+export function fleetTopicScoreParams (): TopicScoreParams {
+  return createTopicScoreParams({
+    topicWeight: 1,
+    timeInMeshWeight: 0,
+    firstMessageDeliveriesWeight: 0,
+    meshMessageDeliveriesWeight: 0,
+    meshFailurePenaltyWeight: 0,
+    invalidMessageDeliveriesWeight: INVALID_MESSAGE_WEIGHT,
+    invalidMessageDeliveriesDecay: INVALID_MESSAGE_DECAY
+  })
+}
+
+/** Refuses every peer not on the list, on dial and once an inbound connection is authenticated. */
+export function allowListGater (allowPeers: readonly string[]): ConnectionGater {
+  const allowed = new Set(allowPeers)
+  const deny = (peerId: PeerId): boolean => !allowed.has(peerId.toString())
+  return {
+    denyDialPeer: deny,
+    denyInboundEncryptedConnection: deny,
+    denyOutboundEncryptedConnection: deny
+  }
 }
 
 /**
@@ -34,6 +74,7 @@ export async function createFleetLibp2p (init: FleetLibp2pInit): Promise<FleetLi
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     ...(init.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.swarmKey }) }),
+    ...(init.allowPeers === undefined ? {} : { connectionGater: allowListGater(init.allowPeers) }),
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -45,6 +86,12 @@ export async function createFleetLibp2p (init: FleetLibp2pInit): Promise<FleetLi
         emitSelf: false,
         allowedTopics: init.topics,
         maxInboundDataLength: MAX_GOSSIP_FRAME_BYTES + 64 * 1024,
+        scoreParams: {
+          topics: Object.fromEntries(init.topics.map(t => [t, fleetTopicScoreParams()])),
+          // Colocation (many peer ids behind one IP) flags Sybils on open networks; in a keyed
+          // cluster it would only punish several nodes run on one machine.
+          IPColocationFactorWeight: 0
+        },
         // In a small, fully meshed cluster every message arrives once per peer; recognising the
         // copies by their (deterministic Ed25519) signature skips verifying each one again.
         // A forged copy has another signature, so it cannot shadow the real message.

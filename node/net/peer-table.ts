@@ -11,6 +11,8 @@ export interface PeerInfo {
   http: string | null
   addrs: string[]
   beats: AgentBeat[]
+  /** It announced that it can run the merge queue (has a git clone). */
+  merger: boolean
   /** A sync session is open with it (we are directly connected). */
   connected: boolean
   /** Since when it has announced heads that we lack; used to decide on a full resync. */
@@ -24,7 +26,7 @@ export class PeerTable {
   get (nodeId: string): PeerInfo {
     let p = this.peers.get(nodeId)
     if (p === undefined) {
-      p = { nodeId, heads: [], headsAt: null, lastSeenAt: null, http: null, addrs: [], beats: [], connected: false, missingSince: null }
+      p = { nodeId, heads: [], headsAt: null, lastSeenAt: null, http: null, addrs: [], beats: [], merger: false, connected: false, missingSince: null }
       this.peers.set(nodeId, p)
     }
     return p

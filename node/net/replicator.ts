@@ -21,6 +21,10 @@ export const DEFAULT_ACK_DELAY_MS = 20
 /** A peer whose announced heads we have lacked this long gets a full sync round. */
 export const DEFAULT_RESYNC_AFTER_MS = 1500
 export const DEFAULT_SESSION_RETRY_MS = 2000
+/** A sync stream is closed after this many bad frames: the peer is broken or hostile, not unlucky. */
+export const DEFAULT_MAX_BAD_SYNC_FRAMES = 10
+/** At most one "dropped a malformed frame" line per peer and kind this often (the rest are counted). */
+export const DEFAULT_REJECT_LOG_INTERVAL_MS = 10_000
 
 export interface ReplicatorInit {
   libp2p: FleetLibp2p
@@ -32,13 +36,20 @@ export interface ReplicatorInit {
   ackDelayMs?: number
   resyncAfterMs?: number
   /** Ephemeral data carried by each announcement (HTTP URL, agent heartbeats). */
-  presence?: () => { http: string | null, beats: AgentBeat[] }
+  presence?: () => { http: string | null, beats: AgentBeat[], merger?: boolean }
   /**
    * Which remote changes deserve a prompt heads announcement (an ack). Default: changes to
    * claims, which wait for every live node's ack before they are confirmed. Acking every
    * change would multiply gossip traffic by the cluster size for nothing.
    */
   ackWhen?: (evt: DocChangeEvent) => boolean
+  /**
+   * Whether a peer belongs to the cluster (the allow-list); default: everyone who could connect.
+   * Gossip published by anyone else is ignored and no sync session is held with them.
+   */
+  allowPeer?: (nodeId: string) => boolean
+  /** Bad frames tolerated on one sync stream before it is closed (default DEFAULT_MAX_BAD_SYNC_FRAMES). */
+  maxBadSyncFrames?: number
 }
 
 export function touchesClaims (evt: DocChangeEvent): boolean {
@@ -53,6 +64,8 @@ export interface ReplicationStats {
   syncIn: number
   syncOut: number
   syncRejected: number
+  /** Sync streams closed because the peer kept sending bad frames. */
+  syncStreamsClosed: number
   syncRounds: number
   changesApplied: number
 }
@@ -88,7 +101,7 @@ interface OpenSession {
  */
 export class Replicator extends EventEmitter<ReplicatorEvents> {
   readonly peers = new PeerTable()
-  readonly stats: ReplicationStats = { gossipIn: 0, gossipOut: 0, gossipRejected: 0, gossipOutBytes: 0, syncIn: 0, syncOut: 0, syncRejected: 0, syncRounds: 0, changesApplied: 0 }
+  readonly stats: ReplicationStats = { gossipIn: 0, gossipOut: 0, gossipRejected: 0, gossipOutBytes: 0, syncIn: 0, syncOut: 0, syncRejected: 0, syncStreamsClosed: 0, syncRounds: 0, changesApplied: 0 }
   readonly topics: ReturnType<typeof topicsFor>
   private readonly libp2p: FleetLibp2p
   private readonly store: DocStore
@@ -98,6 +111,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private readonly resyncAfterMs: number
   private readonly presence: NonNullable<ReplicatorInit['presence']>
   private readonly ackWhen: NonNullable<ReplicatorInit['ackWhen']>
+  private readonly allowPeer: NonNullable<ReplicatorInit['allowPeer']>
+  private readonly maxBadSyncFrames: number
+  /** Frames decoded by the validator, so the message handler does not decode them again. */
+  private readonly validated = new WeakMap<Message, GossipFrame>()
+  private readonly rejectLog = new Map<string, { at: number, suppressed: number }>()
   private readonly sessions = new Map<string, OpenSession>()
   private readonly opening = new Set<string>()
   private readonly selfId: string
@@ -120,6 +138,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.resyncAfterMs = init.resyncAfterMs ?? DEFAULT_RESYNC_AFTER_MS
     this.presence = init.presence ?? (() => ({ http: null, beats: [] }))
     this.ackWhen = init.ackWhen ?? touchesClaims
+    this.allowPeer = init.allowPeer ?? (() => true)
+    this.maxBadSyncFrames = init.maxBadSyncFrames ?? DEFAULT_MAX_BAD_SYNC_FRAMES
     this.selfId = init.libp2p.peerId.toString()
   }
 
@@ -168,31 +188,45 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   // ---- gossip ----
 
+  /**
+   * Runs before gossipsub delivers or forwards a message. Reject (malformed, or a frame speaking
+   * for another node) lowers the sender's score; Ignore (a publisher outside the allow-list,
+   * relayed by a member whose list differs) drops it without blaming the relay.
+   */
   private validate (msg: Message): TopicValidatorResult {
-    try {
-      decodeGossip(msg.data)
-      return TopicValidatorResult.Accept
-    } catch (err) {
-      this.reject('gossip', err, msg.type === 'signed' ? msg.from.toString() : 'unsigned')
+    // StrictSign already dropped unsigned messages; this guards against a policy change.
+    if (msg.type !== 'signed') {
+      this.reject('gossip', new Error('unsigned message'), 'unsigned')
       return TopicValidatorResult.Reject
     }
+    const from = msg.from.toString()
+    if (!this.allowPeer(from)) {
+      this.reject('gossip', new Error('publisher is not in the allow-list'), from)
+      return TopicValidatorResult.Ignore
+    }
+    let frame: GossipFrame
+    try {
+      frame = decodeGossip(msg.data)
+    } catch (err) {
+      this.reject('gossip', err, from)
+      return TopicValidatorResult.Reject
+    }
+    // The signed publisher must be the node the frame speaks for: no speaking for others.
+    if (frame.node !== from) {
+      this.reject('gossip', new Error(`frame names node ${frame.node.slice(0, 64)} but was signed by ${from}`), from)
+      return TopicValidatorResult.Reject
+    }
+    this.validated.set(msg, frame)
+    return TopicValidatorResult.Accept
   }
 
   private readonly onMessage = (evt: CustomEvent<Message>): void => {
     const msg = evt.detail
     if (msg.topic !== this.topics.changes && msg.topic !== this.topics.presence) return
-    if (msg.type !== 'signed') return
-    let frame: GossipFrame
-    try {
-      frame = decodeGossip(msg.data)
-    } catch {
-      return // counted by the validator
-    }
-    // The signed publisher must be the node the frame speaks for: no speaking for others.
-    if (frame.node !== msg.from.toString()) {
-      this.reject('gossip', new Error(`frame names node ${frame.node} but was signed by ${msg.from.toString()}`), msg.from.toString())
-      return
-    }
+    // Only messages our validator accepted get here (gossipsub runs it before delivery).
+    const frame = this.validated.get(msg)
+    if (frame === undefined) return
+    this.validated.delete(msg)
     this.stats.gossipIn++
     const peer = this.peers.get(frame.node)
     peer.heads = frame.heads
@@ -205,6 +239,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       peer.http = frame.http
       peer.addrs = frame.addrs
       peer.beats = frame.beats
+      peer.merger = frame.merger === true
       this.checkBehind(frame.node, frame.heads)
       this.emit('announce', frame)
     }
@@ -277,9 +312,10 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       batch = []
       size = 0
     }
+    let oversized = false
     for (const c of changes) {
       if (c.byteLength > MAX_GOSSIP_FRAME_BYTES - 16 * 1024) {
-        this.announce()
+        oversized = true
         continue
       }
       if (size + c.byteLength > MAX_GOSSIP_FRAME_BYTES - 16 * 1024) flush()
@@ -287,6 +323,12 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       size += c.byteLength
     }
     flush()
+    // Too big for gossip (a large plan import): offer it to every directly connected peer over
+    // its sync session now rather than waiting for them to notice our heads.
+    if (oversized) {
+      for (const s of this.sessions.values()) s.session.pump()
+      this.announce()
+    }
   }
 
   private publish (topic: string, frame: GossipFrame): void {
@@ -311,7 +353,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     const p = this.presence()
     const addrs = this.libp2p.getMultiaddrs().map(a => a.toString()).slice(0, 32)
     this.publish(this.topics.presence, {
-      v: WIRE_VERSION, t: 'announce', node: this.selfId, heads: this.store.heads(), at: Date.now(), http: p.http, addrs, beats: p.beats
+      v: WIRE_VERSION, t: 'announce', node: this.selfId, heads: this.store.heads(), at: Date.now(), http: p.http, addrs, beats: p.beats, merger: p.merger === true
     })
   }
 
@@ -364,7 +406,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private maybeOpen (peerId: PeerId): void {
     const id = peerId.toString()
     if (!this.running || this.sessions.has(id) || this.opening.has(id)) return
-    if (this.selfId > id) return
+    if (this.selfId > id || !this.allowPeer(id)) return
     this.opening.add(id)
     this.libp2p.dialProtocol(peerId, this.topics.sync)
       .then((stream) => { this.attach(peerId, stream, 'outbound') })
@@ -376,6 +418,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     const id = peerId.toString()
     if (!this.running) {
       stream.abort(new Error('node stopping'))
+      return
+    }
+    if (!this.allowPeer(id)) {
+      stream.abort(new Error('peer not in the allow-list'))
+      this.reject('sync', new Error('sync stream from a peer outside the allow-list'), id)
       return
     }
     // A newer stream replaces an older one (e.g. after the peer restarted).
@@ -398,12 +445,20 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       stream.source,
       (src) => lp.decode(src, { maxDataLength: MAX_SYNC_FRAME_BYTES }),
       async (src) => {
+        let bad = 0
         for await (const buf of src) {
           this.stats.syncIn++
           try {
             session.receive(buf.subarray())
           } catch (err) {
             this.reject('sync', err, id)
+            // Each bad frame resets the round; a peer that keeps sending them would keep us
+            // decoding garbage forever. Closing costs an honest peer one reconnect round.
+            if (++bad >= this.maxBadSyncFrames) {
+              this.stats.syncStreamsClosed++
+              this.log.warn({ peer: id, badFrames: bad }, 'closing a sync stream that keeps sending bad frames')
+              break
+            }
           }
         }
       }
@@ -433,8 +488,19 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   private reject (kind: 'gossip' | 'sync', err: unknown, from: string): void {
     if (kind === 'gossip') this.stats.gossipRejected++
     else this.stats.syncRejected++
-    const reason = err instanceof Error ? err.message : String(err)
-    this.log.warn({ peer: from, kind, reason }, 'dropped a malformed frame')
+    const reason = (err instanceof Error ? err.message : String(err)).slice(0, 500)
+    // Logged at most once per interval per peer and kind: a flood of garbage must not become a
+    // flood of log lines (the counters and the 'rejected' event still see every frame).
+    const key = `${kind} ${from}`
+    const now = Date.now()
+    const last = this.rejectLog.get(key)
+    if (last === undefined || now - last.at >= DEFAULT_REJECT_LOG_INTERVAL_MS) {
+      if (this.rejectLog.size >= 1024) this.rejectLog.clear()
+      this.log.warn({ peer: from, kind, reason, ...(last === undefined ? {} : { suppressed: last.suppressed }) }, 'dropped a malformed frame')
+      this.rejectLog.set(key, { at: now, suppressed: 0 })
+    } else {
+      last.suppressed++
+    }
     this.emit('rejected', kind, reason)
   }
 }

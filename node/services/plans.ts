@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { getIn, putIn } from '../../crdt/collections.js'
-import { applyTaskFields, newDocTask } from '../../crdt/mutations/tasks.js'
+import { own } from '../../crdt/collections.js'
+import { editTaskSpec, newTaskSpec, specOf } from '../../crdt/mutations/tasks.js'
+import { readTask, writeTaskSpec, writeTaskState } from '../../crdt/task-records.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
 import { read, readOpt, str } from '../../crdt/schema.js'
 import { parsePlan, PlanValidationError, planDigest, planEpicOps, planImportOps, PLAN_FORMATS, type Plan, type ExistingEpic, type ExistingTask } from '../../plan/index.js'
@@ -115,7 +116,7 @@ export class PlanService {
           if (e.op === 'add') {
             d.epics[e.epic.id] = { id: str(e.epic.id), title: str(e.epic.title), role: e.epic.role === null ? null : str(e.epic.role), order: e.epic.order }
           } else {
-            const have = d.epics[e.id]
+            const have = own(d.epics, e.id)
             if (have === undefined) continue
             if (e.fields.title !== undefined) have.title = str(e.fields.title)
             if (e.fields.role !== undefined) have.role = e.fields.role === null ? null : str(e.fields.role)
@@ -124,17 +125,15 @@ export class PlanService {
         }
         for (const op of ops) {
           if (op.op === 'add') {
-            putIn(d.tasks, op.task.id, newDocTask({ ...op.task, acceptance: op.task.acceptance ?? null, role: op.task.role ?? null }, 'plan', now))
+            writeTaskSpec(d, op.task.id, newTaskSpec({ ...op.task, acceptance: op.task.acceptance ?? null, role: op.task.role ?? null }, 'plan', now))
           } else if (op.op === 'update') {
-            const t = getIn(d.tasks, op.id)
-            if (t !== undefined) applyTaskFields(t, op.fields, now)
-          } else if (op.op === 'cancel') {
-            const t = getIn(d.tasks, op.id)
+            const t = readTask(d, op.id)
             if (t !== undefined) {
-              t.status = str('cancelled')
-              t.reason = str(`removed from plan ${plan.id}`)
-              t.updatedAt = now
+              writeTaskSpec(d, op.id, editTaskSpec(specOf(t), op.fields))
+              writeTaskState(d, op.id, { updatedAt: now })
             }
+          } else if (op.op === 'cancel') {
+            writeTaskState(d, op.id, { status: 'cancelled', reason: `removed from plan ${plan.id}`, updatedAt: now })
           }
         }
         if (metaChanged) {

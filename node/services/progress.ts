@@ -1,5 +1,8 @@
-import { read } from '../../crdt/schema.js'
+import { randomUUID } from 'node:crypto'
+import { read, str } from '../../crdt/schema.js'
 import type { DocStore } from '../../crdt/doc-store.js'
+import { own } from '../../crdt/collections.js'
+import { NotFoundError } from '../http/errors.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
 import { TASK_STATUSES, type TaskStatus } from '../../crdt/schema.js'
 
@@ -52,6 +55,7 @@ export function overviewOf (tasks: ReadonlyArray<{ epic: string | null, status: 
 export interface ProgressServiceInit {
   store: DocStore
   projection: ProjectionCache
+  nodeId: string
 }
 
 export class ProgressService {
@@ -61,4 +65,59 @@ export class ProgressService {
     const epics = Object.values(this.init.store.doc.epics).map(e => ({ id: read(e.id), title: read(e.title), order: e.order }))
     return overviewOf(this.init.projection.get().tasks, epics)
   }
+
+  /** A point-in-time summary kept in the document (small: one JSON value per snapshot). */
+  async snapshot (): Promise<SnapshotView> {
+    const overview = this.overview()
+    const id = randomUUID()
+    const takenAt = Date.now()
+    await this.init.store.change((d) => {
+      d.snapshots[id] = { id: str(id), takenAt, nodeId: str(this.init.nodeId), summary: str(JSON.stringify(overview)) }
+    }, 'progress snapshot')
+    return { id, takenAt, nodeId: this.init.nodeId, overview }
+  }
+
+  snapshots (): SnapshotView[] {
+    return Object.values(this.init.store.doc.snapshots)
+      .map(s => ({ id: read(s.id), takenAt: s.takenAt, nodeId: read(s.nodeId), overview: JSON.parse(read(s.summary)) as Overview }))
+      .sort((a, b) => a.takenAt - b.takenAt)
+  }
+
+  agent (agentId: string): AgentProgress {
+    if (own(this.init.store.doc.agents, agentId) === undefined) throw new NotFoundError(`agent ${agentId} is not registered`, { agentId })
+    const view = this.init.projection.get()
+    const mine = [...view.assignments.values()].filter(a => a.agentId === agentId)
+    const count = (s: string): number => mine.filter(a => a.state === s).length
+    const current = mine.find(a => a.state === 'pending' || a.state === 'confirmed')
+    const hoursDone = mine.filter(a => a.state === 'completed' && view.taskById.get(a.taskId)?.status === 'done')
+      .reduce((h, a) => h + (view.taskById.get(a.taskId)?.estimatedHours ?? 0), 0)
+    return {
+      agentId,
+      assignments: mine.length,
+      completed: count('completed'),
+      failed: count('failed'),
+      expired: count('expired'),
+      lost: count('lost'),
+      hoursDone,
+      current: current === undefined ? null : { assignmentId: current.id, taskId: current.taskId, progress: current.progress, state: current.state }
+    }
+  }
+}
+
+export interface SnapshotView {
+  id: string
+  takenAt: number
+  nodeId: string
+  overview: Overview
+}
+
+export interface AgentProgress {
+  agentId: string
+  assignments: number
+  completed: number
+  failed: number
+  expired: number
+  lost: number
+  hoursDone: number
+  current: { assignmentId: string, taskId: string, progress: number, state: string } | null
 }

@@ -1,9 +1,10 @@
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { getIn, putIn } from '../../crdt/collections.js'
-import { applyTaskFields, newDocTask } from '../../crdt/mutations/tasks.js'
+import { own } from '../../crdt/collections.js'
+import { editTaskSpec, newTaskSpec, specOf } from '../../crdt/mutations/tasks.js'
 import { ProjectionCache, type Projection, type TaskState } from '../../crdt/projection.js'
-import { str, TASK_STATUSES, type FleetDoc } from '../../crdt/schema.js'
+import { TASK_STATUSES, type FleetDoc } from '../../crdt/schema.js'
+import { hasTask, readTask, writeTaskSpec, writeTaskState } from '../../crdt/task-records.js'
 import { availableTasks, type SchedStatus } from '../../plan/availability.js'
 import { findCycle } from '../../plan/graph.js'
 import { IdSchema, RoleSchema, MAX_TITLE_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_ACCEPTANCE_LENGTH, MAX_ESTIMATED_HOURS, MAX_DEPENDENCIES } from '../../plan/schema.js'
@@ -99,10 +100,9 @@ export class TaskService {
   async create (input: CreateTaskInput): Promise<TaskState> {
     const now = Date.now()
     await this.store.change((d) => {
-      if (getIn(d.tasks, input.id) !== undefined) throw new ConflictError(`task ${input.id} already exists`, { taskId: input.id })
+      if (hasTask(d, input.id)) throw new ConflictError(`task ${input.id} already exists`, { taskId: input.id })
       checkDependencies(d, input.id, input.dependsOn ?? [])
-      putIn(d.tasks, input.id, newDocTask({
-        id: input.id,
+      writeTaskSpec(d, input.id, newTaskSpec({
         title: input.title,
         epic: input.epic ?? null,
         description: input.description ?? '',
@@ -114,6 +114,7 @@ export class TaskService {
         // Hand-made tasks go after the plan's, in creation order.
         order: now
       }, 'api', now))
+      writeTaskState(d, input.id, { updatedAt: now })
     }, `create task ${input.id}`)
     return this.get(input.id)
   }
@@ -122,22 +123,20 @@ export class TaskService {
     const current = this.get(taskId)
     const now = Date.now()
     await this.store.change((d) => {
-      const t = getIn(d.tasks, taskId)
+      const t = readTask(d, taskId)
       if (t === undefined) throw new NotFoundError(`task ${taskId} not found`, { taskId })
       if (input.dependsOn !== undefined) checkDependencies(d, taskId, input.dependsOn)
-      if (input.epic != null && d.epics[input.epic] === undefined) throw new ConflictError(`epic ${input.epic} does not exist`, { path: 'epic' })
+      if (input.epic != null && own(d.epics, input.epic) === undefined) throw new ConflictError(`epic ${input.epic} does not exist`, { path: 'epic' })
       if (input.status === 'cancelled') {
         if (current.status === 'done') throw new ConflictError(`task ${taskId} is done and cannot be cancelled`, { status: current.status })
-        t.status = str('cancelled')
-        t.reason = str('cancelled through the API')
+        writeTaskState(d, taskId, { status: 'cancelled', reason: 'cancelled through the API' })
       } else if (input.status === 'pending') {
         if (current.status !== 'cancelled') throw new ConflictError(`only a cancelled task can be re-opened; ${taskId} is ${current.status}`, { status: current.status })
-        t.status = str('pending')
-        t.attempt = t.attempt + 1
-        t.reason = null
+        writeTaskState(d, taskId, { status: 'pending', attempt: t.attempt + 1, reason: null })
       }
       const { status: _status, ...fields } = input
-      applyTaskFields(t, fields, now)
+      if (Object.keys(fields).length > 0) writeTaskSpec(d, taskId, editTaskSpec(specOf(t), fields))
+      writeTaskState(d, taskId, { updatedAt: now })
     }, `update task ${taskId}`)
     return this.get(taskId)
   }
@@ -147,14 +146,9 @@ export class TaskService {
     const current = this.get(taskId)
     if (current.status !== 'failed') throw new ConflictError(`only a failed task can be retried; ${taskId} is ${current.status}`, { status: current.status })
     await this.store.change((d) => {
-      const t = getIn(d.tasks, taskId)
+      const t = readTask(d, taskId)
       if (t === undefined) throw new NotFoundError(`task ${taskId} not found`)
-      t.status = str('pending')
-      t.attempt = t.attempt + 1
-      t.failures = 0
-      t.notBefore = 0
-      t.reason = null
-      t.updatedAt = Date.now()
+      writeTaskState(d, taskId, { status: 'pending', attempt: t.attempt + 1, failures: 0, notBefore: 0, reason: null, updatedAt: Date.now() })
     }, `retry task ${taskId}`)
     return this.get(taskId)
   }
@@ -164,8 +158,8 @@ export class TaskService {
 function checkDependencies (d: FleetDoc, taskId: string, deps: readonly string[]): void {
   for (const dep of deps) {
     if (dep === taskId) throw new ConflictError(`task ${taskId} cannot depend on itself`, { path: 'dependsOn' })
-    if (getIn(d.tasks, dep) === undefined) throw new ConflictError(`task ${taskId} depends on unknown task ${dep}`, { path: 'dependsOn', value: dep })
+    if (!hasTask(d, dep)) throw new ConflictError(`task ${taskId} depends on unknown task ${dep}`, { path: 'dependsOn', value: dep })
   }
-  const cycle = findCycle(taskId, deps, (id) => (getIn(d.tasks, id)?.dependsOn ?? []).map(x => x.val))
+  const cycle = findCycle(taskId, deps, (id) => readTask(d, id)?.dependsOn ?? [])
   if (cycle !== null) throw new ConflictError(`dependency cycle: ${cycle.join(' -> ')}`, { path: 'dependsOn', cycle })
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { waitFor } from './wait.js'
+import { GiveUpError, waitFor } from './wait.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 /** The built CLI entry; tests run `node <entry>` directly so a kill reaches the node itself. */
@@ -28,6 +28,12 @@ export interface NodeOptions {
   env?: NodeJS.ProcessEnv
   /** Arguments for node itself (e.g. --cpu-prof), before the entry. */
   nodeArgs?: string[]
+  /** IPv4 address for libp2p and HTTP (default 127.0.0.1; a network namespace's own IP). */
+  host?: string
+  /** Fixed HTTP port (default 0: a free one). */
+  httpPort?: number
+  /** Command the node runs under, e.g. ['ip', 'netns', 'exec', NS] (it must exec, not fork). */
+  wrapper?: string[]
 }
 
 export function tempDir (prefix = 'fleet-test-'): string {
@@ -52,12 +58,13 @@ export async function startNode (opts: NodeOptions = {}): Promise<StartedNode> {
     ...(opts.nodeArgs ?? []),
     CLI_ENTRY, 'start',
     '--data', dataDir,
-    '--http', '127.0.0.1:0',
-    '--listen', `/ip4/127.0.0.1/tcp/${opts.port ?? 0}`,
+    '--http', `${opts.host ?? '127.0.0.1'}:${opts.httpPort ?? 0}`,
+    '--listen', `/ip4/${opts.host ?? '127.0.0.1'}/tcp/${opts.port ?? 0}`,
     ...(opts.bootstrap ?? []).flatMap(b => ['--bootstrap', b]),
     ...(opts.extraArgs ?? [])
   ]
-  const proc = spawn(process.execPath, args, {
+  const [command, ...prefix] = [...(opts.wrapper ?? []), process.execPath]
+  const proc = spawn(command ?? process.execPath, [...prefix, ...args], {
     env: { ...process.env, FLEET_LOG_LEVEL: process.env.FLEET_TEST_LOG_LEVEL ?? 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
@@ -70,7 +77,7 @@ export async function startNode (opts: NodeOptions = {}): Promise<StartedNode> {
   live.add(proc)
   proc.on('exit', () => live.delete(proc))
   const url = await waitFor(() => {
-    if (exited !== null) throw new Error(`node exited with ${exited}: ${stderr.slice(-5).join(' | ')}`)
+    if (exited !== null) throw new GiveUpError(`node exited with ${exited}: ${stderr.slice(-5).join(' | ')}`)
     return stdout.find(l => l.startsWith('http: '))?.slice(6)
   }, 'the node to print its HTTP URL', 30_000)
   const peerId = stdout.find(l => l.startsWith('peer id: '))?.slice(9) ?? ''

@@ -1,4 +1,9 @@
 export const DEFAULT_WAIT_MS = 20_000
+
+/** Thrown by a check to stop waiting at once (e.g. the process being waited on has exited). */
+export class GiveUpError extends Error {
+  override name = 'GiveUpError'
+}
 export const DEFAULT_POLL_MS = 50
 
 /**
@@ -14,6 +19,7 @@ export async function waitFor<T> (check: () => T | false | undefined | null | Pr
       if (v !== false && v !== undefined && v !== null) return v
       last = v
     } catch (err) {
+      if (err instanceof GiveUpError) throw new Error(`gave up waiting for ${what}: ${err.message}`)
       last = err
     }
     if (Date.now() > deadline) {

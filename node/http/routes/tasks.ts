@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { IdSchema, RoleSchema } from '../../../plan/schema.js'
 import { CreateTaskInput, TaskFilter, UpdateTaskInput } from '../../services/tasks.js'
 import type { ApiContext } from '../context.js'
-import { parseInput } from '../validate.js'
+import { EmptyBody, parseInput } from '../validate.js'
 
 const TaskParams = z.object({ id: IdSchema }).strict()
 const AvailableQuery = z.object({ role: RoleSchema.optional() }).strict()
@@ -30,8 +30,7 @@ export function taskRoutes (app: FastifyInstance, ctx: ApiContext): void {
 
   app.post('/api/tasks/:id/retry', async (req) => {
     const { id } = parseInput(TaskParams, req.params, 'path')
+    parseInput(EmptyBody, req.body ?? undefined, 'body')
     return await ctx.tasks.retry(id)
   })
-
-  app.get('/api/progress/overview', async () => ctx.progress.overview())
 }

@@ -1,0 +1,78 @@
+import { getIn, putIn } from './collections.js'
+import {
+  bucketOf, read, str, STORED_TASK_STATUSES, TASK_STATE_DEFAULTS,
+  type FleetDoc, type Str, type StoredTaskStatus, type TaskSpec, type TaskStateFields, type TaskStateValue
+} from './schema.js'
+
+/** Reads and writes of tasks in their stored form (see TaskSpec in schema.ts). */
+
+export interface TaskRecord extends TaskSpec, TaskStateFields {
+  id: string
+}
+
+/** Parsed specs by stored value: Automerge keeps unchanged values' objects, so re-reads are free. */
+const parsed = new WeakMap<Str, TaskSpec>()
+
+function specOf (raw: Str): TaskSpec {
+  let spec = parsed.get(raw)
+  if (spec === undefined) {
+    spec = JSON.parse(read(raw)) as TaskSpec
+    parsed.set(raw, spec)
+  }
+  return spec
+}
+
+const STATE_KEYS = Object.keys(TASK_STATE_DEFAULTS) as Array<keyof TaskStateFields>
+
+function stateOf (doc: FleetDoc, id: string): TaskStateFields {
+  const bucket = doc.taskState[bucketOf(id)] ?? {}
+  const out: TaskStateFields = { ...TASK_STATE_DEFAULTS }
+  for (const k of STATE_KEYS) {
+    const v: TaskStateValue | undefined = bucket[`${id}/${k}`]
+    if (v === undefined) continue
+    if (k === 'status') {
+      const s = read(v as Str)
+      out.status = (STORED_TASK_STATUSES as readonly string[]).includes(s) ? s as StoredTaskStatus : 'pending'
+    } else if (k === 'reason') {
+      out.reason = v === null ? null : read(v as Str)
+    } else if (typeof v === 'number') {
+      out[k] = v
+    }
+  }
+  return out
+}
+
+export function hasTask (doc: FleetDoc, id: string): boolean {
+  return getIn(doc.tasks, id) !== undefined
+}
+
+export function readTask (doc: FleetDoc, id: string): TaskRecord | undefined {
+  const raw = getIn(doc.tasks, id)
+  return raw === undefined ? undefined : { id, ...specOf(raw), ...stateOf(doc, id) }
+}
+
+export function allTasks (doc: FleetDoc): TaskRecord[] {
+  const out: TaskRecord[] = []
+  for (const bucket of Object.values(doc.tasks)) {
+    for (const [id, raw] of Object.entries(bucket)) out.push({ id, ...specOf(raw), ...stateOf(doc, id) })
+  }
+  return out
+}
+
+/** Writes a whole spec (create, or a plan/API edit of the spec fields). */
+export function writeTaskSpec (d: FleetDoc, id: string, spec: TaskSpec): void {
+  putIn(d.tasks, id, str(JSON.stringify(spec)))
+}
+
+/** Writes only the state fields given, each as its own key, and only if it changes. */
+export function writeTaskState (d: FleetDoc, id: string, fields: Partial<TaskStateFields>): void {
+  const bucket = d.taskState[bucketOf(id)]
+  if (bucket === undefined) throw new Error(`document has no state bucket for ${id}`)
+  const current = stateOf(d, id)
+  for (const k of STATE_KEYS) {
+    if (!(k in fields)) continue
+    const v = fields[k]
+    if (v === undefined || v === current[k]) continue
+    bucket[`${id}/${k}`] = typeof v === 'string' ? str(v) : v
+  }
+}

@@ -1,0 +1,107 @@
+import type { AssignmentView } from '../../crdt/projection.js'
+import type { DocStore } from '../../crdt/doc-store.js'
+import { HttpError } from '../http/errors.js'
+import type { Services } from '../services/index.js'
+import type { AgentCoordinator, AgentInfo, Claim, Confirmation, EvidenceItem, MergeRequest, WorkTask } from './coordinator.js'
+import { MAX_EVIDENCE_BYTES } from '../services/evidence.js'
+
+/** How often a waiting agent re-reads its claim when no change arrives (changes wake it at once). */
+export const DEFAULT_CONFIRM_POLL_MS = 200
+
+export interface LocalCoordinatorInit {
+  store: DocStore
+  services: Services
+}
+
+const ENDED = new Set<AssignmentView['state']>(['lost', 'expired', 'released', 'failed', 'completed'])
+
+/** Keeps an evidence text under the limit by keeping its end (the interesting part of a log). */
+function clip (s: string): string {
+  if (Buffer.byteLength(s, 'utf8') <= MAX_EVIDENCE_BYTES) return s
+  return '[...]\n' + Buffer.from(s, 'utf8').subarray(-(MAX_EVIDENCE_BYTES - 64)).toString('utf8')
+}
+
+/**
+ * The agents inside a node use the node's own services directly (the same rules and fencing as
+ * the HTTP API, without the HTTP round trip).
+ */
+export class LocalCoordinator implements AgentCoordinator {
+  constructor (private readonly init: LocalCoordinatorInit) {}
+
+  async register (agent: AgentInfo): Promise<void> {
+    await this.init.services.agents.register({ id: agent.id, name: agent.name, role: agent.role, capabilities: agent.capabilities })
+  }
+
+  async pickTask (agent: AgentInfo): Promise<WorkTask | null> {
+    const t = this.init.services.tasks.available(agent.role)[0]
+    return t === undefined ? null : { id: t.id, title: t.title, description: t.description, acceptance: t.acceptance, role: t.role, attempt: t.attempt, reason: t.reason }
+  }
+
+  async claim (agent: AgentInfo, task: WorkTask): Promise<Claim | null> {
+    try {
+      const a = await this.init.services.assignments.claim({ taskId: task.id, agentId: agent.id })
+      return { assignmentId: a.id }
+    } catch (err) {
+      // Taken meanwhile, not available, or this node is still catching up: pick again.
+      if (err instanceof HttpError && (err.status === 409 || err.status === 503 || err.status === 404)) return null
+      throw err
+    }
+  }
+
+  async waitConfirmed (assignmentId: string, signal: AbortSignal): Promise<Confirmation> {
+    const { store, services } = this.init
+    return await new Promise<Confirmation>((resolve) => {
+      const check = (): boolean => {
+        const a = services.projection.get().assignments.get(assignmentId)
+        if (signal.aborted || a === undefined || ENDED.has(a.state)) { done('lost'); return true }
+        if (a.state === 'confirmed') { done('confirmed'); return true }
+        return false
+      }
+      const onChange = (): void => { check() }
+      const timer = setInterval(onChange, DEFAULT_CONFIRM_POLL_MS)
+      const done = (c: Confirmation): void => {
+        clearInterval(timer)
+        store.off('change', onChange)
+        signal.removeEventListener('abort', onChange)
+        resolve(c)
+      }
+      store.on('change', onChange)
+      signal.addEventListener('abort', onChange)
+      check()
+    })
+  }
+
+  async heartbeat (agentId: string, assignmentId: string | null): Promise<void> {
+    this.init.services.agents.beat(agentId, { assignmentId })
+  }
+
+  async progress (assignmentId: string, percent: number, message: string | null): Promise<void> {
+    const a = this.init.services.assignments.get(assignmentId)
+    // Progress only goes forward; a lower report (e.g. a restarted step) is not an error.
+    if (Math.round(percent) <= a.progress && message === null) return
+    await this.init.services.assignments.progress(assignmentId, { percent: Math.max(a.progress, Math.min(100, Math.round(percent))), ...(message === null ? {} : { message: message.slice(0, 2000) }) })
+  }
+
+  async submitEvidence (assignmentId: string, items: EvidenceItem[]): Promise<void> {
+    const a = this.init.services.assignments.get(assignmentId)
+    for (const item of items) {
+      await this.init.services.evidence.add({ taskId: a.taskId, assignmentId, kind: item.kind, content: clip(item.content) })
+    }
+  }
+
+  async enqueueMerge (req: MergeRequest): Promise<void> {
+    await this.init.services.mergeQueue.enqueue({ taskId: req.taskId, assignmentId: req.assignmentId, branch: req.branch, commit: req.commit })
+  }
+
+  async complete (assignmentId: string, summary: string): Promise<void> {
+    await this.init.services.assignments.complete(assignmentId, { summary: summary.slice(0, 20_000) })
+  }
+
+  async fail (assignmentId: string, reason: string): Promise<void> {
+    await this.init.services.assignments.fail(assignmentId, { reason: reason.slice(0, 20_000) || 'failed' })
+  }
+
+  async release (assignmentId: string, _reason: string): Promise<void> {
+    await this.init.services.assignments.release(assignmentId)
+  }
+}

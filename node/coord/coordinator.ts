@@ -1,0 +1,74 @@
+import type { DocStore } from '../../crdt/doc-store.js'
+import type { EventBus } from '../events/bus.js'
+import type { Logger } from '../logger.js'
+import type { Replicator } from '../net/replicator.js'
+import type { Services } from '../services/index.js'
+import { LeaderService } from './leader.js'
+import { LeaseMonitor } from './leases.js'
+import { ClaimSettler } from './settler.js'
+import type { CoordinationCounters, CoordinationSettings } from './settings.js'
+
+export interface CoordinatorInit {
+  selfId: string
+  store: DocStore
+  replicator: Replicator
+  services: Services
+  events: EventBus
+  settings: CoordinationSettings
+  logger: Logger
+  /** This node has a git clone and may lead the merge queue. */
+  merger: boolean
+  counters?: CoordinationCounters
+}
+
+/**
+ * Runs this node's share of coordination: confirming its claims, expiring dead leases, and
+ * tracking the rotating leader. Event-driven where it matters for latency (claims), and a
+ * periodic tick for time-based rules (leases, terms).
+ */
+export class Coordinator {
+  readonly leader: LeaderService
+  private readonly settler: ClaimSettler
+  private readonly leases: LeaseMonitor
+  private timer: NodeJS.Timeout | null = null
+
+  constructor (private readonly init: CoordinatorInit) {
+    const { services, settings, replicator, store } = init
+    const livePeers = (): Array<{ nodeId: string, heads: string[], merger: boolean }> => replicator.peers.live(Date.now(), settings.livenessMs)
+    this.leader = new LeaderService({ selfId: init.selfId, settings, selfEligible: init.merger, liveMembers: () => livePeers().map(p => ({ nodeId: p.nodeId, merger: p.merger })) })
+    this.settler = new ClaimSettler({ store, projection: services.projection, assignments: services.assignments, logger: init.logger.child({ c: 'settler' }), livePeers, ...(init.counters === undefined ? {} : { counters: init.counters }) })
+    this.leases = new LeaseMonitor({ projection: services.projection, agents: services.agents, assignments: services.assignments, settings, logger: init.logger.child({ c: 'leases' }), startedAt: Date.now(), ...(init.counters === undefined ? {} : { counters: init.counters }) })
+    this.leader.on('change', (s) => {
+      init.logger.info({ leader: s.leader, term: s.term }, 'leader changed')
+      init.events.publish('leader', { id: s.leader ?? '', op: 'updated', leader: s.leader, term: s.term })
+    })
+  }
+
+  start (): void {
+    const { store, replicator, services } = this.init
+    store.on('change', this.onChange)
+    replicator.on('peer:heads', this.onChange)
+    replicator.on('announce', (frame) => { services.agents.recordAnnounce(frame) })
+    this.settler.start()
+    this.leader.tick()
+    this.timer = setInterval(() => { this.tick() }, this.init.settings.tickMs)
+  }
+
+  stop (): void {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.init.store.off('change', this.onChange)
+    this.init.replicator.off('peer:heads', this.onChange)
+  }
+
+  private readonly onChange = (): void => { this.settler.schedule() }
+
+  private tick (): void {
+    try {
+      this.leader.tick()
+      this.leases.tick()
+      this.settler.schedule()
+    } catch (err) {
+      this.init.logger.error({ err }, 'coordination tick failed')
+    }
+  }
+}

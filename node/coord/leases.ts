@@ -1,0 +1,46 @@
+import type { ProjectionCache } from '../../crdt/projection.js'
+import { leaseExpired } from '../../crdt/rules/leases.js'
+import type { Logger } from '../logger.js'
+import type { AgentService } from '../services/agents.js'
+import type { AssignmentService } from '../services/assignments.js'
+import type { CoordinationCounters, CoordinationSettings } from './settings.js'
+
+export interface LeaseMonitorInit {
+  projection: ProjectionCache
+  agents: AgentService
+  assignments: AssignmentService
+  settings: CoordinationSettings
+  logger: Logger
+  /** When this node started: it has not heard every heartbeat yet right after start. */
+  startedAt: number
+  counters?: CoordinationCounters
+}
+
+/**
+ * Expires the leases of assignments whose agent stopped heartbeating. Every node runs it (no
+ * coordinator); the expiry is idempotent, so two nodes expiring the same lease agree.
+ */
+export class LeaseMonitor {
+  private readonly expiring = new Set<string>()
+
+  constructor (private readonly init: LeaseMonitorInit) {}
+
+  tick (now = Date.now()): void {
+    const s = this.init.settings
+    // Right after start this node has not yet received the heartbeats other nodes announce.
+    if (now - this.init.startedAt < s.livenessMs) return
+    for (const a of this.init.projection.get().assignments.values()) {
+      if (a.state !== 'pending' && a.state !== 'confirmed') continue
+      if (this.expiring.has(a.id)) continue
+      const lastHeartbeatAt = this.init.agents.lastBeat(a.agentId)
+      if (!leaseExpired({ lastHeartbeatAt, confirmedAt: a.confirmedAt, claimedAt: a.claimedAt, now, leaseMs: s.leaseMs })) continue
+      this.expiring.add(a.id)
+      const silentFor = Math.round((now - Math.max(lastHeartbeatAt ?? 0, a.confirmedAt ?? 0, a.claimedAt)) / 1000)
+      this.init.logger.info({ assignmentId: a.id, taskId: a.taskId, agentId: a.agentId }, 'lease expired')
+      this.init.counters?.leaseExpired?.()
+      this.init.assignments.expire(a, `lease of agent ${a.agentId} expired (no heartbeat for ${silentFor} s)`)
+        .catch((err: unknown) => { this.init.logger.error({ err, assignmentId: a.id }, 'expiring a lease failed') })
+        .finally(() => { this.expiring.delete(a.id) })
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import type { DocStore } from '../../crdt/doc-store.js'
+import type { ProjectionCache } from '../../crdt/projection.js'
+import { settleClaim } from '../../crdt/rules/claims.js'
+import type { Logger } from '../logger.js'
+import type { AssignmentService } from '../services/assignments.js'
+import type { CoordinationCounters } from './settings.js'
+
+export interface ClaimSettlerInit {
+  store: DocStore
+  projection: ProjectionCache
+  assignments: AssignmentService
+  logger: Logger
+  /** Other live nodes with the heads each last announced. */
+  livePeers: () => Array<{ nodeId: string, heads: string[] }>
+  counters?: CoordinationCounters
+}
+
+interface Tracked {
+  /** Changes the peers must have acknowledged: the claim's own change (or, after a restart, our heads then). */
+  hashes: string[]
+  /**
+   * Each peer's heads when it first acknowledged the claim. Only claims in those heads can compete
+   * (anything the peer wrote later saw our claim and has a larger clock), so only those need to be here.
+   */
+  ackHeads: Map<string, string[]>
+}
+
+/**
+ * Confirms this node's claims by the settle rule (crdt/rules/claims.ts settleClaim): the claim is
+ * still the winner, every live node has announced heads that include it, and this node holds
+ * every change those nodes announced. Re-evaluated whenever the document or a peer's heads change.
+ */
+export class ClaimSettler {
+  private readonly tracked = new Map<string, Tracked>()
+  private scheduled = false
+  private readonly log: Logger
+
+  constructor (private readonly init: ClaimSettlerInit) {
+    this.log = init.logger
+    init.assignments.on('claimed', ({ assignmentId, hash }) => {
+      this.tracked.set(assignmentId, { hashes: hash === null ? init.store.heads() : [hash], ackHeads: new Map() })
+      this.schedule()
+    })
+  }
+
+  /** After a restart: local claims still pending are tracked against today's heads (conservative). */
+  start (): void {
+    for (const a of this.init.assignments.localPending()) {
+      if (!this.tracked.has(a.id)) this.tracked.set(a.id, { hashes: this.init.store.heads(), ackHeads: new Map() })
+    }
+    this.schedule()
+  }
+
+  pendingCount (): number {
+    return this.tracked.size
+  }
+
+  schedule (): void {
+    if (this.scheduled || this.tracked.size === 0) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      this.evaluate()
+    })
+  }
+
+  private includes (peerHeads: string[], hashes: string[]): boolean {
+    if (hashes.every(h => peerHeads.includes(h))) return true
+    const store = this.init.store
+    // Judging ancestry needs every change the peer has.
+    if (store.missingDeps(peerHeads).length > 0) return false
+    const notInPeer = new Set(store.changesSince(peerHeads))
+    return hashes.every(h => !notInPeer.has(h))
+  }
+
+  private evaluate (): void {
+    const view = this.init.projection.get()
+    const peers = this.init.livePeers()
+    for (const [id, t] of [...this.tracked]) {
+      const a = view.assignments.get(id)
+      if (a === undefined) continue
+      if (a.state !== 'pending') {
+        this.tracked.delete(id)
+        if (a.state === 'lost') this.init.counters?.claimLost?.()
+        continue
+      }
+      for (const p of peers) {
+        if (!t.ackHeads.has(p.nodeId) && this.includes(p.heads, t.hashes)) t.ackHeads.set(p.nodeId, p.heads)
+      }
+      const acked = new Set(peers.filter(p => t.ackHeads.has(p.nodeId)).map(p => p.nodeId))
+      const missing = peers.some(p => this.init.store.missingDeps(t.ackHeads.get(p.nodeId) ?? []).length > 0)
+      const verdict = settleClaim({ isWinner: true, claimChangeAckedBy: acked, livePeers: new Set(peers.map(p => p.nodeId)), missingDeps: missing })
+      if (verdict !== 'confirmed') continue
+      this.tracked.delete(id)
+      this.init.counters?.claimConfirmed?.()
+      this.init.assignments.confirm(id).catch((err: unknown) => {
+        this.log.error({ err, assignmentId: id }, 'writing a confirmation failed; will retry')
+        this.tracked.set(id, t)
+      })
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance } from 'fastify'
+
+/** The files of the page, served as they are in the repository: no build step, no CDN. */
+export const DASHBOARD_FILES = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'style.css': 'text/css; charset=utf-8'
+} as const
+type DashboardFile = keyof typeof DASHBOARD_FILES
+
+/** Everything the page loads comes from this node: a stray external URL fails loudly in the browser. */
+export const DASHBOARD_CSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+export class DashboardAssetsMissingError extends Error {
+  override name = 'DashboardAssetsMissingError'
+  constructor (tried: string[]) {
+    super(`dashboard assets not found (looked in ${tried.join(', ')})`)
+  }
+}
+
+/**
+ * Where the page's files are. Compiled, this module runs from dist/node/dashboard/ while the
+ * assets stay in node/dashboard/ (tsc copies only .ts output), so look beside the module first
+ * (running from source) and then at the source tree from dist/.
+ */
+export function dashboardDir (moduleUrl: string = import.meta.url): string {
+  const here = fileURLToPath(new URL('.', moduleUrl))
+  const tried = [here, join(here, '..', '..', '..', 'node', 'dashboard')]
+  const found = tried.find(d => existsSync(join(d, 'index.html')))
+  if (found === undefined) throw new DashboardAssetsMissingError(tried)
+  return found
+}
+
+export interface DashboardRoutesInit {
+  /** Directory holding DASHBOARD_FILES (default: dashboardDir()). */
+  dir?: string
+}
+
+/**
+ * `GET /` serves the dashboard; `/dashboard/app.js` and `/dashboard/style.css` its assets. The
+ * files are small and read once, when the routes are registered.
+ */
+export function dashboardRoutes (init: DashboardRoutesInit = {}): (app: FastifyInstance) => void {
+  const dir = init.dir ?? dashboardDir()
+  const files = new Map<DashboardFile, Buffer>()
+  for (const name of Object.keys(DASHBOARD_FILES) as DashboardFile[]) files.set(name, readFileSync(join(dir, name)))
+  return (app) => {
+    const serve = (url: string, name: DashboardFile): void => {
+      app.get(url, async (_req, reply) => await reply
+        .header('content-type', DASHBOARD_FILES[name])
+        .header('content-security-policy', DASHBOARD_CSP)
+        .header('cache-control', 'no-cache')
+        .send(files.get(name)))
+    }
+    serve('/', 'index.html')
+    serve('/dashboard/app.js', 'app.js')
+    serve('/dashboard/style.css', 'style.css')
+  }
+}

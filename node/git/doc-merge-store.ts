@@ -1,0 +1,62 @@
+import type { ProjectionCache } from '../../crdt/projection.js'
+import type { Logger } from '../logger.js'
+import type { MergeQueueService } from '../services/merge-queue.js'
+import type { MergeQueueStore } from './merge-leader.js'
+import type { MergeEntry } from './merge-runner.js'
+
+export interface DocMergeStoreInit {
+  mergeQueue: MergeQueueService
+  projection: ProjectionCache
+  selfId: string
+  /** Whether a node is live (a 'merging' entry of a live other leader is left to it). */
+  isLive: (nodeId: string) => boolean
+  logger: Logger
+}
+
+/**
+ * The merge queue of the document as the leader's runner sees it. Fencing happens here: an entry
+ * whose assignment lost its task (e.g. enqueued on the far side of a partition) is ejected, and so
+ * is a second entry for a task that is already merged, so no task is merged twice.
+ */
+export class DocMergeStore implements MergeQueueStore {
+  constructor (private readonly init: DocMergeStoreInit) {}
+
+  async next (): Promise<MergeEntry | null> {
+    const { mergeQueue, projection, selfId } = this.init
+    const entries = mergeQueue.list()
+    const merging = entries.filter(e => e.state === 'merging' && (e.leader === selfId || e.leader === null || !this.init.isLive(e.leader)))
+    const queued = entries.filter(e => e.state === 'queued')
+    for (const e of [...merging, ...queued]) {
+      const a = projection.get().assignments.get(e.assignmentId)
+      const merged = entries.find(o => o.taskId === e.taskId && o.state === 'merged' && o.id !== e.id)
+      if (merged !== undefined) {
+        await mergeQueue.eject(e.id, `task ${e.taskId} is already merged (entry ${merged.id}, ${merged.sha ?? ''})`, '', selfId)
+        continue
+      }
+      if (a === undefined || (a.state !== 'confirmed' && a.state !== 'completed')) {
+        await mergeQueue.eject(e.id, `fenced: assignment ${e.assignmentId} is ${a?.state ?? 'unknown'}`, '', selfId)
+        continue
+      }
+      return { id: e.id, taskId: e.taskId, branch: e.branch, commit: e.commit }
+    }
+    return null
+  }
+
+  async markMerging (id: string): Promise<boolean> {
+    const e = this.init.mergeQueue.get(id)
+    if (e.state === 'merged' || e.state === 'ejected') return false
+    await this.init.mergeQueue.markMerging(id, this.init.selfId)
+    return true
+  }
+
+  async markMerged (id: string, sha: string, _output: string): Promise<void> {
+    if (this.init.mergeQueue.get(id).state === 'merged') return
+    await this.init.mergeQueue.markMerged(id, sha, this.init.selfId)
+  }
+
+  async eject (id: string, reason: string, output: string): Promise<void> {
+    const state = this.init.mergeQueue.get(id).state
+    if (state === 'merged' || state === 'ejected') return
+    await this.init.mergeQueue.eject(id, reason, output, this.init.selfId)
+  }
+}

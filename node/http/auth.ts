@@ -1,0 +1,109 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { HttpError } from './errors.js'
+
+/**
+ * Bearer-token protection for the HTTP API. The API listens on loopback by default, where the
+ * machine's own users are trusted; bound to any other address, writes need the token (and, on
+ * request, reads too). Probes keep working: GET /health stays open.
+ */
+
+/** Methods that change something. Everything else is a read. */
+export const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'DELETE', 'PATCH'])
+/** Routes never protected (load balancers and monitors probe them without credentials). */
+export const DEFAULT_OPEN_ROUTES: readonly string[] = ['/health']
+/** Shorter tokens are guessable; `fleet key token` makes 43-character ones. */
+export const MIN_API_TOKEN_LENGTH = 16
+export const API_TOKEN_BYTES = 32
+
+export class ApiTokenError extends Error {
+  override name = 'ApiTokenError'
+}
+
+/** A new random token (base64url, header-safe). */
+export function generateApiToken (): string {
+  return randomBytes(API_TOKEN_BYTES).toString('base64url')
+}
+
+/** Checks a token's text: one line of visible ASCII (it travels in a header), long enough. */
+export function parseApiToken (text: string, source = 'API token'): string {
+  const token = text.replace(/^\uFEFF/, '').trim()
+  if (token === '') throw new ApiTokenError(`${source} is empty; create a token with "fleet key token"`)
+  if (/[\r\n]/.test(token)) throw new ApiTokenError(`${source} must be a single line`)
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new ApiTokenError(`${source} may only contain visible ASCII characters (no spaces)`)
+  if (token.length < MIN_API_TOKEN_LENGTH) throw new ApiTokenError(`${source} is ${token.length} characters; use at least ${MIN_API_TOKEN_LENGTH} (e.g. "fleet key token")`)
+  return token
+}
+
+export function readApiTokenFile (path: string): string {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ApiTokenError(`cannot read API token file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+  }
+  return parseApiToken(text, `API token file ${path}`)
+}
+
+/** True for addresses only this machine can reach: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost (host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
+  if (h === 'localhost') return true
+  if (isIP(h) === 4) return h.startsWith('127.')
+  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h)
+  return false
+}
+
+export interface HttpAuthInit {
+  /** The bearer token clients must present. */
+  token: string
+  /** Also require the token for reads (except openRoutes). Default false: only writes. */
+  protectReads?: boolean
+  /** Route patterns left open to everyone. Default DEFAULT_OPEN_ROUTES. */
+  openRoutes?: readonly string[]
+}
+
+function digest (s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest()
+}
+
+/**
+ * Compares a presented token with the expected one in constant time: both are hashed first, so
+ * neither the content nor the length of the real token leaks through response timing.
+ */
+export function tokenMatches (expectedDigest: Buffer, presented: string): boolean {
+  return timingSafeEqual(expectedDigest, digest(presented))
+}
+
+/** The token in an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken (req: FastifyRequest): string | null {
+  const h = req.headers.authorization
+  if (typeof h !== 'string') return null
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(h)
+  return m === null ? null : (m[1] ?? null)
+}
+
+/**
+ * Adds the check as an onRequest hook, so an unauthenticated request is refused before its
+ * body is read or parsed. Refusals are 401 `{error, details}` with a WWW-Authenticate header.
+ */
+export function installHttpAuth (app: FastifyInstance, init: HttpAuthInit): void {
+  const expected = digest(parseApiToken(init.token))
+  const protectReads = init.protectReads ?? false
+  const open = new Set(init.openRoutes ?? DEFAULT_OPEN_ROUTES)
+  const required = protectReads ? 'every request except ' + [...open].join(', ') : 'writes (POST, PUT, DELETE, PATCH)'
+
+  app.addHook('onRequest', async (req, reply) => {
+    const isWrite = WRITE_METHODS.has(req.method)
+    if (!isWrite && (!protectReads || open.has(req.routeOptions.url ?? ''))) return
+    const presented = bearerToken(req)
+    if (presented !== null && tokenMatches(expected, presented)) return
+    void reply.header('www-authenticate', 'Bearer realm="fleet"')
+    const reason = presented === null
+      ? (req.headers.authorization === undefined ? 'missing Authorization header' : 'Authorization header is not "Bearer <token>"')
+      : 'wrong token'
+    throw new HttpError(401, `unauthorized: ${reason}`, { scheme: 'Bearer', required })
+  })
+}

@@ -1,0 +1,73 @@
+import type { DocStore } from '../../crdt/doc-store.js'
+import { read } from '../../crdt/schema.js'
+import type { Replicator } from '../net/replicator.js'
+import { cachedByHeads } from './cache.js'
+import type { MetricsSources, PeerHeadsSample } from './sources.js'
+
+/** Saving a 10,000-task replica whole takes ~100 ms: do it at most this often under writes. */
+export const DEFAULT_DOCUMENT_BYTES_MAX_AGE_MS = 30_000
+/** Peers not directly connected still count while their announcements keep arriving. */
+export const DEFAULT_PEER_LIVENESS_MS = 10_000
+
+export interface NodeSourcesInit {
+  store: DocStore
+  replicator: Replicator
+  /** Effective task statuses (e.g. `() => tasks.list().map(t => t.status)`); recomputed only when heads move. */
+  taskStatuses?: () => Iterable<string>
+  documentBytesMaxAgeMs?: number
+  peerLivenessMs?: number
+}
+
+function countBy (values: Iterable<string>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const v of values) out[v] = (out[v] ?? 0) + 1
+  return out
+}
+
+/**
+ * The sources every node has from the start: replication, storage, the document's merge queue and
+ * tasks. Add the ones of later subsystems (leader, agentsByHealth) next to these in fleet-node.ts.
+ */
+export function nodeMetricsSources (init: NodeSourcesInit): MetricsSources {
+  const { store, replicator } = init
+  const heads = (): string[] => store.heads()
+  const livenessMs = init.peerLivenessMs ?? DEFAULT_PEER_LIVENESS_MS
+  const sources: MetricsSources = {
+    connectedPeers: () => replicator.connectedPeers().length,
+    replication: () => replicator.stats,
+    storage: () => store.storageStats(),
+    documentBytes: cachedByHeads({ heads, compute: () => store.savedSize(), maxAgeMs: init.documentBytesMaxAgeMs ?? DEFAULT_DOCUMENT_BYTES_MAX_AGE_MS }),
+    peerHeads: () => {
+      const ours = store.heads().join(',')
+      return replicator.peers.live(Date.now(), livenessMs).map((p): PeerHeadsSample => ({
+        peer: p.nodeId,
+        behind: p.heads.length === 0 ? 0 : store.missingDeps(p.heads).length,
+        inSync: p.heads.join(',') === ours
+      }))
+    },
+    mergeQueueByState: cachedByHeads({ heads, compute: () => countBy(Object.values(store.doc.mergeQueue).map(e => read(e.state))) })
+  }
+  const statuses = init.taskStatuses
+  if (statuses !== undefined) sources.tasksByStatus = cachedByHeads({ heads, compute: () => countBy(statuses()) })
+  return sources
+}
+
+export interface CoordinationSourcesInit {
+  selfId: string
+  /** The rotating leader as this node sees it (node/coord/leader.ts). */
+  leader: { current: () => { leader: string | null, term: number } }
+  /** Registered agents with their heartbeat health (node/services/agents.ts). */
+  agents: { list: () => Array<{ health_status: string }> }
+}
+
+/** Leader and agent health: sources of the coordination layer, added once it exists. */
+export function coordinationMetricsSources (init: CoordinationSourcesInit): MetricsSources {
+  return {
+    leader: () => {
+      const s = init.leader.current()
+      return s.leader === null ? null : { term: s.term, isLeader: s.leader === init.selfId }
+    },
+    // Health depends on the clock, not only on the document: never cached.
+    agentsByHealth: () => countBy(init.agents.list().map(a => a.health_status))
+  }
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod'
+import type { DocStore } from '../../crdt/doc-store.js'
+import { own } from '../../crdt/collections.js'
+import type { ProjectionCache } from '../../crdt/projection.js'
+import { heartbeatHealth, type HeartbeatHealth } from '../../crdt/rules/leases.js'
+import { read, str } from '../../crdt/schema.js'
+import type { AgentBeat, AnnounceFrame } from '../../crdt/wire.js'
+import { IdSchema, RoleSchema } from '../../plan/schema.js'
+import type { CoordinationSettings } from '../coord/settings.js'
+import { NotFoundError } from '../http/errors.js'
+
+export const RegisterAgentInput = z.object({
+  id: IdSchema,
+  name: z.string().trim().min(1).max(200).optional(),
+  role: RoleSchema,
+  capabilities: z.array(z.string().min(1).max(64)).max(64).optional()
+}).strict()
+export type RegisterAgentInput = z.infer<typeof RegisterAgentInput>
+
+export const HeartbeatInput = z.object({
+  assignmentId: z.string().min(1).max(128).nullable().optional(),
+  status: z.string().max(64).optional()
+}).strict()
+export type HeartbeatInput = z.infer<typeof HeartbeatInput>
+
+export interface AgentView {
+  id: string
+  name: string
+  role: string
+  capabilities: string[]
+  nodeId: string
+  registeredAt: number
+  lastHeartbeatAt: number | null
+  health_status: HeartbeatHealth
+  currentAssignment: string | null
+  currentTask: string | null
+}
+
+interface Beat { at: number, assignment: string | null, status: string }
+
+export interface AgentServiceInit {
+  store: DocStore
+  projection: ProjectionCache
+  nodeId: string
+  settings: CoordinationSettings
+}
+
+/**
+ * Agents: registration is in the document (it is cluster state); heartbeats are not. They live in
+ * memory and travel in each node's presence announcements, so a week of heartbeats adds nothing
+ * to the document's history.
+ */
+export class AgentService {
+  private readonly local = new Map<string, Beat>()
+  private readonly seen = new Map<string, Beat>()
+
+  constructor (private readonly init: AgentServiceInit) {}
+
+  async register (input: RegisterAgentInput): Promise<AgentView> {
+    const now = Date.now()
+    await this.init.store.change((d) => {
+      const have = own(d.agents, input.id)
+      const caps = (input.capabilities ?? []).map(str)
+      if (have === undefined) {
+        d.agents[input.id] = { id: str(input.id), name: str(input.name ?? input.id), role: str(input.role), capabilities: caps, nodeId: str(this.init.nodeId), registeredAt: now }
+        return
+      }
+      // Re-registering (an agent restarted, maybe on another node) updates in place.
+      if (input.name !== undefined && read(have.name) !== input.name) have.name = str(input.name)
+      if (read(have.role) !== input.role) have.role = str(input.role)
+      if (read(have.nodeId) !== this.init.nodeId) have.nodeId = str(this.init.nodeId)
+      if (input.capabilities !== undefined && have.capabilities.map(read).join() !== input.capabilities.join()) have.capabilities = caps
+    }, `register agent ${input.id}`)
+    this.beat(input.id, {})
+    return this.get(input.id)
+  }
+
+  exists (id: string): boolean {
+    return own(this.init.store.doc.agents, id) !== undefined
+  }
+
+  /** A heartbeat from an agent on this node: memory only. */
+  beat (id: string, input: HeartbeatInput): AgentView {
+    if (!this.exists(id)) throw new NotFoundError(`agent ${id} is not registered`, { agentId: id })
+    const prev = this.local.get(id)
+    const b: Beat = { at: Date.now(), assignment: input.assignmentId ?? prev?.assignment ?? null, status: input.status ?? prev?.status ?? 'alive' }
+    this.local.set(id, b)
+    this.seen.set(id, b)
+    return this.get(id)
+  }
+
+  /** Beats of this node's agents, for the presence announcement. */
+  localBeats (now = Date.now()): AgentBeat[] {
+    const out: AgentBeat[] = []
+    for (const [id, b] of this.local) {
+      if (now - b.at > this.init.settings.heartbeatDeadMs) continue
+      out.push({ id, at: b.at, assignment: b.assignment, status: b.status })
+    }
+    return out
+  }
+
+  /**
+   * Beats another node announced. Ages are taken relative to the sender's clock (frame.at), so
+   * clock skew between VMs does not make agents look dead or alive.
+   */
+  recordAnnounce (frame: AnnounceFrame, receivedAt = Date.now()): void {
+    for (const b of frame.beats) {
+      const at = receivedAt - Math.max(0, frame.at - b.at)
+      const prev = this.seen.get(b.id)
+      if (prev === undefined || prev.at < at) this.seen.set(b.id, { at, assignment: b.assignment, status: b.status })
+    }
+  }
+
+  lastBeat (id: string): number | null {
+    return this.seen.get(id)?.at ?? null
+  }
+
+  list (now = Date.now()): AgentView[] {
+    return Object.keys(this.init.store.doc.agents).sort().map(id => this.view(id, now))
+  }
+
+  get (id: string): AgentView {
+    if (!this.exists(id)) throw new NotFoundError(`agent ${id} is not registered`, { agentId: id })
+    return this.view(id, Date.now())
+  }
+
+  private view (id: string, now: number): AgentView {
+    const a = own(this.init.store.doc.agents, id)
+    if (a === undefined) throw new NotFoundError(`agent ${id} is not registered`)
+    const last = this.lastBeat(id)
+    const current = [...this.init.projection.get().assignments.values()].find(x => x.agentId === id && (x.state === 'pending' || x.state === 'confirmed'))
+    return {
+      id,
+      name: read(a.name),
+      role: read(a.role),
+      capabilities: a.capabilities.map(read),
+      nodeId: read(a.nodeId),
+      registeredAt: a.registeredAt,
+      lastHeartbeatAt: last,
+      health_status: heartbeatHealth(last, now, { staleMs: this.init.settings.heartbeatStaleMs, deadMs: this.init.settings.heartbeatDeadMs }),
+      currentAssignment: current?.id ?? null,
+      currentTask: current?.taskId ?? null
+    }
+  }
+}

@@ -1,0 +1,303 @@
+import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { z } from 'zod'
+import type { DocStore } from '../../crdt/doc-store.js'
+import { getIn, putIn } from '../../crdt/collections.js'
+import type { AssignmentView, Projection, ProjectionCache } from '../../crdt/projection.js'
+import { nextClaimClock } from '../../crdt/rules/claims.js'
+import { nextAttemptOutcome, retryBackoffMs } from '../../crdt/rules/leases.js'
+import { read, str, type DocAssignment, type FleetDoc } from '../../crdt/schema.js'
+import { readTask, writeTaskState } from '../../crdt/task-records.js'
+import { IdSchema } from '../../plan/schema.js'
+import type { CoordinationSettings } from '../coord/settings.js'
+import { ConflictError, HttpError, NotFoundError } from '../http/errors.js'
+import type { AgentService } from './agents.js'
+import type { TaskService } from './tasks.js'
+
+/** How long a claim waits for changes its live peers announced before answering 503. */
+export const DEFAULT_CATCH_UP_MS = 2000
+
+export const AssignmentId = z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/)
+
+export const ClaimInput = z.object({ taskId: IdSchema, agentId: IdSchema }).strict()
+export type ClaimInput = z.infer<typeof ClaimInput>
+
+export const ProgressInput = z.object({
+  percent: z.number().int().min(0).max(100),
+  message: z.string().max(2000).optional()
+}).strict()
+export type ProgressInput = z.infer<typeof ProgressInput>
+
+export const CompleteInput = z.object({ summary: z.string().max(20_000).default('') }).strict()
+export type CompleteInput = z.infer<typeof CompleteInput>
+
+export const FailInput = z.object({ reason: z.string().min(1).max(20_000) }).strict()
+export type FailInput = z.infer<typeof FailInput>
+
+/** The node is still catching up with a peer: a claim now could ignore claims it has not seen. */
+export class NotCaughtUpError extends HttpError {
+  override name = 'NotCaughtUpError'
+  constructor (peer: string) {
+    super(503, `this node is still receiving changes from peer ${peer}; retry the claim shortly`, { peer })
+  }
+}
+
+/** Fencing: the assignment no longer (or never did) own its task. */
+export class FencedError extends ConflictError {
+  override name = 'FencedError'
+  constructor (a: AssignmentView | undefined, id: string, winner?: AssignmentView) {
+    super(a === undefined
+      ? `assignment ${id} is unknown`
+      : `assignment ${id} is ${a.state}${a.state === 'lost' && winner !== undefined ? ` (task ${a.taskId} belongs to assignment ${winner.id} of agent ${winner.agentId})` : ''}`,
+    { assignmentId: id, state: a?.state ?? 'unknown' })
+  }
+}
+
+export interface AssignmentServiceInit {
+  store: DocStore
+  projection: ProjectionCache
+  tasks: TaskService
+  agents: AgentService
+  nodeId: string
+  settings: CoordinationSettings
+  /** Node ids of live peers with the heads each last announced. */
+  livePeers: () => Array<{ nodeId: string, heads: string[] }>
+}
+
+export interface AssignmentServiceEvents {
+  /** A claim was written on this node; the settler tracks it until confirmed or lost. */
+  claimed: [{ assignmentId: string, hash: string | null }]
+}
+
+/**
+ * Claims and everything an assignment does afterwards. Writes are checked against the local
+ * projection (fencing): only the winning, confirmed assignment of a task's current attempt may
+ * report progress, complete, fail or attach evidence.
+ */
+export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
+  private readonly lastProgressWrite = new Map<string, number>()
+  private readonly pendingProgress = new Map<string, { percent: number, message: string | null, timer: NodeJS.Timeout }>()
+
+  constructor (private readonly init: AssignmentServiceInit) {
+    super()
+  }
+
+  private view (): Projection {
+    return this.init.projection.get()
+  }
+
+  get (id: string): AssignmentView {
+    const a = this.view().assignments.get(id)
+    if (a === undefined) throw new NotFoundError(`assignment ${id} not found`, { assignmentId: id })
+    const p = this.pendingProgress.get(id)
+    return p === undefined ? a : { ...a, progress: p.percent, message: p.message ?? a.message }
+  }
+
+  forAgent (agentId: string): AssignmentView[] {
+    return [...this.view().assignments.values()].filter(a => a.agentId === agentId).sort((a, b) => a.claimedAt - b.claimedAt)
+  }
+
+  async claim (input: ClaimInput): Promise<AssignmentView> {
+    const agent = this.init.agents.get(input.agentId)
+    const view = this.view()
+    const task = view.taskById.get(input.taskId)
+    if (task === undefined) throw new NotFoundError(`task ${input.taskId} not found`, { taskId: input.taskId })
+    const holding = [...view.assignments.values()].find(a => a.agentId === input.agentId && (a.state === 'pending' || a.state === 'confirmed'))
+    if (holding !== undefined) throw new ConflictError(`agent ${input.agentId} already holds assignment ${holding.id} (task ${holding.taskId})`, { assignmentId: holding.id })
+    if (task.status !== 'pending') {
+      throw new ConflictError(`task ${task.id} is ${task.status}${task.assignee === null ? '' : ` (assignee ${task.assignee})`}${task.blockedReason === null ? '' : `: ${task.blockedReason}`}`, { status: task.status, assignee: task.assignee })
+    }
+    if (task.role !== null && task.role !== agent.role) throw new ConflictError(`task ${task.id} is for role ${task.role}, agent ${agent.id} is ${agent.role}`, { role: task.role })
+    const notDone = task.dependsOn.filter(d => view.taskById.get(d)?.status !== 'done')
+    if (notDone.length > 0) throw new ConflictError(`task ${task.id} waits for ${notDone.join(', ')}`, { waitingFor: notDone })
+    const now = Date.now()
+    if (task.notBefore > now) throw new ConflictError(`task ${task.id} is backing off after a failed attempt until ${new Date(task.notBefore).toISOString()}`, { notBefore: task.notBefore })
+    await this.caughtUp()
+    const id = randomUUID()
+    const { hash } = await this.init.store.commit((d) => {
+      const t = readTask(d, input.taskId)
+      if (t === undefined) throw new NotFoundError(`task ${input.taskId} not found`)
+      const a: DocAssignment = {
+        id: str(id),
+        taskId: str(input.taskId),
+        agentId: str(input.agentId),
+        nodeId: str(this.init.nodeId),
+        attempt: t.attempt,
+        // Lamport clock over the task's claims: a claim made after seeing another one sorts after it.
+        clock: nextClaimClock(view.claimsByTask.get(input.taskId) ?? []),
+        claimedAt: now,
+        confirmedAt: null,
+        state: str('active'),
+        progress: 0,
+        message: null,
+        summary: null,
+        endedAt: null,
+        reason: null
+      }
+      putIn(d.assignments, id, a)
+    }, `claim ${input.taskId} for ${input.agentId}`)
+    this.emit('claimed', { assignmentId: id, hash })
+    return this.get(id)
+  }
+
+  /**
+   * A claim made before this node holds what its live peers announced could ignore their claims;
+   * changes in flight usually land within milliseconds, so wait a little before refusing.
+   */
+  private async caughtUp (): Promise<void> {
+    const deadline = Date.now() + DEFAULT_CATCH_UP_MS
+    for (;;) {
+      const behind = this.init.livePeers().find(p => this.init.store.missingDeps(p.heads).length > 0)
+      if (behind === undefined) return
+      if (Date.now() >= deadline) throw new NotCaughtUpError(behind.nodeId)
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
+  }
+
+  /** Writes confirmedAt once the settle rule confirmed the claim (called by the settler). */
+  async confirm (id: string): Promise<void> {
+    await this.init.store.change((d) => {
+      const a = getIn(d.assignments, id)
+      if (a !== undefined && a.confirmedAt === null && read(a.state) === 'active') a.confirmedAt = Date.now()
+    }, `confirm ${id}`)
+  }
+
+  private requireConfirmed (id: string): AssignmentView {
+    const view = this.view()
+    const a = view.assignments.get(id)
+    if (a === undefined || a.state !== 'confirmed') {
+      const winner = a === undefined ? undefined : [...(view.assignmentsByTask.get(a.taskId) ?? [])].find(x => x.state === 'confirmed' || x.state === 'pending' || x.state === 'completed')
+      throw new FencedError(a, id, winner)
+    }
+    return a
+  }
+
+  /** Progress is monotonic and throttled: at most one document write per assignment per throttle window. */
+  async progress (id: string, input: ProgressInput): Promise<AssignmentView> {
+    const a = this.requireConfirmed(id)
+    const current = this.pendingProgress.get(id)?.percent ?? a.progress
+    if (input.percent < current) throw new ConflictError(`progress of ${id} is already ${current}%; it does not go back to ${input.percent}%`, { progress: current })
+    const message = input.message ?? null
+    const last = this.lastProgressWrite.get(id) ?? 0
+    const wait = last + this.init.settings.progressThrottleMs - Date.now()
+    if (wait > 0 && input.percent < 100) {
+      const prev = this.pendingProgress.get(id)
+      if (prev !== undefined) clearTimeout(prev.timer)
+      const timer = setTimeout(() => {
+        this.flushProgress(id).catch(() => { /* fenced meanwhile: nothing to write */ })
+      }, wait)
+      this.pendingProgress.set(id, { percent: input.percent, message, timer })
+      return this.get(id)
+    }
+    await this.writeProgress(id, input.percent, message)
+    return this.get(id)
+  }
+
+  private async flushProgress (id: string): Promise<void> {
+    const p = this.pendingProgress.get(id)
+    if (p === undefined) return
+    this.pendingProgress.delete(id)
+    if (this.view().assignments.get(id)?.state !== 'confirmed') return
+    await this.writeProgress(id, p.percent, p.message)
+  }
+
+  private async writeProgress (id: string, percent: number, message: string | null): Promise<void> {
+    const p = this.pendingProgress.get(id)
+    if (p !== undefined) {
+      clearTimeout(p.timer)
+      this.pendingProgress.delete(id)
+    }
+    this.lastProgressWrite.set(id, Date.now())
+    await this.init.store.change((d) => {
+      const a = getIn(d.assignments, id)
+      if (a === undefined) return
+      if (percent > a.progress) a.progress = percent
+      if (message !== null) a.message = str(message)
+    }, `progress ${id}`)
+  }
+
+  async complete (id: string, input: CompleteInput): Promise<AssignmentView> {
+    const a = this.requireConfirmed(id)
+    this.dropPendingProgress(id)
+    const now = Date.now()
+    await this.init.store.change((d) => {
+      const da = getIn(d.assignments, id)
+      if (da === undefined) throw new NotFoundError(`assignment ${id} not found`)
+      da.state = str('completed')
+      da.progress = 100
+      da.summary = str(input.summary)
+      da.endedAt = now
+      // Work waiting in the merge queue is in review until the leader merges it.
+      const entry = Object.values(d.mergeQueue).find(e => read(e.assignmentId) === id && read(e.state) !== 'ejected')
+      writeTaskState(d, a.taskId, { status: entry === undefined || read(entry.state) === 'merged' ? 'done' : 'review', reason: null, updatedAt: now })
+    }, `complete ${id}`)
+    return this.get(id)
+  }
+
+  async fail (id: string, input: FailInput): Promise<AssignmentView> {
+    const a = this.requireConfirmed(id)
+    this.dropPendingProgress(id)
+    await this.init.store.change((d) => {
+      endAttempt(d, a, 'failed', `attempt ${a.attempt + 1} failed: ${input.reason}`, true, this.init.settings)
+    }, `fail ${id}`)
+    return this.get(id)
+  }
+
+  /** The agent gives the task back (e.g. on shutdown): a new attempt, not counted as a failure. */
+  async release (id: string): Promise<AssignmentView> {
+    const a = this.view().assignments.get(id)
+    if (a === undefined) throw new NotFoundError(`assignment ${id} not found`, { assignmentId: id })
+    if (a.state !== 'pending' && a.state !== 'confirmed' && a.state !== 'lost') throw new FencedError(a, id)
+    this.dropPendingProgress(id)
+    await this.init.store.change((d) => {
+      endAttempt(d, a, 'released', `released by agent ${a.agentId}`, false, this.init.settings)
+    }, `release ${id}`)
+    return this.get(id)
+  }
+
+  /** Lease expiry (called by the lease monitor on any node; idempotent). */
+  async expire (a: AssignmentView, reason: string): Promise<void> {
+    this.dropPendingProgress(a.id)
+    await this.init.store.change((d) => {
+      endAttempt(d, a, 'expired', reason, true, this.init.settings)
+    }, `expire ${a.id}`)
+  }
+
+  /** Local claims not yet confirmed (for the settler after a restart). */
+  localPending (): AssignmentView[] {
+    return [...this.view().assignments.values()].filter(a => a.nodeId === this.init.nodeId && a.state === 'pending')
+  }
+
+  private dropPendingProgress (id: string): void {
+    const p = this.pendingProgress.get(id)
+    if (p !== undefined) clearTimeout(p.timer)
+    this.pendingProgress.delete(id)
+  }
+}
+
+/**
+ * Ends an assignment and, if it held the task's current attempt, moves the task to its next
+ * attempt: counted as a failure (with backoff, and failed after maxAttempts) or not (release).
+ * Idempotent, so two nodes expiring the same lease write the same values.
+ */
+function endAttempt (d: FleetDoc, a: AssignmentView, state: 'failed' | 'expired' | 'released', reason: string, countsAsFailure: boolean, s: CoordinationSettings): void {
+  const da = getIn(d.assignments, a.id)
+  const t = readTask(d, a.taskId)
+  if (da === undefined || t === undefined) return
+  if (read(da.state) !== 'active') return
+  const now = Date.now()
+  da.state = str(state)
+  da.endedAt = now
+  da.reason = str(reason)
+  if (t.attempt !== a.attempt || t.status !== 'pending') return
+  if (!countsAsFailure) {
+    writeTaskState(d, a.taskId, { attempt: a.attempt + 1, reason, updatedAt: now })
+    return
+  }
+  const failures = t.failures + 1
+  if (nextAttemptOutcome({ failures, maxAttempts: s.maxAttempts }) === 'failed') {
+    writeTaskState(d, a.taskId, { attempt: a.attempt + 1, failures, status: 'failed', reason: `${reason} (${failures} of ${s.maxAttempts} attempts failed)`, updatedAt: now })
+  } else {
+    writeTaskState(d, a.taskId, { attempt: a.attempt + 1, failures, notBefore: now + retryBackoffMs(failures, { baseMs: s.retryBaseMs, maxMs: s.retryMaxMs }), reason, updatedAt: now })
+  }
+}

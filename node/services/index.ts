@@ -1,0 +1,48 @@
+import type { DocStore } from '../../crdt/doc-store.js'
+import { ProjectionCache } from '../../crdt/projection.js'
+import type { CoordinationSettings } from '../coord/settings.js'
+import { AgentService } from './agents.js'
+import { AssignmentService } from './assignments.js'
+import { EvidenceService } from './evidence.js'
+import { MergeQueueService } from './merge-queue.js'
+import { PlanService } from './plans.js'
+import { ProgressService } from './progress.js'
+import { TaskService } from './tasks.js'
+
+/** The domain services of one node, each over the same store and projection. */
+export interface Services {
+  projection: ProjectionCache
+  tasks: TaskService
+  plans: PlanService
+  progress: ProgressService
+  agents: AgentService
+  assignments: AssignmentService
+  evidence: EvidenceService
+  mergeQueue: MergeQueueService
+}
+
+export interface ServicesInit {
+  store: DocStore
+  nodeId: string
+  settings: CoordinationSettings
+  livePeers: () => Array<{ nodeId: string, heads: string[] }>
+}
+
+export function createServices (init: ServicesInit): Services {
+  const { store, nodeId, settings } = init
+  const projection = new ProjectionCache(() => store.doc)
+  // The projection follows every change's patches, so reads re-derive only what changed.
+  store.on('change', (e) => { projection.notePatches(e.patches) })
+  const tasks = new TaskService({ store, projection })
+  const agents = new AgentService({ store, projection, nodeId, settings })
+  return {
+    projection,
+    tasks,
+    plans: new PlanService({ store, projection }),
+    progress: new ProgressService({ store, projection, nodeId }),
+    agents,
+    assignments: new AssignmentService({ store, projection, tasks, agents, nodeId, settings, livePeers: init.livePeers }),
+    evidence: new EvidenceService({ store, projection }),
+    mergeQueue: new MergeQueueService({ store, projection })
+  }
+}

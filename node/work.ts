@@ -1,0 +1,97 @@
+import { join } from 'node:path'
+import type { DocStore } from '../crdt/doc-store.js'
+import { LocalCoordinator } from './agents/local-coordinator.js'
+import { AgentPool } from './agents/pool.js'
+import type { AgentSpec } from './agents/spec.js'
+import type { LeaderService } from './coord/leader.js'
+import { DocMergeStore } from './git/doc-merge-store.js'
+import { MergeLeader } from './git/merge-leader.js'
+import { MergeRunner } from './git/merge-runner.js'
+import { GitRepo } from './git/repo.js'
+import type { Logger } from './logger.js'
+import type { Services } from './services/index.js'
+
+/** What a node works with: its git clone, the agents it runs, how they work and how merges are checked. */
+export interface WorkInit {
+  /** The node's clone (`--repo`); without it the node runs no agents and never leads merges. */
+  repo: string
+  remote?: string
+  mainBranch?: string
+  agents: AgentSpec[]
+  /** `--executor`: a shell command, or "demo". */
+  executor: string
+  executorTimeoutMs?: number
+  /** `--check`: run on each merge result before it is pushed. */
+  check?: string | null
+  checkTimeoutMs?: number
+}
+
+export interface NodeWorkInit {
+  work: WorkInit
+  dataDir: string
+  selfId: string
+  store: DocStore
+  services: Services
+  leader: LeaderService
+  isLive: (nodeId: string) => boolean
+  logger: Logger
+  /** Counts merges this node made or ejected (metrics). */
+  onMergeOutcome?: (outcome: 'merged' | 'ejected') => void
+}
+
+/**
+ * The agents of this node and its share of the merge queue: agents run in their own worktrees of
+ * the node's clone; the merge leader drains the queue only while this node leads the term.
+ */
+export class NodeWork {
+  readonly pool: AgentPool
+  readonly mergeLeader: MergeLeader
+
+  constructor (init: NodeWorkInit) {
+    const { work, services, logger } = init
+    const repo = new GitRepo({
+      path: work.repo,
+      ...(work.remote === undefined ? {} : { remote: work.remote }),
+      ...(work.mainBranch === undefined ? {} : { mainBranch: work.mainBranch }),
+      identity: { name: 'fleet merge queue', email: `${init.selfId}@fleet.invalid` }
+    })
+    this.pool = new AgentPool({
+      repo,
+      worktreeRoot: join(init.dataDir, 'worktrees'),
+      agents: work.agents,
+      executor: work.executor,
+      ...(work.executorTimeoutMs === undefined ? {} : { executorTimeoutMs: work.executorTimeoutMs }),
+      coordinator: new LocalCoordinator({ store: init.store, services }),
+      logger: logger.child({ c: 'agents' })
+    })
+    const runner = new MergeRunner({
+      repo,
+      scratchDir: join(init.dataDir, 'merges'),
+      check: work.check ?? null,
+      ...(work.checkTimeoutMs === undefined ? {} : { checkTimeoutMs: work.checkTimeoutMs }),
+      logger: logger.child({ c: 'merge' })
+    })
+    this.mergeLeader = new MergeLeader({
+      runner,
+      store: new DocMergeStore({ mergeQueue: services.mergeQueue, projection: services.projection, selfId: init.selfId, isLive: init.isLive, logger }),
+      isLeader: () => init.leader.isLeader(),
+      logger: logger.child({ c: 'merge-leader' }),
+      onOutcome: (_entry, outcome) => { init.onMergeOutcome?.(outcome.state) }
+    })
+    init.leader.on('change', () => { this.mergeLeader.poke() })
+    init.store.on('change', (e) => {
+      if (e.patches.some(p => p.path[0] === 'mergeQueue')) this.mergeLeader.poke()
+    })
+  }
+
+  /** Checks the clone (RepoError names the problem) and starts the agents and the merge leader. */
+  async start (): Promise<void> {
+    await this.pool.start()
+    this.mergeLeader.start()
+  }
+
+  /** Agents give their tasks back and the leader stops mid-merge safely; call before closing the store. */
+  async stop (): Promise<void> {
+    await Promise.all([this.pool.stop(), this.mergeLeader.stop()])
+  }
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gitAt } from '../../node/git/git.js'
+import { cloneRepo, createSharedRemote } from '../../node/git/setup.js'
+import { api, getJson } from '../helpers/http.js'
+import { killAll, killNode, removeDir, runCli, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
+import { waitFor } from '../../scripts/lib/wait.js'
+
+interface Task { id: string, status: string, reason: string | null, failures: number }
+interface Entry { id: string, taskId: string, state: string, reason: string | null, leader: string | null }
+
+/** A plan of `n` independent tasks over two roles, in the Markdown form. */
+function smallPlan (n: number, roles = ['alpha', 'beta']): string {
+  const lines = ['# Plan: pipeline test', 'id: pipeline', '']
+  roles.forEach((role, e) => {
+    lines.push(`## Epic E${e}: work for ${role} (role: ${role})`, '')
+    for (let i = e; i < n; i += roles.length) lines.push(`- [P${i}] Task number ${i} (2h)`)
+    lines.push('')
+  })
+  return lines.join('\n')
+}
+
+/** Subjects of main's history on the shared remote. */
+async function mainLog (remote: string): Promise<string[]> {
+  return (await gitAt(remote).raw(['log', '--format=%s', 'main'])).split('\n').filter(Boolean)
+}
+
+function assertEachMergedOnce (log: string[], ids: string[]): void {
+  for (const id of ids) {
+    assert.equal(log.filter(s => s === `Merge fleet/${id}: task ${id}` || s.startsWith(`Merge fleet/${id}:`)).length, 1, `task ${id} must be merged exactly once; main: ${log.join(' | ')}`)
+  }
+}
+
+describe('agents, merge queue and the demo', function () {
+  this.timeout(240_000)
+  const dirs: string[] = []
+  afterEach(async () => {
+    await killAll()
+    for (const d of dirs.splice(0)) removeDir(d)
+  })
+
+  /** A shared bare remote, and `count` nodes with a clone each; `agents[i]` are node i's agents. */
+  async function gitCluster (agents: string[][], extraArgs: string[] = []): Promise<{ remote: string, nodes: StartedNode[] }> {
+    const dir = tempDir('fleet-git-')
+    dirs.push(dir)
+    const remote = join(dir, 'remote.git')
+    await createSharedRemote(remote)
+    const nodes: StartedNode[] = []
+    for (let i = 0; i < agents.length; i++) {
+      const repo = join(dir, `repo${i}`)
+      await cloneRepo(remote, repo)
+      const n = await startNode({
+        ...(nodes[0] === undefined ? {} : { bootstrap: [nodes[0].addr] }),
+        extraArgs: ['--repo', repo, ...(agents[i] ?? []).flatMap(a => ['--agent', a]), ...extraArgs]
+      })
+      dirs.push(n.dataDir)
+      nodes.push(n)
+    }
+    await waitFor(async () => (await Promise.all(nodes.map(async n => (await getJson<{ peers: number }>(n.url, '/health')).peers))).every(p => p === nodes.length - 1), 'the nodes to connect')
+    return { remote, nodes }
+  }
+
+  it('runs the demo on a 10-task plan with 3 nodes: every task done, each change on main exactly once', async () => {
+    const dir = tempDir('fleet-demo-')
+    dirs.push(dir)
+    const planFile = join(dir, 'plan.md')
+    writeFileSync(planFile, smallPlan(10))
+    const r = await runCli(['demo', '--dir', join(dir, 'demo'), '--plan', planFile, '--nodes', '3', '--timeout', '180'])
+    assert.equal(r.code, 0, `demo failed: ${r.stdout.slice(-2000)} ${r.stderr.slice(-2000)}`)
+    assert.match(r.stdout, /done: 10 tasks, 20 h, 10 merges/)
+    const log = await mainLog(join(dir, 'demo', 'remote.git'))
+    assertEachMergedOnce(log, Array.from({ length: 10 }, (_, i) => `P${i}`))
+    const files = (await gitAt(join(dir, 'demo', 'remote.git')).raw(['ls-tree', '-r', '--name-only', 'main'])).split('\n').filter(f => f.startsWith('work/'))
+    assert.equal(files.length, 10)
+  })
+
+  it('ejects a conflicting branch with the reason, then redoes it on top of main', async () => {
+    // Every task writes the same file: branches made from the same main conflict when merged.
+    const executor = 'echo "$FLEET_TASK_ID ${FLEET_TASK_REASON:-first try}" > shared.txt'
+    const { remote, nodes } = await gitCluster([['A:alpha'], ['B:beta']], ['--executor', executor])
+    const n1 = nodes[0] as StartedNode
+    const plan = smallPlan(4)
+    assert.equal((await api(n1.url, 'POST', '/api/plan/import', { content: plan, format: 'markdown' })).status, 200)
+    await waitFor(async () => (await getJson<Task[]>(n1.url, '/api/tasks')).every(t => t.status === 'done'), 'all 4 tasks done despite conflicts', 150_000, 200)
+    const queue = await getJson<Entry[]>(n1.url, '/api/git/merge-queue')
+    const ejected = queue.filter(e => e.state === 'ejected')
+    assert.ok(ejected.length >= 1, 'at least one branch conflicted and was ejected')
+    assert.match(ejected[0]?.reason ?? '', /shared\.txt/)
+    assert.equal(queue.filter(e => e.state === 'merged').length, 4)
+    assertEachMergedOnce(await mainLog(remote), ['P0', 'P1', 'P2', 'P3'])
+  })
+
+  it('finishes every merge exactly once when the leader is killed during a check', async () => {
+    const args = ['--check', 'sleep 1.5', '--term', '600', '--liveness', '2', '--lease', '5', '--retry-backoff', '0.2']
+    // Each role has an agent on two nodes, so the work goes on whichever node leads and dies.
+    const { remote, nodes } = await gitCluster([['A:alpha', 'B:beta'], ['C:alpha', 'D:beta'], []], args)
+    const n3 = nodes[2] as StartedNode
+    assert.equal((await api(n3.url, 'POST', '/api/plan/import', { content: smallPlan(6), format: 'markdown' })).status, 200)
+    // Wait for a merge in progress, then kill the node leading it.
+    const merging = await waitFor(async () => (await getJson<Entry[]>(n3.url, '/api/git/merge-queue')).find(e => e.state === 'merging' && e.leader !== null), 'a merge to be in progress', 120_000, 50)
+    const leader = nodes.find(n => n.peerId === merging.leader)
+    assert.ok(leader !== undefined)
+    await killNode(leader)
+    const survivor = nodes.find(n => n !== leader) as StartedNode
+    await waitFor(async () => (await getJson<Task[]>(survivor.url, '/api/tasks')).every(t => t.status === 'done'), 'every task done after the leader died', 180_000, 200)
+    const queue = await getJson<Entry[]>(survivor.url, '/api/git/merge-queue')
+    assert.equal(queue.find(e => e.id === merging.id)?.state, 'merged', 'the interrupted merge was finished')
+    assertEachMergedOnce(await mainLog(remote), Array.from({ length: 6 }, (_, i) => `P${i}`))
+  })
+
+  it('fails a task after N failed executor runs, with the stderr tail as the reason', async () => {
+    const { nodes } = await gitCluster([['A:alpha']], ['--executor', 'echo "compiler exploded" >&2; exit 3', '--max-attempts', '2', '--retry-backoff', '0.1'])
+    const n1 = nodes[0] as StartedNode
+    assert.equal((await api(n1.url, 'POST', '/api/plan/import', { content: smallPlan(1, ['alpha']), format: 'markdown' })).status, 200)
+    const t = await waitFor(async () => {
+      const task = await getJson<Task>(n1.url, '/api/tasks/P0')
+      return task.status === 'failed' ? task : false
+    }, 'the task to fail after 2 attempts', 60_000, 100)
+    assert.equal(t.failures, 2)
+    assert.match(t.reason ?? '', /compiler exploded/)
+  })
+})

@@ -1,0 +1,259 @@
+import assert from 'node:assert/strict'
+import { Writable } from 'node:stream'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { pino } from 'pino'
+import { PeerDialer, learnableAddrs, type DialerHost, type PeerDialerInit } from '../../../bootstrap/dialer.js'
+import { parseBootstrapAddr } from '../../../bootstrap/peers.js'
+
+async function newPeerId (): Promise<string> {
+  return peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+}
+
+type Listener = (evt: CustomEvent<PeerId>) => void
+
+/** libp2p as far as the dialer sees it: records dials, succeeds or fails them as told. */
+class FakeHost implements DialerHost {
+  readonly connected = new Set<string>()
+  readonly dials: Array<{ peer: string, addrs: string[], signal: AbortSignal }> = []
+  /** Peers whose dials succeed; every other dial fails with ECONNREFUSED. */
+  readonly reachable = new Set<string>()
+  private readonly listeners = new Set<Listener>()
+  pending: Array<() => void> = []
+  hold = false
+
+  constructor (readonly peerId: PeerId) {}
+
+  getConnections (peerId?: PeerId): unknown[] {
+    return peerId !== undefined && this.connected.has(peerId.toString()) ? [{}] : []
+  }
+
+  async dial (addrs: Multiaddr[], options: { signal: AbortSignal }): Promise<unknown> {
+    const peer = addrs[0]?.getPeerId() ?? ''
+    this.dials.push({ peer, addrs: addrs.map(String), signal: options.signal })
+    if (this.hold) await new Promise<void>((resolve) => this.pending.push(resolve))
+    if (!this.reachable.has(peer)) throw new Error('connect ECONNREFUSED')
+    this.connected.add(peer)
+    return {}
+  }
+
+  addEventListener (_type: 'peer:disconnect', l: Listener): void { this.listeners.add(l) }
+  removeEventListener (_type: 'peer:disconnect', l: Listener): void { this.listeners.delete(l) }
+
+  disconnect (peer: string): void {
+    this.connected.delete(peer)
+    for (const l of this.listeners) l(new CustomEvent('peer:disconnect', { detail: peerIdFromString(peer) }))
+  }
+
+  dialsTo (peer: string): number {
+    return this.dials.filter(d => d.peer === peer).length
+  }
+}
+
+/** Lets the dial promises (and their then-handlers) run. */
+async function settle (): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+}
+
+interface LogLine { level: number, msg: string, peer?: string }
+
+describe('bootstrap/dialer', () => {
+  let self: string
+  let a: string
+  let b: string
+  let host: FakeHost
+  let now: number
+  let logs: LogLine[]
+  const dialers: PeerDialer[] = []
+
+  before(async () => { self = await newPeerId(); a = await newPeerId(); b = await newPeerId() })
+  beforeEach(() => {
+    host = new FakeHost(peerIdFromString(self))
+    now = 1_000_000
+    logs = []
+  })
+  afterEach(() => { for (const d of dialers.splice(0)) d.stop() })
+
+  function dialer (init: Partial<Omit<PeerDialerInit, 'bootstrap'>> & { bootstrap?: string[] } = {}): PeerDialer {
+    const sink = new Writable({ write (chunk: Buffer, _enc, cb) { logs.push(JSON.parse(chunk.toString()) as LogLine); cb() } })
+    const d = new PeerDialer({
+      libp2p: host,
+      logger: pino({ level: 'debug' }, sink),
+      checkIntervalMs: 3_600_000, // the tests drive check() themselves
+      random: () => 0.5, // jitter factor 1: delays are exactly the backoff
+      now: () => now,
+      ...init,
+      bootstrap: (init.bootstrap ?? []).map(s => parseBootstrapAddr(s))
+    })
+    dialers.push(d)
+    return d
+  }
+
+  it('dials bootstrap peers at once, skipping its own entry', async () => {
+    host.reachable.add(a)
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`, `/ip4/10.0.0.9/tcp/4001/p2p/${self}`] })
+    d.start()
+    await settle()
+    assert.deepEqual(host.dials.map(x => x.addrs), [[`/ip4/10.0.0.1/tcp/4001/p2p/${a}`]])
+    assert.deepEqual(d.knownPeers(), [a])
+    assert.equal(d.status()[0]?.connected, true)
+  })
+
+  it('redials an absent bootstrap peer with doubling backoff up to the maximum, then joins when it appears', async () => {
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], minBackoffMs: 100, maxBackoffMs: 1000 })
+    d.start()
+    await settle()
+    const attemptsAt: number[] = [now]
+    // Step the clock 10 ms at a time for 5 s; record when each dial happens.
+    for (let t = 0; t < 5000; t += 10) {
+      now += 10
+      const before = host.dials.length
+      d.check()
+      await settle()
+      if (host.dials.length > before) attemptsAt.push(now)
+    }
+    const gaps = attemptsAt.slice(1).map((t, i) => t - (attemptsAt[i] ?? 0))
+    assert.deepEqual(gaps.slice(0, 6), [100, 200, 400, 800, 1000, 1000])
+    const st = d.status()[0]
+    assert.equal(st?.connected, false)
+    assert.equal(st?.lastError, 'connect ECONNREFUSED')
+    assert.ok((st?.failures ?? 0) >= 8)
+
+    host.reachable.add(a)
+    now += 1000
+    d.check()
+    await settle()
+    assert.equal(d.status()[0]?.connected, true)
+    assert.equal(d.status()[0]?.failures, 0)
+    const connectedLog = logs.find(l => l.msg === 'connected to bootstrap peer')
+    assert.ok(connectedLog !== undefined, 'joining is logged')
+  })
+
+  it('spreads retries with jitter between 0.5 and 1.5 times the backoff', async () => {
+    let r = 0
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], minBackoffMs: 1000, random: () => r })
+    d.start()
+    await settle()
+    assert.equal(d.status()[0]?.nextAttemptAt, now + 500, 'random 0 -> half the backoff')
+    r = 0.999
+    now += 500
+    d.check()
+    await settle()
+    assert.equal(d.status()[0]?.nextAttemptAt, now + Math.round(2000 * 1.499), 'random ~1 -> 1.5 times the (doubled) backoff')
+  })
+
+  it('logs the first failure at info and one warning once the peer has been unreachable a while', async () => {
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], minBackoffMs: 100, maxBackoffMs: 100, warnAfterMs: 1000 })
+    d.start()
+    await settle()
+    for (let i = 0; i < 30; i++) {
+      now += 100
+      d.check()
+      await settle()
+    }
+    assert.equal(logs.filter(l => l.msg === 'bootstrap peer not reachable yet; retrying with backoff' && l.level === 30).length, 1)
+    assert.equal(logs.filter(l => l.msg === 'bootstrap peer still unreachable; still retrying' && l.level === 40).length, 1)
+  })
+
+  it('redials promptly after a disconnect (a restarting peer), from the minimum backoff', async () => {
+    host.reachable.add(a)
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], minBackoffMs: 100 })
+    d.start()
+    await settle()
+    host.reachable.delete(a)
+    host.disconnect(a)
+    for (let i = 0; i < 5; i++) { now += 1000; d.check(); await settle() } // it stays away 5 s: backoff grows
+    host.reachable.add(a)
+    host.connected.add(a)
+    host.disconnect(a) // up and down again: backoff starts over
+    const dials = host.dialsTo(a)
+    now += 99
+    d.check()
+    await settle()
+    assert.equal(host.dialsTo(a), dials, 'not before the minimum backoff')
+    now += 1
+    d.check()
+    await settle()
+    assert.equal(host.dialsTo(a), dials + 1)
+    assert.equal(d.status()[0]?.connected, true)
+  })
+
+  it('does not dial peers it is connected to', async () => {
+    host.connected.add(a)
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`] })
+    d.start()
+    for (let i = 0; i < 10; i++) { now += 1000; d.check(); await settle() }
+    assert.equal(host.dials.length, 0)
+  })
+
+  it('learns peers from announcements and dials them (peer exchange)', async () => {
+    host.reachable.add(b)
+    const d = dialer()
+    d.start()
+    d.learn(self, [`/ip4/10.0.0.9/tcp/4001/p2p/${self}`])
+    d.learn(b, ['/ip4/0.0.0.0/tcp/4001', `/ip4/127.0.0.1/tcp/4001/p2p/${b}`, `/ip4/10.0.0.2/tcp/4001/p2p/${b}`, `/ip4/10.0.0.2/udp/4001/quic-v1/p2p/${b}`, 'garbage'])
+    d.check()
+    await settle()
+    assert.deepEqual(d.knownPeers(), [b], 'its own announcement is ignored')
+    assert.deepEqual(host.dials.map(x => x.addrs), [[`/ip4/10.0.0.2/tcp/4001/p2p/${b}`]], 'only the dialable, non-loopback TCP address')
+  })
+
+  it('dials a learned peer again at once when it comes back on new addresses', async () => {
+    const d = dialer({ minBackoffMs: 1000 })
+    d.start()
+    d.learn(b, [`/ip4/10.0.0.2/tcp/4001/p2p/${b}`])
+    d.check()
+    await settle()
+    assert.equal(host.dialsTo(b), 1)
+    d.learn(b, [`/ip4/10.0.0.2/tcp/4001/p2p/${b}`]) // same address: keep backing off
+    d.check()
+    await settle()
+    assert.equal(host.dialsTo(b), 1)
+    host.reachable.add(b)
+    d.learn(b, [`/ip4/10.0.0.2/tcp/4999/p2p/${b}`])
+    d.check()
+    await settle()
+    assert.deepEqual(host.dials.at(-1)?.addrs, [`/ip4/10.0.0.2/tcp/4999/p2p/${b}`])
+    assert.equal(d.status()[0]?.connected, true)
+  })
+
+  it('forgets a learned peer nobody announces any more, never a bootstrap peer', async () => {
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], forgetAfterMs: 60_000, maxBackoffMs: 1000 })
+    d.start()
+    d.learn(b, [`/ip4/10.0.0.2/tcp/4001/p2p/${b}`])
+    for (let i = 0; i < 30; i++) { now += 1000; d.check(); await settle() }
+    d.learn(b, [`/ip4/10.0.0.2/tcp/4001/p2p/${b}`]) // still announced by someone
+    for (let i = 0; i < 50; i++) { now += 1000; d.check(); await settle() }
+    assert.deepEqual(d.knownPeers().sort(), [a, b].sort())
+    for (let i = 0; i < 15; i++) { now += 1000; d.check(); await settle() }
+    assert.deepEqual(d.knownPeers(), [a])
+  })
+
+  it('caps the number of learned peers', async () => {
+    const d = dialer({ maxLearnedPeers: 1 })
+    d.learn(a, [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`])
+    d.learn(b, [`/ip4/10.0.0.2/tcp/4001/p2p/${b}`])
+    assert.deepEqual(d.knownPeers(), [a])
+  })
+
+  it('aborts a dial in flight on stop', async () => {
+    host.hold = true
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`] })
+    d.start()
+    await settle()
+    assert.equal(host.dials[0]?.signal.aborted, false)
+    d.stop()
+    assert.equal(host.dials[0]?.signal.aborted, true)
+    for (const release of host.pending) release()
+    await settle()
+    assert.equal(logs.filter(l => l.msg.includes('not reachable')).length, 0, 'an aborted dial is not a failure')
+  })
+
+  it('keeps loopback addresses of a peer that has nothing else (a local cluster)', () => {
+    assert.deepEqual(learnableAddrs(a, [`/ip4/127.0.0.1/tcp/4001/p2p/${a}`]).map(String), [`/ip4/127.0.0.1/tcp/4001/p2p/${a}`])
+    assert.deepEqual(learnableAddrs(a, ['/ip4/10.0.0.1/tcp/4001']).map(String), [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`])
+    assert.deepEqual(learnableAddrs(a, [`/ip4/10.0.0.1/tcp/4001/p2p/${b}`]), [], 'an address naming another peer')
+  })
+})
