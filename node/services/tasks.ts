@@ -12,7 +12,8 @@ import { ConflictError, NotFoundError } from '../http/errors.js'
 
 export const DEFAULT_ESTIMATED_HOURS = 1
 
-const editable = {
+/** The fields a task is created or edited with; all but the title are optional. */
+const EditableFields = z.object({
   title: z.string().trim().min(1).max(MAX_TITLE_LENGTH),
   epic: IdSchema.nullable(),
   description: z.string().max(MAX_DESCRIPTION_LENGTH),
@@ -21,30 +22,15 @@ const editable = {
   dependsOn: z.array(IdSchema).max(MAX_DEPENDENCIES),
   priority: z.number().int().min(-1000).max(1000),
   acceptance: z.string().max(MAX_ACCEPTANCE_LENGTH).nullable()
-}
+}).partial()
 
-export const CreateTaskInput = z.object({
+export const CreateTaskInput = EditableFields.extend({
   id: IdSchema,
-  title: editable.title,
-  epic: editable.epic.optional(),
-  description: editable.description.optional(),
-  estimatedHours: editable.estimatedHours.optional(),
-  role: editable.role.optional(),
-  dependsOn: editable.dependsOn.optional(),
-  priority: editable.priority.optional(),
-  acceptance: editable.acceptance.optional()
+  title: z.string().trim().min(1).max(MAX_TITLE_LENGTH)
 }).strict()
 export type CreateTaskInput = z.infer<typeof CreateTaskInput>
 
-export const UpdateTaskInput = z.object({
-  title: editable.title.optional(),
-  epic: editable.epic.optional(),
-  description: editable.description.optional(),
-  estimatedHours: editable.estimatedHours.optional(),
-  role: editable.role.optional(),
-  dependsOn: editable.dependsOn.optional(),
-  priority: editable.priority.optional(),
-  acceptance: editable.acceptance.optional(),
+export const UpdateTaskInput = EditableFields.extend({
   /** Only these transitions are made by hand: cancel, or re-open a cancelled task. */
   status: z.enum(['cancelled', 'pending']).optional()
 }).strict().refine((v) => Object.keys(v).length > 0, 'give at least one field to change')
