@@ -54,9 +54,9 @@ export class DocMergeStore implements MergeQueueStore {
     await this.init.mergeQueue.markMerged(id, sha, this.init.selfId)
   }
 
-  async eject (id: string, reason: string, output: string): Promise<void> {
+  async eject (id: string, reason: string, output: string, opts: { reopen: boolean } = { reopen: true }): Promise<void> {
     const state = this.init.mergeQueue.get(id).state
     if (state === 'merged' || state === 'ejected') return
-    await this.init.mergeQueue.eject(id, reason, output, this.init.selfId)
+    await this.init.mergeQueue.eject(id, reason, output, this.init.selfId, opts)
   }
 }

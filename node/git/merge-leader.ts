@@ -25,8 +25,11 @@ export interface MergeQueueStore {
   markMerging: (id: string) => Promise<boolean>
   /** Entry 'merged' at `sha` (the main commit containing the branch), the task done. Idempotent. */
   markMerged: (id: string, sha: string, output: string) => Promise<void>
-  /** Entry 'ejected' with reason and output tail; the task back to pending with the reason. Idempotent. */
-  eject: (id: string, reason: string, output: string) => Promise<void>
+  /**
+   * Entry 'ejected' with reason and output tail; the task back to pending with the reason, unless
+   * `reopen` is false (the task is already merged through another entry). Idempotent.
+   */
+  eject: (id: string, reason: string, output: string, opts?: { reopen: boolean }) => Promise<void>
 }
 
 export interface MergeLeaderInit {
@@ -141,7 +144,7 @@ export class MergeLeader {
           await this.store.markMerged(entry.id, outcome.sha, outcome.output)
           this.stats[outcome.alreadyMerged ? 'alreadyMerged' : 'merged']++
         } else {
-          await this.store.eject(entry.id, outcome.reason, outcome.output)
+          await this.store.eject(entry.id, outcome.reason, outcome.output, { reopen: outcome.duplicate !== true })
           this.stats.ejected++
         }
         this.log.info({ entry: entry.id, task: entry.taskId, ...outcomeLog(outcome) }, 'merge queue entry processed')

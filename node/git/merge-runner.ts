@@ -8,6 +8,8 @@ import type { GitRepo } from './repo.js'
 
 /** How long the `--check` command may run for one merge. */
 export const DEFAULT_CHECK_TIMEOUT_MS = 10 * 60_000
+/** Trailer of every merge commit: lets any leader see that a task is already on main. */
+export const TASK_TRAILER = 'Fleet-Task'
 /** Pushes of main rejected because main moved, before giving up on the entry for now. */
 export const DEFAULT_MAX_PUSH_ATTEMPTS = 3
 /** How much output an outcome keeps (the end). */
@@ -29,7 +31,7 @@ export interface MergeEntry {
 export type MergeOutcome =
   /** sha: the main commit that contains the branch (the new merge, or main as found if already contained). */
   | { state: 'merged', sha: string, alreadyMerged: boolean, output: string }
-  | { state: 'ejected', reason: string, output: string, conflicts: string[] }
+  | { state: 'ejected', reason: string, output: string, conflicts: string[], /** the task is already on main through another entry */ duplicate?: boolean }
 
 export interface MergeRunnerInit {
   repo: GitRepo
@@ -119,6 +121,10 @@ export class MergeRunner {
         return ejected(`branch ${entry.branch} is at ${tip.slice(0, 7)}, not the queued commit ${expected.slice(0, 7)} (overwritten by another attempt)`, '')
       }
       if (await this.repo.isAncestor(tip, main)) return merged(main, true, '')
+      // Another attempt at the same task (e.g. the other side of a partition) may already be on
+      // main under a different commit: a task is merged once, whatever its branch holds now.
+      const prior = await this.taskMergeOn(entry.taskId, main)
+      if (prior !== null) return { state: 'ejected', reason: `task ${entry.taskId} is already on main (merge ${prior.slice(0, 7)}); not merged twice`, output: '', conflicts: [], duplicate: true }
 
       const r = await this.mergeAndPush(entry, tip, main, signal)
       if (r === 'rejected') {
@@ -136,6 +142,14 @@ export class MergeRunner {
     throw new MergeRaceError(entry.id, this.maxPushAttempts)
   }
 
+  /** The merge commit on main that carries this task's trailer, or null. */
+  private async taskMergeOn (taskId: string, main: string): Promise<string | null> {
+    const pattern = `^${TASK_TRAILER}: ${taskId.replace(/[.]/g, '\\.')}$`
+    const out = await this.repo.git().raw(['log', main, '-1', '--format=%H', '--grep', pattern])
+    const sha = out.trim()
+    return sha === '' ? null : sha
+  }
+
   private async containedIn (commit: string, main: string): Promise<boolean> {
     // The commit is only present locally if fetched before; if main contains it, fetching main brought it.
     if (await this.repo.resolve(commit) === null) return false
@@ -151,7 +165,7 @@ export class MergeRunner {
     })
     try {
       const git = this.repo.git(path, signal)
-      const message = `Merge ${entry.branch}: task ${entry.taskId}\n\nfleet merge queue entry ${entry.id}, ${tip} onto main ${main}.`
+      const message = `Merge ${entry.branch}: task ${entry.taskId}\n\nfleet merge queue entry ${entry.id}, ${tip} onto main ${main}.\n\n${TASK_TRAILER}: ${entry.taskId}`
       try {
         await git.raw(['merge', '--no-ff', '--no-edit', '-m', message, tip])
       } catch (mergeErr) {

@@ -44,8 +44,13 @@ export class PeerTable {
     return this.all().filter(p => p.connected)
   }
 
-  /** Nodes heard from within the liveness window (connected directly or not). */
+  /**
+   * Nodes heard from within the liveness window. An open connection alone does not count once the
+   * peer has announced itself: a silently cut link keeps its connection open for a while (until
+   * libp2p's pings give up), and a peer that stopped announcing must drop out within the window.
+   * A freshly connected peer counts until its first announcement arrives.
+   */
   live (now: number, livenessMs: number): PeerInfo[] {
-    return this.all().filter(p => p.connected || (p.lastSeenAt !== null && now - p.lastSeenAt <= livenessMs))
+    return this.all().filter(p => p.lastSeenAt === null ? p.connected : now - p.lastSeenAt <= livenessMs)
   }
 }

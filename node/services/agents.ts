@@ -137,7 +137,8 @@ export class AgentService {
       nodeId: read(a.nodeId),
       registeredAt: a.registeredAt,
       lastHeartbeatAt: last,
-      health_status: heartbeatHealth(last, now, { staleMs: this.init.settings.heartbeatStaleMs, deadMs: this.init.settings.heartbeatDeadMs }),
+      // Registering is a sign of life too: until this node hears a heartbeat, that is the last one.
+      health_status: heartbeatHealth(last ?? a.registeredAt, now, { staleMs: this.init.settings.heartbeatStaleMs, deadMs: this.init.settings.heartbeatDeadMs }),
       currentAssignment: current?.id ?? null,
       currentTask: current?.taskId ?? null
     }

@@ -153,7 +153,7 @@ export class MergeQueueService {
    * Ejected (conflict, failing check, fenced): the reason and output tail are kept, and the task
    * goes back to pending on a new attempt so the next agent sees why.
    */
-  async eject (id: string, reason: string, output = '', leader?: string): Promise<MergeEntryView> {
+  async eject (id: string, reason: string, output = '', leader?: string, opts: { reopen: boolean } = { reopen: true }): Promise<MergeEntryView> {
     const entry = this.get(id)
     const tail = output.length > MAX_MERGE_OUTPUT ? output.slice(-MAX_MERGE_OUTPUT) : output
     await this.init.store.change((d) => {
@@ -167,7 +167,7 @@ export class MergeQueueService {
       const t = readTask(d, entry.taskId)
       const a = getIn(d.assignments, entry.assignmentId)
       // Only the attempt that produced this branch is sent back; a newer attempt is left alone.
-      if (t !== undefined && a !== undefined && t.attempt === a.attempt && (t.status === 'review' || t.status === 'pending')) {
+      if (opts.reopen && t !== undefined && a !== undefined && t.attempt === a.attempt && (t.status === 'review' || t.status === 'pending')) {
         writeTaskState(d, entry.taskId, { status: 'pending', attempt: t.attempt + 1, reason: `merge of ${entry.branch} ejected: ${reason}`, updatedAt: Date.now() })
       }
     }, `ejected ${id}`)
