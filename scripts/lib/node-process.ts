@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -115,4 +115,27 @@ export async function killAll (): Promise<void> {
 
 export function removeDir (dir: string): void {
   rmSync(dir, { recursive: true, force: true })
+}
+
+/** A closed cluster's shared secrets, made with the CLI as an operator would. */
+export interface ClusterSecrets {
+  dir: string
+  swarmKeyFile: string
+  tokenFile: string
+  token: string
+  /** `fleet start` arguments that use them. */
+  args: string[]
+}
+
+/** Runs `fleet key swarm` and `fleet key token` into a new temp dir (mode 600 files). */
+export async function createClusterSecrets (prefix = 'fleet-secrets-'): Promise<ClusterSecrets> {
+  const dir = tempDir(prefix)
+  const key = await runCli(['key', 'swarm'])
+  const tok = await runCli(['key', 'token'])
+  if (key.code !== 0 || tok.code !== 0) throw new Error(`fleet key failed: ${key.stderr}${tok.stderr}`)
+  const swarmKeyFile = join(dir, 'swarm.key')
+  const tokenFile = join(dir, 'api.token')
+  writeFileSync(swarmKeyFile, key.stdout, { mode: 0o600 })
+  writeFileSync(tokenFile, tok.stdout, { mode: 0o600 })
+  return { dir, swarmKeyFile, tokenFile, token: tok.stdout.trim(), args: ['--swarm-key', swarmKeyFile, '--api-token-file', tokenFile] }
 }

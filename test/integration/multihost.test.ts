@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { api, getJson } from '../helpers/http.js'
-import { killAll, killNode, removeDir, runCli, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
+import { createClusterSecrets, killAll, killNode, removeDir, startNode, type StartedNode } from '../../scripts/lib/node-process.js'
 import { NetnsLab, netnsUnavailable } from '../../scripts/lib/netns.js'
 import { waitFor } from '../../scripts/lib/wait.js'
 
@@ -66,14 +65,9 @@ describe('multi-host cluster in network namespaces (one IP per node, as on VMs)'
     }
     lab = await NetnsLab.create({ size: 5 })
     // A closed cluster, as deployed: one swarm key and one API token shared by every node.
-    secrets = tempDir('fleet-secrets-')
-    const key = await runCli(['key', 'swarm'])
-    const tok = await runCli(['key', 'token'])
-    assert.equal(key.code, 0, key.stderr)
-    assert.equal(tok.code, 0, tok.stderr)
-    writeFileSync(join(secrets, 'swarm.key'), key.stdout, { mode: 0o600 })
-    writeFileSync(join(secrets, 'api.token'), tok.stdout, { mode: 0o600 })
-    token = tok.stdout.trim()
+    const made = await createClusterSecrets('fleet-secrets-')
+    secrets = made.dir
+    token = made.token
   })
 
   after(async () => {

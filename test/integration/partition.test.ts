@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gitAt } from '../../node/git/git.js'
 import { cloneRepo, createSharedRemote } from '../../node/git/setup.js'
-import { killAll, removeDir, runCli, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
+import { createClusterSecrets, killAll, removeDir, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
 import { NetnsLab, netnsUnavailable } from '../../scripts/lib/netns.js'
 import { waitFor } from '../../scripts/lib/wait.js'
 
@@ -62,14 +62,9 @@ describe('partition 3/2 in network namespaces while both sides claim, then heal'
       this.skip()
     }
     lab = await NetnsLab.create({ size: 5 })
-    secrets = tempDir('fleet-partition-secrets-')
-    const key = await runCli(['key', 'swarm'])
-    const tok = await runCli(['key', 'token'])
-    assert.equal(key.code, 0, key.stderr)
-    assert.equal(tok.code, 0, tok.stderr)
-    writeFileSync(join(secrets, 'swarm.key'), key.stdout, { mode: 0o600 })
-    writeFileSync(join(secrets, 'api.token'), tok.stdout, { mode: 0o600 })
-    token = tok.stdout.trim()
+    const made = await createClusterSecrets('fleet-partition-secrets-')
+    secrets = made.dir
+    token = made.token
   })
 
   afterEach(async () => {
