@@ -1,17 +1,7 @@
 import type { TaskSpec } from '../schema.js'
 
-/** The fields a task is created with, as plain values. */
-export interface NewTaskFields {
-  title: string
-  epic: string | null
-  description: string
-  estimatedHours: number
-  role: string | null
-  dependsOn: readonly string[]
-  priority: number
-  acceptance: string | null
-  order: number
-}
+/** The fields a task is created with: its spec without what the node itself sets. */
+export type NewTaskFields = Omit<TaskSpec, 'source' | 'createdAt' | 'dependsOn'> & { dependsOn: readonly string[] }
 
 export function newTaskSpec (f: NewTaskFields, source: 'plan' | 'api', now: number): TaskSpec {
   return {
