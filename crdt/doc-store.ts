@@ -170,12 +170,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     const beforeHeads = A.getHeads(before)
     let patches: A.Patch[] = []
     const [after] = A.applyChanges(before, changes, { patchCallback: (p) => { patches = p } })
-    this.current = after
-    const heads = A.getHeads(after)
-    if (heads.join() === beforeHeads.join()) return false
-    this.markDirty('remote')
-    this.emit('change', { origin: 'remote', heads, changes: [], patches })
-    return true
+    return this.adoptRemote(after, beforeHeads, patches)
   }
 
   /** One step of the Automerge sync protocol with a peer; remote changes are persisted as usual. */
@@ -185,13 +180,18 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     const beforeHeads = A.getHeads(before)
     let patches: A.Patch[] = []
     const [after, next] = A.receiveSyncMessage(before, state, message, { patchCallback: (p) => { patches = p } })
+    this.adoptRemote(after, beforeHeads, patches)
+    return next
+  }
+
+  /** Takes a document that remote changes produced; if its heads moved, persists and announces it. */
+  private adoptRemote (after: A.Doc<FleetDoc>, beforeHeads: A.Heads, patches: A.Patch[]): boolean {
     this.current = after
     const heads = A.getHeads(after)
-    if (heads.join() !== beforeHeads.join()) {
-      this.markDirty('remote')
-      this.emit('change', { origin: 'remote', heads, changes: [], patches })
-    }
-    return next
+    if (heads.join() === beforeHeads.join()) return false
+    this.markDirty('remote')
+    this.emit('change', { origin: 'remote', heads, changes: [], patches })
+    return true
   }
 
   generateSyncMessage (state: A.SyncState): [A.SyncState, Uint8Array | null] {

@@ -82,6 +82,14 @@ function assignmentView (a: DocAssignment, state: AssignmentState): AssignmentVi
   }
 }
 
+/** The assignment an agent holds (claimed and not yet settled, or confirmed), if any. */
+export function heldBy (view: Projection, agentId: string): AssignmentView | undefined {
+  for (const a of view.assignments.values()) {
+    if (a.agentId === agentId && (a.state === 'pending' || a.state === 'confirmed')) return a
+  }
+  return undefined
+}
+
 interface TaskSlot {
   record: TaskRecord
   /** Effective state before blocking is applied. */

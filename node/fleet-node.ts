@@ -10,6 +10,7 @@ import type { Logger } from './logger.js'
 import { createFleetLibp2p, type FleetLibp2p } from './net/libp2p.js'
 import { Replicator, topicsFor } from './net/replicator.js'
 import type { AgentBeat } from '../crdt/wire.js'
+import type { PeerInfo } from './net/peer-table.js'
 import { createHttpServer } from './http/server.js'
 import type { ApiContext } from './http/context.js'
 import { healthRoutes } from './http/routes/health.js'
@@ -111,17 +112,18 @@ export class FleetNode {
     const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap })
     replicator.on('announce', (frame) => { dialer.learn(frame.node, frame.addrs) })
 
-    const services = createServices({ store, nodeId: peerId, settings, livePeers: () => replicator.peers.live(Date.now(), settings.livenessMs) })
+    const livePeers = (): PeerInfo[] => replicator.peers.live(Date.now(), settings.livenessMs)
+    const services = createServices({ store, nodeId: peerId, settings, livePeers })
     beats = () => services.agents.localBeats()
     const events = new EventBus()
     wireEvents({ store, replicator, events })
     const metrics = new FleetMetrics({ events, sources: nodeMetricsSources({ store, replicator, taskStatuses: () => services.tasks.list().map(t => t.status) }) })
-    const coordinator = new Coordinator({ selfId: peerId, store, replicator, services, events, settings, logger: log.child({ c: 'coord' }), merger: init.work !== undefined,
+    const coordinator = new Coordinator({ selfId: peerId, store, replicator, services, events, settings, logger: log.child({ c: 'coord' }), merger: init.work !== undefined, livePeers,
       counters: { claimConfirmed: () => { metrics.claimsConfirmed.inc() }, claimLost: () => { metrics.claimsLost.inc() }, leaseExpired: () => { metrics.leaseExpiries.inc() } } })
     metrics.addSources(coordinationMetricsSources({ selfId: peerId, leader: coordinator.leader, agents: services.agents }))
     const work = init.work === undefined
       ? null
-      : new NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive: (id) => replicator.peers.live(Date.now(), settings.livenessMs).some(p => p.nodeId === id), logger: log,
+      : new NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive: (id) => livePeers().some(p => p.nodeId === id), logger: log,
         onMergeOutcome: (o) => { (o === 'merged' ? metrics.mergesDone : metrics.mergesEjected).inc() } })
     const ctx: ApiContext = {
       peerId,

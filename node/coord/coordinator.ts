@@ -19,6 +19,8 @@ export interface CoordinatorInit {
   /** This node has a git clone and may lead the merge queue. */
   merger: boolean
   counters?: CoordinationCounters
+  /** The other live nodes with the heads each last announced. */
+  livePeers: () => Array<{ nodeId: string, heads: string[], merger: boolean }>
 }
 
 /**
@@ -33,8 +35,7 @@ export class Coordinator {
   private timer: NodeJS.Timeout | null = null
 
   constructor (private readonly init: CoordinatorInit) {
-    const { services, settings, replicator, store } = init
-    const livePeers = (): Array<{ nodeId: string, heads: string[], merger: boolean }> => replicator.peers.live(Date.now(), settings.livenessMs)
+    const { services, settings, store, livePeers } = init
     this.leader = new LeaderService({ selfId: init.selfId, settings, selfEligible: init.merger, liveMembers: () => livePeers().map(p => ({ nodeId: p.nodeId, merger: p.merger })) })
     this.settler = new ClaimSettler({ store, projection: services.projection, assignments: services.assignments, logger: init.logger.child({ c: 'settler' }), livePeers, ...(init.counters === undefined ? {} : { counters: init.counters }) })
     this.leases = new LeaseMonitor({ projection: services.projection, agents: services.agents, assignments: services.assignments, settings, logger: init.logger.child({ c: 'leases' }), startedAt: Date.now(), ...(init.counters === undefined ? {} : { counters: init.counters }) })

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { own } from '../../crdt/collections.js'
-import type { ProjectionCache } from '../../crdt/projection.js'
+import { heldBy, type ProjectionCache } from '../../crdt/projection.js'
 import { heartbeatHealth, type HeartbeatHealth } from '../../crdt/rules/leases.js'
 import { read, str } from '../../crdt/schema.js'
 import type { AgentBeat, AnnounceFrame } from '../../crdt/wire.js'
@@ -128,7 +128,7 @@ export class AgentService {
     const a = own(this.init.store.doc.agents, id)
     if (a === undefined) throw new NotFoundError(`agent ${id} is not registered`)
     const last = this.lastBeat(id)
-    const current = [...this.init.projection.get().assignments.values()].find(x => x.agentId === id && (x.state === 'pending' || x.state === 'confirmed'))
+    const current = heldBy(this.init.projection.get(), id)
     return {
       id,
       name: read(a.name),

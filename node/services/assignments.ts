@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { getIn, putIn } from '../../crdt/collections.js'
-import type { AssignmentView, Projection, ProjectionCache } from '../../crdt/projection.js'
+import { heldBy, type AssignmentView, type Projection, type ProjectionCache } from '../../crdt/projection.js'
 import { nextClaimClock } from '../../crdt/rules/claims.js'
 import { nextAttemptOutcome, retryBackoffMs } from '../../crdt/rules/leases.js'
 import { read, str, type DocAssignment, type FleetDoc } from '../../crdt/schema.js'
@@ -102,7 +102,7 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     const view = this.view()
     const task = view.taskById.get(input.taskId)
     if (task === undefined) throw new NotFoundError(`task ${input.taskId} not found`, { taskId: input.taskId })
-    const holding = [...view.assignments.values()].find(a => a.agentId === input.agentId && (a.state === 'pending' || a.state === 'confirmed'))
+    const holding = heldBy(view, input.agentId)
     if (holding !== undefined) throw new ConflictError(`agent ${input.agentId} already holds assignment ${holding.id} (task ${holding.taskId})`, { assignmentId: holding.id })
     if (task.status !== 'pending') {
       throw new ConflictError(`task ${task.id} is ${task.status}${task.assignee === null ? '' : ` (assignee ${task.assignee})`}${task.blockedReason === null ? '' : `: ${task.blockedReason}`}`, { status: task.status, assignee: task.assignee })

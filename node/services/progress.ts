@@ -3,7 +3,7 @@ import { read, str } from '../../crdt/schema.js'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { own } from '../../crdt/collections.js'
 import { NotFoundError } from '../http/errors.js'
-import type { ProjectionCache } from '../../crdt/projection.js'
+import { heldBy, type ProjectionCache } from '../../crdt/projection.js'
 import { TASK_STATUSES, type TaskStatus } from '../../crdt/schema.js'
 
 export interface EpicProgress {
@@ -88,7 +88,7 @@ export class ProgressService {
     const view = this.init.projection.get()
     const mine = [...view.assignments.values()].filter(a => a.agentId === agentId)
     const count = (s: string): number => mine.filter(a => a.state === s).length
-    const current = mine.find(a => a.state === 'pending' || a.state === 'confirmed')
+    const current = heldBy(view, agentId)
     const hoursDone = mine.filter(a => a.state === 'completed' && view.taskById.get(a.taskId)?.status === 'done')
       .reduce((h, a) => h + (view.taskById.get(a.taskId)?.estimatedHours ?? 0), 0)
     return {
