@@ -1,0 +1,10 @@
+// `npx mocha dist/test/x.test.js` runs just that file; with no test files named, the whole suite.
+// (A JSON config's spec would be merged with the files named on the command line.)
+const named = process.argv.slice(2).some(a => /\.test\.js$/.test(a))
+module.exports = {
+  ...(named ? {} : { spec: ['dist/test/**/*.test.js'] }),
+  require: ['dist/test/setup.js'],
+  timeout: 60000,
+  reporter: './test/reporter.cjs',
+  exit: true
+}
