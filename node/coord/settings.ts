@@ -6,6 +6,11 @@ import {
 
 /** Progress updates reach the document at most this often per assignment (the rest is coalesced). */
 export const DEFAULT_PROGRESS_THROTTLE_MS = 1000
+/**
+ * A started (or restarted) node claims nothing for this long: two presence periods, so that every
+ * peer has heard it and it has heard every peer's announcement since (see AssignmentService.caughtUp).
+ */
+export const DEFAULT_JOIN_GRACE_MS = 2000
 /** How often leases, claims and the leader are re-evaluated. */
 export const DEFAULT_COORD_TICK_MS = 250
 
@@ -28,6 +33,8 @@ export interface CoordinationSettings {
   termMs: number
   progressThrottleMs: number
   tickMs: number
+  /** No claims this soon after start; default DEFAULT_JOIN_GRACE_MS. */
+  joinGraceMs: number
 }
 
 export const DEFAULT_COORDINATION: CoordinationSettings = {
@@ -40,5 +47,6 @@ export const DEFAULT_COORDINATION: CoordinationSettings = {
   livenessMs: DEFAULT_LIVENESS_MS,
   termMs: DEFAULT_TERM_MS,
   progressThrottleMs: DEFAULT_PROGRESS_THROTTLE_MS,
-  tickMs: DEFAULT_COORD_TICK_MS
+  tickMs: DEFAULT_COORD_TICK_MS,
+  joinGraceMs: DEFAULT_JOIN_GRACE_MS
 }

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { getIn, putIn } from '../../crdt/collections.js'
-import { heldBy, type AssignmentView, type Projection, type ProjectionCache } from '../../crdt/projection.js'
+import { heldBy, type AssignmentView, type Projection, type ProjectionCache, type TaskState } from '../../crdt/projection.js'
 import { nextClaimClock } from '../../crdt/rules/claims.js'
 import { nextAttemptOutcome, retryBackoffMs } from '../../crdt/rules/leases.js'
 import { read, str, type DocAssignment, type FleetDoc } from '../../crdt/schema.js'
@@ -37,8 +37,10 @@ export type FailInput = z.infer<typeof FailInput>
 /** The node is still catching up with a peer: a claim now could ignore claims it has not seen. */
 export class NotCaughtUpError extends HttpError {
   override name = 'NotCaughtUpError'
-  constructor (peer: string) {
-    super(503, `this node is still receiving changes from peer ${peer}; retry the claim shortly`, { peer })
+  constructor (peer: string | null) {
+    super(503, peer === null
+      ? 'this node is still joining the cluster (waiting for its peers\' announcements); retry the claim shortly'
+      : `this node is still receiving changes from peer ${peer}; retry the claim shortly`, { peer })
   }
 }
 
@@ -62,6 +64,8 @@ export interface AssignmentServiceInit {
   settings: CoordinationSettings
   /** Node ids of live peers with the heads each last announced. */
   livePeers: () => Array<{ nodeId: string, heads: string[] }>
+  /** When the node started (default: when this service is constructed). */
+  startedAt?: number
 }
 
 export interface AssignmentServiceEvents {
@@ -78,8 +82,12 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
   private readonly lastProgressWrite = new Map<string, number>()
   private readonly pendingProgress = new Map<string, { percent: number, message: string | null, timer: NodeJS.Timeout }>()
 
+  /** When this service started (the node's start): claims wait out settings.joinGraceMs from here. */
+  private readonly startedAt: number
+
   constructor (private readonly init: AssignmentServiceInit) {
     super()
+    this.startedAt = init.startedAt ?? Date.now()
   }
 
   private view (): Projection {
@@ -97,26 +105,26 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     return [...this.view().assignments.values()].filter(a => a.agentId === agentId).sort((a, b) => a.claimedAt - b.claimedAt)
   }
 
+  /**
+   * Records a claim. Everything the claim is decided on (the checks and, above all, its Lamport
+   * clock) is read from the projection in the same synchronous step that writes the change, after
+   * the catch-up wait: a view taken before an await can miss a competing claim that arrived during
+   * it, and a claim written with that view's clock could then sort before a claim it had in its
+   * history, which breaks the settle rule's argument (issue 17: two agents told `confirmed`).
+   */
   async claim (input: ClaimInput): Promise<AssignmentView> {
-    const agent = this.init.agents.get(input.agentId)
-    const view = this.view()
-    const task = view.taskById.get(input.taskId)
-    if (task === undefined) throw new NotFoundError(`task ${input.taskId} not found`, { taskId: input.taskId })
-    const holding = heldBy(view, input.agentId)
-    if (holding !== undefined) throw new ConflictError(`agent ${input.agentId} already holds assignment ${holding.id} (task ${holding.taskId})`, { assignmentId: holding.id })
-    if (task.status !== 'pending') {
-      throw new ConflictError(`task ${task.id} is ${task.status}${task.assignee === null ? '' : ` (assignee ${task.assignee})`}${task.blockedReason === null ? '' : `: ${task.blockedReason}`}`, { status: task.status, assignee: task.assignee })
-    }
-    if (task.role !== null && task.role !== agent.role) throw new ConflictError(`task ${task.id} is for role ${task.role}, agent ${agent.id} is ${agent.role}`, { role: task.role })
-    const notDone = task.dependsOn.filter(d => view.taskById.get(d)?.status !== 'done')
-    if (notDone.length > 0) throw new ConflictError(`task ${task.id} waits for ${notDone.join(', ')}`, { waitingFor: notDone })
-    const now = Date.now()
-    if (task.notBefore > now) throw new ConflictError(`task ${task.id} is backing off after a failed attempt until ${new Date(task.notBefore).toISOString()}`, { notBefore: task.notBefore })
+    // Cheap refusals first, so a hopeless claim does not wait for the catch-up.
+    this.checkClaim(this.view(), input, Date.now())
     await this.caughtUp()
+    const now = Date.now()
+    const view = this.view()
+    const task = this.checkClaim(view, input, now)
+    // From here to the change there is no await: the clock counts every claim this replica holds.
+    const clock = nextClaimClock(view.claimsByTask.get(input.taskId) ?? [])
     const id = randomUUID()
     const { hash } = await this.init.store.commit((d) => {
       const t = readTask(d, input.taskId)
-      if (t === undefined) throw new NotFoundError(`task ${input.taskId} not found`)
+      if (t === undefined || t.attempt !== task.attempt) throw new ConflictError(`task ${input.taskId} moved on while claiming`, { taskId: input.taskId })
       const a: DocAssignment = {
         id: str(id),
         taskId: str(input.taskId),
@@ -124,7 +132,7 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
         nodeId: str(this.init.nodeId),
         attempt: t.attempt,
         // Lamport clock over the task's claims: a claim made after seeing another one sorts after it.
-        clock: nextClaimClock(view.claimsByTask.get(input.taskId) ?? []),
+        clock,
         claimedAt: now,
         confirmedAt: null,
         state: str('active'),
@@ -140,16 +148,42 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     return this.get(id)
   }
 
+  /** Whether the agent may claim the task on this view; returns the task or throws why not. */
+  private checkClaim (view: Projection, input: ClaimInput, now: number): TaskState {
+    const agent = this.init.agents.get(input.agentId)
+    const task = view.taskById.get(input.taskId)
+    if (task === undefined) throw new NotFoundError(`task ${input.taskId} not found`, { taskId: input.taskId })
+    const holding = heldBy(view, input.agentId)
+    if (holding !== undefined) throw new ConflictError(`agent ${input.agentId} already holds assignment ${holding.id} (task ${holding.taskId})`, { assignmentId: holding.id })
+    if (task.status !== 'pending') {
+      throw new ConflictError(`task ${task.id} is ${task.status}${task.assignee === null ? '' : ` (assignee ${task.assignee})`}${task.blockedReason === null ? '' : `: ${task.blockedReason}`}`, { status: task.status, assignee: task.assignee })
+    }
+    if (task.role !== null && task.role !== agent.role) throw new ConflictError(`task ${task.id} is for role ${task.role}, agent ${agent.id} is ${agent.role}`, { role: task.role })
+    const notDone = task.dependsOn.filter(d => view.taskById.get(d)?.status !== 'done')
+    if (notDone.length > 0) throw new ConflictError(`task ${task.id} waits for ${notDone.join(', ')}`, { waitingFor: notDone })
+    if (task.notBefore > now) throw new ConflictError(`task ${task.id} is backing off after a failed attempt until ${new Date(task.notBefore).toISOString()}`, { notBefore: task.notBefore })
+    return task
+  }
+
   /**
    * A claim made before this node holds what its live peers announced could ignore their claims;
    * changes in flight usually land within milliseconds, so wait a little before refusing.
+   *
+   * Two more ways to claim on a stale view, both after a start or restart: a peer we are connected
+   * to but have not heard announce yet (its heads are unknown, so "nothing missing" proves
+   * nothing), and the first announcements not having arrived at all. So a claim also waits until
+   * every live peer has announced and the node has been up for `joinGraceMs` (two announcement
+   * periods): by then each peer's latest announcement was sent after anything it confirmed without
+   * knowing us, and holding what it announced means holding those claims.
    */
   private async caughtUp (): Promise<void> {
-    const deadline = Date.now() + DEFAULT_CATCH_UP_MS
+    const graceEnds = this.startedAt + this.init.settings.joinGraceMs
+    const deadline = Math.max(Date.now() + DEFAULT_CATCH_UP_MS, graceEnds + 100)
     for (;;) {
-      const behind = this.init.livePeers().find(p => this.init.store.missingDeps(p.heads).length > 0)
-      if (behind === undefined) return
-      if (Date.now() >= deadline) throw new NotCaughtUpError(behind.nodeId)
+      const now = Date.now()
+      const behind = this.init.livePeers().find(p => p.heads.length === 0 || this.init.store.missingDeps(p.heads).length > 0)
+      if (behind === undefined && now >= graceEnds) return
+      if (now >= deadline) throw new NotCaughtUpError(behind?.nodeId ?? null)
       await new Promise(resolve => setTimeout(resolve, 10))
     }
   }

@@ -1,27 +1,12 @@
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
 import { DocStore } from '../../../crdt/doc-store.js'
-import type { ChunkStore, StoredDoc } from '../../../crdt/storage/chunk-store.js'
 import { SyncSession } from '../../../crdt/sync/session.js'
 import { changeBytesProblem, decodeGossip, WireFrameError } from '../../../crdt/wire.js'
 import { silentLogger } from '../../../node/logger.js'
 import { FuzzRng, fuzzSeed } from '../../../scripts/lib/fuzz.js'
 import { hostileGossip, hostileSyncFrame, wireCorpus } from '../../../scripts/lib/fuzz-wire.js'
-
-/** Keeps chunks in memory: these tests are about decoding, not disks. */
-class MemoryChunkStore implements ChunkStore {
-  private snapshot: Uint8Array | null = null
-  private chunks: Uint8Array[] = []
-  async open (): Promise<void> {}
-  async load (): Promise<StoredDoc> { return { snapshot: this.snapshot, chunks: [...this.chunks] } }
-  async append (chunk: Uint8Array): Promise<void> { this.chunks.push(chunk) }
-  async compact (snapshot: Uint8Array): Promise<void> { this.snapshot = snapshot; this.chunks = [] }
-  stats (): { snapshotBytes: number, chunkBytes: number, chunkCount: number } {
-    return { snapshotBytes: this.snapshot?.byteLength ?? 0, chunkBytes: this.chunks.reduce((n, c) => n + c.byteLength, 0), chunkCount: this.chunks.length }
-  }
-
-  async close (): Promise<void> {}
-}
+import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
 
 const SIGNER = '12D3KooWFuzzSignerPeerId'
 const CASES = 10_000
