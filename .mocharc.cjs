@@ -6,5 +6,8 @@ module.exports = {
   require: ['dist/test/setup.js'],
   timeout: 60000,
   reporter: './test/reporter.cjs',
-  exit: true
+  exit: true,
+  // A stray .only must not silently shrink the suite; in CI nothing may be skipped either.
+  forbidOnly: true,
+  forbidPending: process.env.CI === 'true'
 }

@@ -256,14 +256,23 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
           for (const w of waiters) w.resolve()
         } catch (err) {
           this.log.error({ err }, 'persisting the document failed')
-          for (const w of waiters) w.reject(err)
+          // Nothing since savedHeads is on disk: the changes stay dirty for the next write, and
+          // every write waiting now (including those that arrived during this one, whose changes
+          // it carried) is refused rather than acknowledged.
+          this.dirty = true
+          const all = [...waiters, ...this.waiters]
+          this.waiters = []
+          for (const w of all) w.reject(err)
+          break
         }
       }
       this.flushing = null
-      // Waiters that arrived after the last pass but found nothing dirty.
-      const rest = this.waiters
-      this.waiters = []
-      for (const w of rest) w.resolve()
+      // Waiters that arrived after the last successful pass but found nothing dirty.
+      if (!this.dirty) {
+        const rest = this.waiters
+        this.waiters = []
+        for (const w of rest) w.resolve()
+      }
     })()
   }
 

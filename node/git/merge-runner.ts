@@ -59,8 +59,8 @@ export class MergeRaceError extends Error {
 /** The runner was stopped mid-merge (shutdown); the entry stays 'merging' for the next leader. */
 export class MergeAbortedError extends Error {
   override name = 'MergeAbortedError'
-  constructor (readonly entryId: string) {
-    super(`merge of entry ${entryId} aborted`)
+  constructor (readonly entryId: string, options?: ErrorOptions) {
+    super(`merge of entry ${entryId} aborted`, options)
   }
 }
 
@@ -102,6 +102,17 @@ export class MergeRunner {
    * kept moving, MergeAbortedError when the signal aborts.
    */
   async process (entry: MergeEntry, signal?: AbortSignal): Promise<MergeOutcome> {
+    try {
+      return await this.processOnce(entry, signal)
+    } catch (err) {
+      // An abort can land inside any git command (simple-git throws its own error then): to the
+      // caller it is the same stop, and the entry stays 'merging' for the next leader.
+      if (signal?.aborted === true && !(err instanceof MergeAbortedError)) throw new MergeAbortedError(entry.id, { cause: err })
+      throw err
+    }
+  }
+
+  private async processOnce (entry: MergeEntry, signal?: AbortSignal): Promise<MergeOutcome> {
     const log = this.log.child({ entry: entry.id, task: entry.taskId })
     // Entries come from the replicated document: a name git would read as something else is refused.
     if (!/^[A-Za-z0-9._/-]+$/.test(entry.branch) || entry.branch.includes('..') || entry.branch.startsWith('-') || entry.branch.startsWith('/')) {

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from '../logger.js'
@@ -38,6 +38,30 @@ function clientErrorResponse (err: Error & { code?: string }, socket: Socket): v
   socket.destroy()
 }
 
+/**
+ * Calls `then` once the request body has been read and discarded, or at once if it is longer than
+ * `limit` (that answer closes the connection, as Fastify's own 413 does).
+ */
+function drainThen (req: IncomingMessage, limit: number, then: () => void): void {
+  if (req.readableEnded || req.complete) { then(); return }
+  let seen = 0
+  let done = false
+  const finish = (): void => {
+    if (done) return
+    done = true
+    req.off('data', onData)
+    then()
+  }
+  const onData = (chunk: Buffer): void => {
+    seen += chunk.byteLength
+    if (seen > limit) finish()
+  }
+  req.on('data', onData)
+  req.once('end', finish)
+  req.once('error', finish)
+  req.once('close', finish)
+}
+
 /** A route module adds its routes to the server; every module gets the same context. */
 export type RouteModule<C> = (app: FastifyInstance, ctx: C) => void
 
@@ -56,10 +80,14 @@ export function createHttpServer<C> (init: HttpServerInit, ctx: C, routes: Array
     return503OnClosing: true,
     // Live event streams never end by themselves; a stopping node closes them.
     forceCloseConnections: true,
-    // Raised before routing (bad percent-encoding, a path parameter over 100 characters).
-    frameworkErrors: (err, _req, reply) => {
-      // Fastify's generic reply type cannot be narrowed here; the plain reply is the same object.
-      void (reply as unknown as FastifyReply).status(err.statusCode ?? 400).send({ error: err.message, details: { code: err.code } })
+    // Raised before routing (bad percent-encoding, a path parameter over 100 characters), so before
+    // the body was read: read it first (up to the route limit), or a client still sending it sees
+    // the connection reset instead of this answer.
+    frameworkErrors: (err, req, reply) => {
+      drainThen(req.raw, init.routeBodyLimit ?? DEFAULT_ROUTE_BODY_LIMIT, () => {
+        // Fastify's generic reply type cannot be narrowed here; the plain reply is the same object.
+        void (reply as unknown as FastifyReply).status(err.statusCode ?? 400).send({ error: err.message, details: { code: err.code } })
+      })
     },
     clientErrorHandler: clientErrorResponse
   })

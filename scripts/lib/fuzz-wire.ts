@@ -5,10 +5,12 @@ import { encodeGossip, encodeSyncFrame, WIRE_VERSION, type GossipFrame } from '.
 import { FuzzRng, mutateBytes, weirdNumber, weirdString } from './fuzz.js'
 
 /**
- * Hostile gossip and sync frames for fuzz tests. None of them carries a change the target can
- * apply: the only real changes used depend on a change the target never saw (so at most they
- * wait in Automerge's queue), and everything else is random or corrupted. A fuzz run can thus
- * assert that the target's heads never move.
+ * Hostile gossip and sync frames for fuzz tests. Some carry changes the target could apply (they
+ * build on the shared genesis), but only inside frames the validation must refuse: speaking for
+ * another node, a wrong wire version, an unknown field, a corrupted checksum. The other real
+ * changes depend on a change the target never saw (so at most they wait in Automerge's queue),
+ * and everything else is random or corrupted. A fuzz run can thus assert that the target's heads
+ * never move, and that assertion fails if any of those checks is skipped.
  */
 
 export interface WireCorpus {
@@ -18,6 +20,8 @@ export interface WireCorpus {
   syncMessages: Uint8Array[]
   /** Change hashes that exist nowhere in the target. */
   foreignHeads: string[]
+  /** Changes on the shared genesis: any replica would apply them if a frame carrying one got through. */
+  applicableChanges: Uint8Array[]
 }
 
 /** Builds the valid material that mutations start from. */
@@ -34,7 +38,29 @@ export function wireCorpus (): WireCorpus {
     const [, msg] = A.generateSyncMessage(doc, A.initSyncState())
     if (msg !== null) syncMessages.push(msg)
   }
-  return { orphanChanges, syncMessages, foreignHeads: A.getHeads(other) }
+  let fleet = genesis('ee'.repeat(16))
+  const applicableChanges: Uint8Array[] = []
+  for (let i = 1; i <= 3; i++) {
+    fleet = A.change(fleet, (d) => { d.plan.title = new A.ImmutableString(`written by a hostile frame ${i}`) })
+    applicableChanges.push(A.getLastLocalChange(fleet) as Uint8Array)
+  }
+  return { orphanChanges, syncMessages, foreignHeads: A.getHeads(other), applicableChanges }
+}
+
+/** A real, applicable change in a frame that must be refused, in one of the ways validation refuses. */
+function refusedButApplicable (rng: FuzzRng, corpus: WireCorpus, node: string): Uint8Array {
+  const frame = { v: WIRE_VERSION, t: 'changes', node, heads: [rng.pick(corpus.foreignHeads)], changes: [corpus.applicableChanges[0] as Uint8Array] }
+  switch (rng.int(4)) {
+    case 0: return encode({ ...frame, node: '12D3KooW' + Buffer.from(rng.bytes(22)).toString('hex') }) // speaking for another node
+    case 1: return encode({ ...frame, v: WIRE_VERSION + 1 })
+    case 2: return encode({ ...frame, extra: true })
+    default: { // one byte of the checksum flipped: Automerge would still apply it
+      const c = new Uint8Array(corpus.applicableChanges[0] as Uint8Array)
+      const at = 4 + rng.int(4)
+      c[at] = (c[at] ?? 0) ^ (1 + rng.int(255))
+      return encode({ ...frame, changes: [c] })
+    }
+  }
 }
 
 /** A frame that passes schema validation (if `node` is the signer), to be mutated. */
@@ -98,7 +124,8 @@ function oddCbor (rng: FuzzRng): Uint8Array {
  * structure get as far as the checks that need a signer (node must be the signer).
  */
 export function hostileGossip (rng: FuzzRng, corpus: WireCorpus, node: string): Uint8Array {
-  switch (rng.int(6)) {
+  switch (rng.int(7)) {
+    case 6: return refusedButApplicable(rng, corpus, node)
     case 0: return rng.bytes(rng.int(2048))
     case 1: return mutateBytes(rng, encodeGossip(baseGossip(rng, corpus, node)))
     case 2: return encode(mutateFrameObject(rng, baseGossip(rng, corpus, node) as unknown as Record<string, unknown>))

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { CHROMIUM_FLAGS, findChromium, skipUnlessRequired } from '../helpers/environment.js'
 import { api, getJson } from '../helpers/http.js'
 import { killAll, removeDir, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
 import { waitFor } from '../../scripts/lib/wait.js'
 
 /** Debian's package (.ci/run installs it); FLEET_CHROMIUM points elsewhere. */
-const CHROMIUM = process.env.FLEET_CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+const CHROMIUM = findChromium()
 const SAMPLE_PLAN = new URL('../../../plan/examples/remediation-plan.md', import.meta.url)
 /** Set to a path to save a screenshot of the dashboard at the end (how node/dashboard/screenshot.png is made). */
 const SCREENSHOT = process.env.FLEET_DASHBOARD_SCREENSHOT
@@ -35,11 +34,7 @@ describe('dashboard in headless Chromium', function () {
   let profile: string | undefined
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI === 'true') throw new Error(`${CHROMIUM} not found: CI must install the chromium package (.ci/run does)`)
-      process.stderr.write(`      skipping the dashboard browser test: ${CHROMIUM} not found (apt-get install chromium)\n`)
-      this.skip()
-    }
+    if (CHROMIUM === null) skipUnlessRequired(this, 'the dashboard browser test', 'no chromium on PATH (apt-get install chromium; .ci/run does)', process.env.CI === 'true')
     node = await startNode()
     profile = tempDir('fleet-chromium-')
     // A fresh profile directory per run: no cache, cookies or service workers from earlier runs.

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { skipUnlessRequired } from '../helpers/environment.js'
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -110,10 +111,7 @@ describe('scripts/install-node.sh', function () {
   })
 
   it('passes shellcheck (where shellcheck is installed)', function () {
-    if (spawnSync('shellcheck', ['--version']).status !== 0) {
-      process.stderr.write('      (shellcheck not installed: skipped)\n')
-      this.skip()
-    }
+    if (spawnSync('shellcheck', ['--version']).status !== 0) skipUnlessRequired(this, 'the shellcheck test', 'shellcheck is not installed (apt-get install shellcheck; .ci/run does)', process.env.CI === 'true')
     const scripts = ['install-node.sh', 'verify-cluster.sh', 'local-cluster.sh'].map(s => resolve(root, 'scripts', s))
     assert.ok(scripts.every(s => existsSync(s)))
     const r = spawnSync('shellcheck', scripts, { encoding: 'utf8' })

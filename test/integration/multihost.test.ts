@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { api, getJson } from '../helpers/http.js'
 import { createClusterSecrets, killAll, killNode, removeDir, startNode, type StartedNode } from '../../scripts/lib/node-process.js'
 import { NetnsLab, netnsUnavailable } from '../../scripts/lib/netns.js'
+import { skipUnlessRequired } from '../helpers/environment.js'
 import { waitFor } from '../../scripts/lib/wait.js'
 
 interface Health { peers: number, heads: string[] }
@@ -59,10 +60,7 @@ describe('multi-host cluster in network namespaces (one IP per node, as on VMs)'
 
   before(async function () {
     const reason = await netnsUnavailable()
-    if (reason !== null) {
-      process.stderr.write(`      SKIPPED multi-host tests: ${reason}\n`)
-      this.skip()
-    }
+    if (reason !== null) skipUnlessRequired(this, 'the multi-host tests', reason)
     lab = await NetnsLab.create({ size: 5 })
     // A closed cluster, as deployed: one swarm key and one API token shared by every node.
     const made = await createClusterSecrets('fleet-secrets-')

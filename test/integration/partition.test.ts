@@ -5,6 +5,7 @@ import { gitAt } from '../../node/git/git.js'
 import { cloneRepo, createSharedRemote } from '../../node/git/setup.js'
 import { createClusterSecrets, killAll, removeDir, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
 import { NetnsLab, netnsUnavailable } from '../../scripts/lib/netns.js'
+import { skipUnlessRequired } from '../helpers/environment.js'
 import { waitFor } from '../../scripts/lib/wait.js'
 
 interface Health { peers: number, heads: string[] }
@@ -57,10 +58,7 @@ describe('partition 3/2 in network namespaces while both sides claim, then heal'
 
   before(async function () {
     const reason = await netnsUnavailable()
-    if (reason !== null) {
-      process.stderr.write(`      SKIPPED partition tests: ${reason}\n`)
-      this.skip()
-    }
+    if (reason !== null) skipUnlessRequired(this, 'the partition tests', reason)
     lab = await NetnsLab.create({ size: 5 })
     const made = await createClusterSecrets('fleet-partition-secrets-')
     secrets = made.dir

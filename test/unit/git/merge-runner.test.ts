@@ -62,6 +62,25 @@ describe('merge runner', function () {
     assert.equal(byTip.state === 'merged' && byTip.alreadyMerged, true)
   })
 
+  it('merges a task once: a second attempt with another commit is ejected as a duplicate (Fleet-Task trailer), and similar ids are not confused', async () => {
+    // The two sides of a partition both worked on T1.2 and pushed different commits.
+    const first = await fx.pushBranch('fleet/T1.2', { 'work/T1.2-a.md': 'side A\n' })
+    assert.equal((await runner(lead).process({ id: 'mA', taskId: 'T1.2', branch: 'fleet/T1.2', commit: first })).state, 'merged')
+    const mainAfterFirst = await fx.remoteMain()
+    const second = await fx.pushBranch('fleet/T1.2-b', { 'work/T1.2-b.md': 'side B\n' })
+    const dup = await runner(lead).process({ id: 'mB', taskId: 'T1.2', branch: 'fleet/T1.2-b', commit: second })
+    assert.equal(dup.state, 'ejected')
+    assert.ok(dup.state === 'ejected' && dup.duplicate === true, 'not marked as a duplicate')
+    assert.match(dup.state === 'ejected' ? dup.reason : '', /task T1\.2 is already on main \(merge [0-9a-f]{7}\); not merged twice/)
+    assert.equal(await fx.remoteMain(), mainAfterFirst, 'main moved for a duplicate')
+    // "T1x2" matches the pattern T1.2 only if the dot is not escaped; "T1" is a prefix of "T1.2".
+    for (const taskId of ['T1x2', 'T1']) {
+      const tip = await fx.pushBranch(`fleet/${taskId}`, { [`work/${taskId}.md`]: `${taskId}\n` })
+      const out = await runner(lead).process({ id: `m-${taskId}`, taskId, branch: `fleet/${taskId}`, commit: tip })
+      assert.equal(out.state, 'merged', `${taskId} was taken for T1.2: ${JSON.stringify(out)}`)
+    }
+  })
+
   it('ejects a conflicting branch with the conflicting files, leaving main alone', async () => {
     const tip = await fx.pushBranch('fleet/T2', { 'shared.txt': 'from the branch\n', 'other.txt': 'fine\n' })
     await fx.pushBranch('main', { 'shared.txt': 'main moved on\n' })
@@ -114,8 +133,10 @@ describe('merge runner', function () {
     const tip = await fx.pushBranch('fleet/T7', { 'a.txt': 'a' })
     const before = await fx.remoteMain()
     const ac = new AbortController()
-    const run = runner(lead, { check: 'sleep 20' }).process({ id: 'm7', taskId: 'T7', branch: 'fleet/T7', commit: tip }, ac.signal)
-    setTimeout(() => ac.abort(), 300)
+    const started = join(fx.dir, 'check-started')
+    const run = runner(lead, { check: `touch ${started} && sleep 20` }).process({ id: 'm7', taskId: 'T7', branch: 'fleet/T7', commit: tip }, ac.signal)
+    await waitFor(() => existsSync(started), 'the check to start')
+    ac.abort()
     await assert.rejects(run, MergeAbortedError)
     assert.equal(await fx.remoteMain(), before)
     assert.equal(existsSync(join(lead.path, '..', 'leader1-merges', 'm7')), false)

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict'
+import * as A from '@automerge/automerge'
+import { DocStore } from '../../../crdt/doc-store.js'
+import { genesis, str } from '../../../crdt/schema.js'
+import type { ChunkStore } from '../../../crdt/storage/chunk-store.js'
+import { silentLogger } from '../../../node/logger.js'
+import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+
+/** A memory store that counts writes and can hold them back, to see what one disk write carries. */
+class CountingStore extends MemoryChunkStore {
+  appends = 0
+  compactions = 0
+  private gate: Promise<void> | null = null
+  private release: (() => void) | null = null
+  hold (): void { this.gate = new Promise(resolve => { this.release = resolve }) }
+  letGo (): void { this.release?.(); this.gate = null }
+  override async append (chunk: Uint8Array): Promise<void> {
+    this.appends++
+    await this.gate
+    await super.append(chunk)
+  }
+
+  override async compact (snapshot: Uint8Array): Promise<void> {
+    this.compactions++
+    await this.gate
+    await super.compact(snapshot)
+  }
+}
+
+async function reload (storage: ChunkStore): Promise<DocStore> {
+  return await DocStore.open({ storage, logger: silentLogger() })
+}
+
+const title = (s: string) => (d: { plan: { title: unknown } }) => { d.plan.title = str(s) }
+
+describe('DocStore: group commit, compaction and reload (in memory)', () => {
+  it('acknowledges a write only once it is stored, and carries every write made meanwhile in the next single write', async () => {
+    const storage = new CountingStore()
+    const store = await reload(storage)
+    const base = storage.appends + storage.compactions
+    storage.hold()
+    let firstDone = false
+    const first = store.change(title('one')).then(() => { firstDone = true })
+    // While the first write is held, 20 more changes arrive.
+    const rest = Array.from({ length: 20 }, async (_, i) => await store.change((d) => { d.plan.title = str(`w${i}`) }))
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(firstDone, false, 'acknowledged before the write finished')
+    storage.letGo()
+    await Promise.all([first, ...rest])
+    const writes = storage.appends + storage.compactions - base
+    assert.ok(writes <= 2, `21 changes took ${writes} disk writes (expected the held one plus one for the rest)`)
+    const again = await reload(storage)
+    assert.deepEqual(again.heads(), store.heads(), 'a reload does not hold every acknowledged change')
+    assert.equal(String(again.doc.plan.title), 'w19')
+  })
+
+  it('writes nothing for a mutator that throws or changes nothing', async () => {
+    const storage = new CountingStore()
+    const store = await reload(storage)
+    const heads = store.heads()
+    const before = storage.appends + storage.compactions
+    await assert.rejects(store.change(() => { throw new Error('refused') }), /refused/)
+    await store.change(() => {})
+    assert.deepEqual(store.heads(), heads)
+    assert.equal(storage.appends + storage.compactions, before)
+  })
+
+  it('compacts into a snapshot once the chunks pile up, and loads the same document', async () => {
+    const storage = new CountingStore()
+    const store = await DocStore.open({ storage, logger: silentLogger(), compactChunks: 5 })
+    for (let i = 0; i < 12; i++) await store.change((d) => { d.plan.title = str(`t${i}`) })
+    assert.ok(storage.compactions >= 2, `only ${storage.compactions} compactions for 12 writes with compactChunks 5`)
+    assert.ok(storage.stats().chunkCount < 5)
+    const again = await reload(storage)
+    assert.deepEqual(again.heads(), store.heads())
+    assert.equal(String(again.doc.plan.title), 't11')
+  })
+
+  it('stores remote changes too (after a short delay) and reports the change with its patches', async () => {
+    const storage = new CountingStore()
+    const store = await DocStore.open({ storage, logger: silentLogger(), remoteFlushDelayMs: 10 })
+    const peer = A.change(genesis('ab'.repeat(16)), (d) => { d.plan.title = str('from a peer') })
+    const events: string[] = []
+    store.on('change', (e) => { events.push(`${e.origin}:${e.patches.length > 0 ? 'patches' : 'none'}`) })
+    const persisted = new Promise(resolve => store.once('persisted', resolve))
+    assert.equal(store.applyRemote([A.getLastLocalChange(peer) as Uint8Array]), true)
+    assert.deepEqual(events, ['remote:patches'])
+    await persisted
+    const again = await reload(storage)
+    assert.equal(String(again.doc.plan.title), 'from a peer')
+  })
+
+  it('refuses a remote change with bad bytes without touching the document', async () => {
+    const store = await reload(new MemoryChunkStore())
+    const heads = store.heads()
+    assert.throws(() => store.applyRemote([Uint8Array.of(1, 2, 3)]))
+    assert.deepEqual(store.heads(), heads)
+  })
+
+  it('rejects the writes waiting on a failed disk write', async () => {
+    const storage = new MemoryChunkStore()
+    const store = await reload(storage)
+    const failing: ChunkStore = storage
+    failing.append = async () => { throw new Error('disk full') }
+    failing.compact = async () => { throw new Error('disk full') }
+    await assert.rejects(store.change(title('lost')), /disk full/)
+    // Refused, not forgotten: the change is still to be written, and the next write that
+    // succeeds carries it.
+    failing.append = MemoryChunkStore.prototype.append.bind(storage)
+    failing.compact = MemoryChunkStore.prototype.compact.bind(storage)
+    await store.change(title('after the disk came back'))
+    const again = await reload(storage)
+    assert.deepEqual(again.heads(), store.heads())
+  })
+})
+
