@@ -1,5 +1,5 @@
 import '../node/polyfill.js'
-import { killAll, removeDir, startNode, type StartedNode } from './lib/node-process.js'
+import { killAll, removeDir, startCluster, type StartedNode } from './lib/node-process.js'
 import { prepareStorm, runClaimStorm, stormSummary } from './lib/claim-storm.js'
 import { machineLine } from './lib/stats.js'
 import { waitFor } from './lib/wait.js'
@@ -18,9 +18,7 @@ const TASKS = Number(process.env.BENCH_TASKS ?? 400)
 async function main (): Promise<void> {
   const nodes: StartedNode[] = []
   try {
-    nodes.push(await startNode())
-    nodes.push(...await Promise.all(Array.from({ length: NODES - 1 }, async () => await startNode({ bootstrap: [nodes[0]?.addr ?? ''] }))))
-    await waitFor(async () => (await Promise.all(nodes.map(async n => (await (await fetch(n.url + '/health')).json() as { peers: number }).peers))).every(p => p === NODES - 1), 'the cluster to connect', 30_000)
+    nodes.push(...await startCluster(NODES))
     const agents = await prepareStorm(nodes.map(n => n.url), { tasks: TASKS, agentsPerNode: PER_NODE, role: 'backend', waitFor })
     const t0 = Date.now()
     const r = await runClaimStorm({ agents, role: 'backend', targetConfirmed: Number.POSITIVE_INFINITY, deadline: t0 + SECONDS * 1000 })

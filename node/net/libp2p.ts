@@ -64,7 +64,8 @@ export function allowListGater (allowPeers: readonly string[]): ConnectionGater 
 
 /**
  * The libp2p stack of a fleet node: TCP, noise, yamux, identify and gossipsub (with signed
- * messages, StrictSign being gossipsub's default). Versions are pinned as a set (see STACK.md).
+ * messages, StrictSign being gossipsub's default). Versions are pinned as a set: gossipsub 14 speaks
+ * @libp2p/interface 2 (libp2p 2.x); with libp2p 3 it starts but never exchanges subscriptions.
  */
 export async function createFleetLibp2p (init: FleetLibp2pInit): Promise<FleetLibp2p> {
   return createLibp2p({

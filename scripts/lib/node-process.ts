@@ -139,3 +139,18 @@ export async function createClusterSecrets (prefix = 'fleet-secrets-'): Promise<
   writeFileSync(tokenFile, tok.stdout, { mode: 0o600 })
   return { dir, swarmKeyFile, tokenFile, token: tok.stdout.trim(), args: ['--swarm-key', swarmKeyFile, '--api-token-file', tokenFile] }
 }
+
+/**
+ * Starts `count` nodes on loopback, the rest bootstrapped from the first, and waits until every
+ * node has an open session with every other one.
+ */
+export async function startCluster (count: number, opts: Omit<NodeOptions, 'bootstrap' | 'dataDir'> = {}, timeoutMs = 30_000): Promise<StartedNode[]> {
+  const first = await startNode(opts)
+  const rest = await Promise.all(Array.from({ length: count - 1 }, async () => await startNode({ ...opts, bootstrap: [first.addr] })))
+  const nodes = [first, ...rest]
+  await waitFor(async () => {
+    const peers = await Promise.all(nodes.map(async n => (await (await fetch(n.url + '/health')).json() as { peers: number }).peers))
+    return peers.every(p => p === count - 1)
+  }, `all ${count} nodes to connect to each other`, timeoutMs)
+  return nodes
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { killAll, removeDir, startNode, type StartedNode } from '../../scripts/lib/node-process.js'
+import { killAll, removeDir, startCluster, type StartedNode } from '../../scripts/lib/node-process.js'
 import { prepareStorm, runClaimStorm, stormSummary } from '../../scripts/lib/claim-storm.js'
 import { waitFor } from '../../scripts/lib/wait.js'
 import { getJson } from '../helpers/http.js'
@@ -18,9 +18,7 @@ describe('claim storm: 12 agents racing through 3 nodes', function () {
   })
 
   it('confirms at least 150 claims and never confirms one task attempt to two agents', async () => {
-    nodes.push(await startNode())
-    nodes.push(...await Promise.all([1, 2].map(async () => await startNode({ bootstrap: [nodes[0]!.addr] }))))
-    await waitFor(async () => (await Promise.all(nodes.map(async n => (await getJson<{ peers: number }>(n.url, '/health')).peers))).every(p => p === 2), 'the 3 nodes to connect', 30_000)
+    nodes.push(...await startCluster(3))
     const agents = await prepareStorm(nodes.map(n => n.url), { tasks: 170, agentsPerNode: 4, role: 'backend', waitFor })
     const t0 = Date.now()
     const r = await runClaimStorm({ agents, role: 'backend', targetConfirmed: 150, deadline: t0 + 150_000 })
