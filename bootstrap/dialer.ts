@@ -2,6 +2,7 @@ import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../node/logger.js'
+import { Backoff, backoffDelay, type BackoffInit } from '../node/util/backoff.js'
 import { groupByPeer, parseBootstrapAddr, type BootstrapPeer } from './peers.js'
 import { resolveDialAddr, type LookupFn, systemLookup } from './resolve.js'
 
@@ -34,7 +35,7 @@ export interface PeerDialerInit {
    * dialed together.
    */
   bootstrap: BootstrapPeer[]
-  /** First retry delay after a failed dial; doubles (times a jitter of 0.5-1.5) up to maxBackoffMs. Default 250. */
+  /** Retry delay after a first failed dial; doubles up to maxBackoffMs, each delay with jitter (half to all of it; node/util/backoff.ts). Default 250. */
   minBackoffMs?: number
   /** Default 10,000. */
   maxBackoffMs?: number
@@ -74,7 +75,7 @@ interface Target {
   configured: Multiaddr[]
   learned: Multiaddr[]
   bootstrap: boolean
-  backoffMs: number
+  backoff: Backoff
   nextAttemptAt: number
   dialing: boolean
   failures: number
@@ -97,8 +98,7 @@ export class PeerDialer {
   private readonly host: DialerHost
   private readonly log: Logger
   private readonly selfId: string
-  private readonly minBackoffMs: number
-  private readonly maxBackoffMs: number
+  private readonly backoffInit: BackoffInit
   private readonly checkIntervalMs: number
   private readonly dialTimeoutMs: number
   private readonly warnAfterMs: number
@@ -106,7 +106,6 @@ export class PeerDialer {
   private readonly maxLearnedPeers: number
   private readonly lookup: LookupFn
   private readonly now: () => number
-  private readonly random: () => number
   private readonly targets = new Map<string, Target>()
   private readonly abort = new AbortController()
   private timer: NodeJS.Timeout | null = null
@@ -115,8 +114,6 @@ export class PeerDialer {
     this.host = init.libp2p
     this.log = init.logger
     this.selfId = init.libp2p.peerId.toString()
-    this.minBackoffMs = init.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS
-    this.maxBackoffMs = init.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS
     this.checkIntervalMs = init.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS
     this.dialTimeoutMs = init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
     this.warnAfterMs = init.warnAfterMs ?? DEFAULT_WARN_AFTER_MS
@@ -124,7 +121,7 @@ export class PeerDialer {
     this.maxLearnedPeers = init.maxLearnedPeers ?? DEFAULT_MAX_LEARNED_PEERS
     this.lookup = init.lookup ?? systemLookup
     this.now = init.now ?? Date.now
-    this.random = init.random ?? Math.random
+    this.backoffInit = { baseMs: init.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS, maxMs: init.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, random: init.random ?? Math.random }
     for (const [id, addrs] of groupByPeer(init.bootstrap)) {
       if (id === this.selfId) {
         this.log.debug({ addrs: addrs.map(String) }, 'own address in the bootstrap list; skipped')
@@ -175,7 +172,7 @@ export class PeerDialer {
     t.learned = usable
     // New addresses (a peer restarted on another port or IP): worth a prompt dial.
     if (!t.dialing && !this.connected(t)) {
-      t.backoffMs = this.minBackoffMs
+      t.backoff.reset()
       t.nextAttemptAt = now
     }
   }
@@ -218,7 +215,7 @@ export class PeerDialer {
         t.lastError = null
         t.unreachableSince = null
         t.warned = false
-        t.backoffMs = this.minBackoffMs
+        t.backoff.reset()
       }, (err: unknown) => {
         if (this.abort.signal.aborted) return
         this.failed(id, t, err)
@@ -228,9 +225,8 @@ export class PeerDialer {
 
   private failed (id: string, t: Target, err: unknown): void {
     const now = this.now()
-    const delay = Math.round(t.backoffMs * (0.5 + this.random()))
+    const delay = t.backoff.next()
     t.nextAttemptAt = now + delay
-    t.backoffMs = Math.min(this.maxBackoffMs, t.backoffMs * 2)
     t.failures++
     t.lastError = (err as Error).message ?? String(err)
     t.unreachableSince ??= now
@@ -272,7 +268,7 @@ export class PeerDialer {
       configured,
       learned,
       bootstrap,
-      backoffMs: this.minBackoffMs,
+      backoff: new Backoff(this.backoffInit),
       nextAttemptAt: 0,
       dialing: false,
       failures: 0,
@@ -287,8 +283,8 @@ export class PeerDialer {
     const t = this.targets.get(evt.detail.toString())
     if (t === undefined) return
     // The peer may be restarting: retry soon, then back off again from the minimum.
-    t.backoffMs = this.minBackoffMs
-    t.nextAttemptAt = this.now() + Math.round(this.minBackoffMs * (0.5 + this.random()))
+    t.backoff.reset()
+    t.nextAttemptAt = this.now() + backoffDelay(1, this.backoffInit)
     this.log.debug({ peer: evt.detail.toString() }, 'disconnected; will redial')
   }
 }

@@ -2,6 +2,7 @@ import type { DocStore } from '../../crdt/doc-store.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
 import { settleClaim } from '../../crdt/rules/claims.js'
 import type { Logger } from '../logger.js'
+import { Backoff } from '../util/backoff.js'
 import type { AssignmentService } from '../services/assignments.js'
 import type { CoordinationCounters } from './settings.js'
 
@@ -23,6 +24,9 @@ interface Tracked {
    * (anything the peer wrote later saw our claim and has a larger clock), so only those need to be here.
    */
   ackHeads: Map<string, string[]>
+  /** After a failed confirmation write: not retried before this time (backoff, not every tick). */
+  retryAt?: number
+  retries?: Backoff
 }
 
 /**
@@ -79,6 +83,7 @@ export class ClaimSettler {
     for (const [id, t] of [...this.tracked]) {
       const a = view.assignments.get(id)
       if (a === undefined) continue
+      if (t.retryAt !== undefined && Date.now() < t.retryAt) continue
       if (a.state !== 'pending') {
         this.tracked.delete(id)
         if (a.state === 'lost') this.init.counters?.claimLost?.()
@@ -94,7 +99,10 @@ export class ClaimSettler {
       this.tracked.delete(id)
       this.init.counters?.claimConfirmed?.()
       this.init.assignments.confirm(id).catch((err: unknown) => {
-        this.log.error({ err, assignmentId: id }, 'writing a confirmation failed; will retry')
+        t.retries ??= new Backoff({ baseMs: 250, maxMs: 30_000 })
+        const delay = t.retries.next()
+        t.retryAt = Date.now() + delay
+        this.log.error({ err, assignmentId: id, retryInMs: delay }, 'writing a confirmation failed; will retry')
         this.tracked.set(id, t)
       })
     }

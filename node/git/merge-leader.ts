@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js'
-import { backoffDelay, sleep, type BackoffInit } from '../agents/backoff.js'
+import { Backoff, sleep, Wakeable, type BackoffInit } from '../util/backoff.js'
 import { MergeAbortedError, type MergeEntry, type MergeOutcome, type MergeRunner } from './merge-runner.js'
 
 /** How often a node checks whether it leads and whether the queue has work, when idle. */
@@ -68,7 +68,7 @@ export class MergeLeader {
   private readonly backoff: BackoffInit
   private readonly onOutcome: ((entry: MergeEntry, outcome: MergeOutcome) => void) | undefined
   private controller: AbortController | null = null
-  private wake: AbortController | null = null
+  private readonly wake = new Wakeable()
   private loop: Promise<void> | null = null
   private _current: string | null = null
   readonly stats: MergeLeaderStats = { merged: 0, alreadyMerged: 0, ejected: 0, errors: 0 }
@@ -107,21 +107,16 @@ export class MergeLeader {
 
   /** Cuts an idle wait short, e.g. when an entry was just queued or leadership changed. */
   poke (): void {
-    this.wake?.abort()
+    this.wake.poke()
   }
 
   private async idle (ms: number, signal: AbortSignal): Promise<void> {
-    const wake = new AbortController()
-    this.wake = wake
-    const onStop = (): void => wake.abort()
-    signal.addEventListener('abort', onStop, { once: true })
-    await sleep(ms, wake.signal)
-    signal.removeEventListener('abort', onStop)
-    this.wake = null
+    await this.wake.wait(ms, signal)
   }
 
   private async run (signal: AbortSignal): Promise<void> {
-    let failures = 0
+    // Every path round this loop waits (poll, backoff) or did real work (a merge): no spinning.
+    const failures = new Backoff(this.backoff)
     while (!signal.aborted) {
       try {
         if (!this.isLeader()) {
@@ -149,13 +144,14 @@ export class MergeLeader {
         }
         this.log.info({ entry: entry.id, task: entry.taskId, ...outcomeLog(outcome) }, 'merge queue entry processed')
         this.onOutcome?.(entry, outcome)
-        failures = 0
+        failures.reset()
       } catch (err) {
         if (signal.aborted || err instanceof MergeAbortedError) break
-        failures++
+        const delay = failures.next()
         this.stats.errors++
-        this.log.warn({ err, failures }, 'merge queue step failed; backing off')
-        await this.idle(backoffDelay(failures, this.backoff), signal)
+        this.log.warn({ err, failures: failures.failures, retryInMs: delay }, 'merge queue step failed; backing off')
+        // Not this.idle(): a poke (any queue change) must not cut a backoff short.
+        await sleep(delay, signal)
       } finally {
         this._current = null
       }

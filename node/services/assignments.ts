@@ -11,11 +11,14 @@ import { readTask, writeTaskState } from '../../crdt/task-records.js'
 import { IdSchema } from '../../plan/schema.js'
 import type { CoordinationSettings } from '../coord/settings.js'
 import { ConflictError, HttpError, NotFoundError } from '../http/errors.js'
+import { Backoff, sleep } from '../util/backoff.js'
 import type { AgentService } from './agents.js'
 import type { TaskService } from './tasks.js'
 
 /** How long a claim waits for changes its live peers announced before answering 503. */
 export const DEFAULT_CATCH_UP_MS = 2000
+/** Re-checks during that wait: 10 ms first (changes in flight usually land that fast), backing off to 200 ms. */
+const CATCH_UP_BACKOFF = { baseMs: 10, maxMs: 200 }
 
 export const AssignmentId = z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/)
 
@@ -179,12 +182,13 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
   private async caughtUp (): Promise<void> {
     const graceEnds = this.startedAt + this.init.settings.joinGraceMs
     const deadline = Math.max(Date.now() + DEFAULT_CATCH_UP_MS, graceEnds + 100)
+    const backoff = new Backoff(CATCH_UP_BACKOFF)
     for (;;) {
       const now = Date.now()
       const behind = this.init.livePeers().find(p => p.heads.length === 0 || this.init.store.missingDeps(p.heads).length > 0)
       if (behind === undefined && now >= graceEnds) return
       if (now >= deadline) throw new NotCaughtUpError(behind?.nodeId ?? null)
-      await new Promise(resolve => setTimeout(resolve, 10))
+      await sleep(Math.min(backoff.next(), Math.max(1, deadline - now)))
     }
   }
 
@@ -277,14 +281,17 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     return this.get(id)
   }
 
-  /** The agent gives the task back (e.g. on shutdown): a new attempt, not counted as a failure. */
-  async release (id: string): Promise<AssignmentView> {
+  /**
+   * The agent gives the task back (shutdown, trouble, a restart): a new attempt, not counted as a
+   * failure. `reason` (e.g. "agent restarted") is kept after the agent's name.
+   */
+  async release (id: string, reason?: string): Promise<AssignmentView> {
     const a = this.view().assignments.get(id)
     if (a === undefined) throw new NotFoundError(`assignment ${id} not found`, { assignmentId: id })
     if (a.state !== 'pending' && a.state !== 'confirmed' && a.state !== 'lost') throw new FencedError(a, id)
     this.dropPendingProgress(id)
     await this.init.store.change((d) => {
-      endAttempt(d, a, 'released', `released by agent ${a.agentId}`, false, this.init.settings)
+      endAttempt(d, a, 'released', `released by agent ${a.agentId}${reason === undefined ? '' : `: ${reason}`}`, false, this.init.settings)
     }, `release ${id}`)
     return this.get(id)
   }

@@ -82,7 +82,7 @@ describe('bootstrap/dialer', () => {
       libp2p: host,
       logger: pino({ level: 'debug' }, sink),
       checkIntervalMs: 3_600_000, // the tests drive check() themselves
-      random: () => 0.5, // jitter factor 1: delays are exactly the backoff
+      random: () => 1, // the top of the jitter range: delays are exactly the backoff
       now: () => now,
       ...init,
       bootstrap: (init.bootstrap ?? []).map(s => parseBootstrapAddr(s))
@@ -131,7 +131,7 @@ describe('bootstrap/dialer', () => {
     assert.ok(connectedLog !== undefined, 'joining is logged')
   })
 
-  it('spreads retries with jitter between 0.5 and 1.5 times the backoff', async () => {
+  it('spreads retries with jitter between half and all of the backoff', async () => {
     let r = 0
     const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], minBackoffMs: 1000, random: () => r })
     d.start()
@@ -141,7 +141,7 @@ describe('bootstrap/dialer', () => {
     now += 500
     d.check()
     await settle()
-    assert.equal(d.status()[0]?.nextAttemptAt, now + Math.round(2000 * 1.499), 'random ~1 -> 1.5 times the (doubled) backoff')
+    assert.equal(d.status()[0]?.nextAttemptAt, now + Math.round(1000 + 1000 * 0.999), 'random ~1 -> the whole (doubled) backoff')
   })
 
   it('logs the first failure at info and one warning once the peer has been unreachable a while', async () => {

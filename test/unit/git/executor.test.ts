@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { backoffDelay } from '../../../node/agents/backoff.js'
 import type { WorkTask } from '../../../node/agents/coordinator.js'
 import { DEMO_EXECUTOR_SCRIPT, Executor, parseProgressLine, resolveExecutorCommand, type ProgressLine } from '../../../node/agents/executor.js'
 import { waitFor } from '../../../scripts/lib/wait.js'
@@ -116,17 +115,5 @@ describe('progress lines', () => {
     assert.equal(parseProgressLine('progress abc'), null)
     assert.equal(parseProgressLine('in progress 50'), null)
     assert.equal(parseProgressLine('progress50'), null)
-  })
-})
-
-describe('backoff', () => {
-  it('grows exponentially with jitter between half and the full cap, capped at max', () => {
-    const lo = { random: () => 0 }
-    const hi = { random: () => 0.999999 }
-    assert.equal(backoffDelay(1, lo), 500)
-    assert.equal(backoffDelay(1, hi), 1000)
-    assert.equal(backoffDelay(4, lo), 4000)
-    assert.equal(backoffDelay(30, { ...hi, maxMs: 60_000 }), 60_000)
-    assert.equal(backoffDelay(1000, { ...lo, baseMs: 10, maxMs: 100 }), 50)
   })
 })
