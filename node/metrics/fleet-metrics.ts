@@ -40,6 +40,7 @@ function setAll (g: Gauge<string>, label: string, values: Record<string, number>
  *   another claim wins (fleet_claims_total{result}).
  * - `leaseExpiries`: the lease checker, per assignment it expires (fleet_lease_expiries_total).
  * - `mergesDone` / `mergesEjected`: the leader's merge worker (fleet_merges_total{result}).
+ * - `eventLoopStalls`: the event-loop watchdog (fleet_event_loop_stalls_total).
  *
  * Each node counts only what it did itself, so summing over nodes counts each event once
  * (deriving them from replicated document events would count every event on every node).
@@ -52,6 +53,7 @@ export class FleetMetrics {
   readonly leaseExpiries: Incrementable
   readonly mergesDone: Incrementable
   readonly mergesEjected: Incrementable
+  readonly eventLoopStalls: Incrementable
   private readonly httpDuration: Histogram<'method' | 'route' | 'status'>
   private readonly eventsTotal: Counter<'type'>
   private readonly events: EventBus | undefined
@@ -72,6 +74,7 @@ export class FleetMetrics {
     const merges = new Counter({ name: name('merges_total'), help: 'Merge queue entries this node (as leader) merged or ejected', labelNames: ['result'], registers })
     this.mergesDone = zeroed(merges.labels('merged'))
     this.mergesEjected = zeroed(merges.labels('ejected'))
+    this.eventLoopStalls = new Counter({ name: name('event_loop_stalls_total'), help: 'Times the event loop was blocked over 200 ms (see also fleet_nodejs_eventloop_lag_seconds)', registers })
 
     this.httpDuration = new Histogram({
       name: name('http_request_duration_seconds'),
