@@ -6,7 +6,7 @@ import { parseBootstrapAddr, readBootstrapFile, BootstrapListError, type Bootstr
 import { readSwarmKeyFile, SwarmKeyError, type SwarmKey } from '../bootstrap/swarm-key.js'
 import { AllowListError, parseAllowedPeer, readAllowListFile } from '../bootstrap/allow-list.js'
 import { ApiTokenError, isLoopbackHost, readApiTokenFile } from './http/auth.js'
-import type { CoordinationSettings } from './coord/settings.js'
+import { coordinationProblems, DEFAULT_COORDINATION, type CoordinationSettings, type SettingsProblem } from './coord/settings.js'
 import { AgentSpecError, parseAgentSpecs, type AgentSpec } from './agents/spec.js'
 import type { WorkInit } from './work.js'
 
@@ -200,7 +200,7 @@ export function resolveStartConfig (cli: RawOptions, env: NodeJS.ProcessEnv = pr
     allowPeers: closed.allowPeers,
     apiToken: closed.apiToken,
     authReads: closed.authReads,
-    coordination: coordinationOf(get),
+    coordination: coordinationOf(get, (f) => merged[f]),
     work: workOf(get, merged.agent?.label ?? '--agent')
   }
 }
@@ -239,8 +239,11 @@ function workOf (get: (f: StartField, dflt: unknown) => unknown, agentLabel: str
   }
 }
 
-/** Durations are given in seconds (decimals allowed) and kept in ms. */
-function coordinationOf (get: (f: StartField, dflt: unknown) => unknown): Partial<CoordinationSettings> {
+/**
+ * Durations are given in seconds (decimals allowed) and kept in ms. Combinations that cannot work
+ * (coordinationProblems) are refused, naming the option that was set.
+ */
+function coordinationOf (get: (f: StartField, dflt: unknown) => unknown, given: (f: StartField) => Sourced | undefined): Partial<CoordinationSettings> {
   const out: Partial<CoordinationSettings> = {}
   const ms = (f: StartField): number | undefined => {
     const v = get(f, undefined) as number | undefined
@@ -256,6 +259,13 @@ function coordinationOf (get: (f: StartField, dflt: unknown) => unknown): Partia
   if (liveness !== undefined) out.livenessMs = liveness
   if (retry !== undefined) out.retryBaseMs = retry
   if (attempts !== undefined) out.maxAttempts = attempts
+  const fieldOf: Record<SettingsProblem['setting'], StartField> = { leaseMs: 'lease', livenessMs: 'liveness', termMs: 'term' }
+  const problem = coordinationProblems({ ...DEFAULT_COORDINATION, ...out })[0]
+  if (problem !== undefined) {
+    // term vs liveness: blame whichever of the two was set (the term, if both were).
+    const f = problem.setting === 'termMs' && given('term') === undefined && given('liveness') !== undefined ? 'liveness' : fieldOf[problem.setting]
+    throw new ConfigError(given(f)?.label ?? flagOf[f], problem.message)
+  }
   return out
 }
 

@@ -16,6 +16,21 @@ export const DEFAULT_RETRY_BASE_MS = 5_000
 export const DEFAULT_RETRY_MAX_MS = 5 * 60_000
 /** How often agents heartbeat (the earlier orchestrator's interval, kept). */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000
+/**
+ * Heartbeats per lease, at least: a lease survives two lost or late beats, and a beat that reaches
+ * other nodes only with the next presence announcement still arrives well inside the lease.
+ */
+export const HEARTBEATS_PER_LEASE = 3
+
+/**
+ * How often an agent heartbeats under a lease of leaseMs: the usual interval, or a third of the
+ * lease when that is shorter (a 5 s lease with 30 s heartbeats would expire under a working agent).
+ */
+export function heartbeatIntervalFor (leaseMs: number, preferredMs: number = DEFAULT_HEARTBEAT_INTERVAL_MS): number {
+  requirePositive('leaseMs', leaseMs)
+  return Math.max(1, Math.min(preferredMs, Math.floor(leaseMs / HEARTBEATS_PER_LEASE)))
+}
+
 /** Two missed heartbeats: shown as stale. */
 export const DEFAULT_HEARTBEAT_STALE_MS = 60_000
 /** Four missed heartbeats: treated as gone. */

@@ -4,6 +4,9 @@ import {
   DEFAULT_RETRY_BASE_MS, DEFAULT_RETRY_MAX_MS
 } from '../../crdt/rules/leases.js'
 
+/** Every node announces its presence (heads, agent heartbeats) this often. */
+export const DEFAULT_PRESENCE_INTERVAL_MS = 1000
+
 /** Progress updates reach the document at most this often per assignment (the rest is coalesced). */
 export const DEFAULT_PROGRESS_THROTTLE_MS = 1000
 /**
@@ -49,4 +52,38 @@ export const DEFAULT_COORDINATION: CoordinationSettings = {
   progressThrottleMs: DEFAULT_PROGRESS_THROTTLE_MS,
   tickMs: DEFAULT_COORD_TICK_MS,
   joinGraceMs: DEFAULT_JOIN_GRACE_MS
+}
+
+/** A timing setting that cannot work, naming the setting to change. */
+export interface SettingsProblem {
+  setting: 'leaseMs' | 'livenessMs' | 'termMs'
+  message: string
+}
+
+const secs = (ms: number): string => `${ms / 1000} s`
+
+/**
+ * Combinations of timings that cannot work, checked before a node starts (the CLI refuses them
+ * with exit 2). Why each rule:
+ * - lease >= 3 presence intervals: heartbeats reach other nodes inside presence announcements, so
+ *   a remote node sees a beat up to one heartbeat interval (a third of the lease) plus one presence
+ *   interval late; a shorter lease would expire under a working agent.
+ * - liveness >= 2 presence intervals: a node is live while its announcements arrive; with less,
+ *   one late announcement marks a live node dead (the leader flaps, claims settle without it).
+ * - term >= liveness: a dead leader is noticed only after the liveness timeout; a term shorter
+ *   than that hands leadership on before the members agree who is live.
+ * The agent heartbeat is not a setting: it is derived from the lease (heartbeatIntervalFor).
+ */
+export function coordinationProblems (s: CoordinationSettings, presenceIntervalMs = DEFAULT_PRESENCE_INTERVAL_MS): SettingsProblem[] {
+  const out: SettingsProblem[] = []
+  if (s.leaseMs < 3 * presenceIntervalMs) {
+    out.push({ setting: 'leaseMs', message: `${secs(s.leaseMs)} is too short: heartbeats travel in presence announcements sent every ${secs(presenceIntervalMs)}, so a lease needs at least ${secs(3 * presenceIntervalMs)}` })
+  }
+  if (s.livenessMs < 2 * presenceIntervalMs) {
+    out.push({ setting: 'livenessMs', message: `${secs(s.livenessMs)} is too short: nodes announce themselves every ${secs(presenceIntervalMs)}, so liveness needs at least ${secs(2 * presenceIntervalMs)}` })
+  }
+  if (s.termMs < s.livenessMs) {
+    out.push({ setting: 'termMs', message: `a term of ${secs(s.termMs)} is shorter than the liveness timeout (${secs(s.livenessMs)}): a dead leader would not even be noticed within its term; use a term of at least ${secs(s.livenessMs)}` })
+  }
+  return out
 }

@@ -10,12 +10,13 @@ import {
   decodeGossip, encodeGossip, MAX_GOSSIP_FRAME_BYTES, MAX_SYNC_FRAME_BYTES, WIRE_VERSION,
   type AgentBeat, type AnnounceFrame, type GossipFrame
 } from '../../crdt/wire.js'
+import { DEFAULT_PRESENCE_INTERVAL_MS } from '../coord/settings.js'
 import type { Logger } from '../logger.js'
 import type { FleetLibp2p } from './libp2p.js'
 import { PeerTable } from './peer-table.js'
 
 export const DEFAULT_CLUSTER = 'default'
-export const DEFAULT_ANNOUNCE_INTERVAL_MS = 1000
+export const DEFAULT_ANNOUNCE_INTERVAL_MS = DEFAULT_PRESENCE_INTERVAL_MS
 /** After a remote change, tell peers our heads this soon (claims are confirmed on these acks). */
 export const DEFAULT_ACK_DELAY_MS = 20
 /** A peer whose announced heads we have lacked this long gets a full sync round. */
