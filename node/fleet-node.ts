@@ -35,6 +35,7 @@ import { coordinationMetricsSources, nodeMetricsSources } from './metrics/node-s
 import { metricsRoutes } from './http/routes/metrics.js'
 import { wsRoutes } from './http/routes/ws.js'
 import { dashboardRoutes } from './dashboard/routes.js'
+import { EventLoopWatchdog } from './util/event-loop-watchdog.js'
 
 export interface FleetNodeInit {
   dataDir: string
@@ -73,7 +74,8 @@ export class FleetNode {
     readonly work: NodeWork | null,
     private readonly http: FastifyInstance,
     readonly httpUrl: string,
-    private readonly log: Logger
+    private readonly log: Logger,
+    private readonly watchdog: EventLoopWatchdog
   ) {}
 
   static async start (init: FleetNodeInit): Promise<FleetNode> {
@@ -121,9 +123,11 @@ export class FleetNode {
     const coordinator = new Coordinator({ selfId: peerId, store, replicator, services, events, settings, logger: log.child({ c: 'coord' }), merger: init.work !== undefined, livePeers,
       counters: { claimConfirmed: () => { metrics.claimsConfirmed.inc() }, claimLost: () => { metrics.claimsLost.inc() }, leaseExpired: () => { metrics.leaseExpiries.inc() } } })
     metrics.addSources(coordinationMetricsSources({ selfId: peerId, leader: coordinator.leader, agents: services.agents }))
+    const watchdog = new EventLoopWatchdog({ logger: log.child({ c: 'watchdog' }), onStall: () => { metrics.eventLoopStalls.inc() } })
+    watchdog.start()
     const work = init.work === undefined
       ? null
-      : new NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive: (id) => livePeers().some(p => p.nodeId === id), logger: log,
+      : new NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive: (id) => livePeers().some(p => p.nodeId === id), leaseMs: settings.leaseMs, logger: log,
         onMergeOutcome: (o) => { (o === 'merged' ? metrics.mergesDone : metrics.mergesEjected).inc() } })
     const ctx: ApiContext = {
       peerId,
@@ -146,6 +150,7 @@ export class FleetNode {
       await work?.start()
       await http.listen({ host: init.http.host, port: init.http.port })
     } catch (err) {
+      watchdog.stop()
       await work?.stop()
       coordinator.stop()
       dialer.stop()
@@ -158,7 +163,7 @@ export class FleetNode {
     const port = typeof addr === 'object' && addr !== null ? addr.port : init.http.port
     const host = init.http.host.includes(':') ? `[${init.http.host}]` : init.http.host
     httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
-    return new FleetNode(peerId, libp2p, store, replicator, dialer, coordinator, work, http, httpUrl, log)
+    return new FleetNode(peerId, libp2p, store, replicator, dialer, coordinator, work, http, httpUrl, log, watchdog)
   }
 
   multiaddrs (): string[] {
@@ -173,6 +178,7 @@ export class FleetNode {
   /** Stops accepting requests, leaves the network, then flushes the replica to disk. */
   async stop (): Promise<void> {
     this.log.info('stopping')
+    this.watchdog.stop()
     await this.http.close()
     // Agents give their tasks back (document writes) before the store closes.
     await this.work?.stop()

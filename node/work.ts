@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { DocStore } from '../crdt/doc-store.js'
+import { heartbeatIntervalFor } from '../crdt/rules/leases.js'
 import { LocalCoordinator } from './agents/local-coordinator.js'
 import { AgentPool } from './agents/pool.js'
 import type { AgentSpec } from './agents/spec.js'
@@ -34,6 +35,8 @@ export interface NodeWorkInit {
   services: Services
   leader: LeaderService
   isLive: (nodeId: string) => boolean
+  /** The cluster's lease: agents heartbeat at least three times per lease (heartbeatIntervalFor). */
+  leaseMs: number
   logger: Logger
   /** Counts merges this node made or ejected (metrics). */
   onMergeOutcome?: (outcome: 'merged' | 'ejected') => void
@@ -61,8 +64,9 @@ export class NodeWork {
       agents: work.agents,
       executor: work.executor,
       ...(work.executorTimeoutMs === undefined ? {} : { executorTimeoutMs: work.executorTimeoutMs }),
-      coordinator: new LocalCoordinator({ store: init.store, services }),
-      logger: logger.child({ c: 'agents' })
+      coordinator: new LocalCoordinator({ store: init.store, services, nodeId: init.selfId }),
+      logger: logger.child({ c: 'agents' }),
+      worker: { heartbeatMs: heartbeatIntervalFor(init.leaseMs) }
     })
     const runner = new MergeRunner({
       repo,
@@ -81,6 +85,8 @@ export class NodeWork {
     init.leader.on('change', () => { this.mergeLeader.poke() })
     init.store.on('change', (e) => {
       if (e.patches.some(p => p.path[0] === 'mergeQueue')) this.mergeLeader.poke()
+      // A task changed (done, reopened, imported): idle agents look now rather than after their backoff.
+      if (e.patches.some(p => p.path[0] === 'taskState' || p.path[0] === 'tasks')) this.pool.poke()
     })
   }
 

@@ -31,6 +31,17 @@ export interface Claim {
 
 export type Confirmation = 'confirmed' | 'lost'
 
+/** An assignment the agent still holds in the document from before it (re)started. */
+export interface HeldAssignment {
+  assignmentId: string
+  taskId: string
+  /**
+   * Its work is already pushed and queued for merge (the agent died between queueing and
+   * completing): completing it resumes it; anything else is given back.
+   */
+  queuedForMerge: boolean
+}
+
 /** Kinds as in `POST /api/evidence`. */
 export type EvidenceKind = 'test-output' | 'commit' | 'diff-stat' | 'log' | 'link'
 
@@ -71,13 +82,20 @@ export interface AgentCoordinator {
   /** Makes the agent known (idempotent: called again after a restart with the same id). */
   register: (agent: AgentInfo) => Promise<void>
   /**
+   * Assignments of this agent, made from this node, that are still live (pending or confirmed) in
+   * the document. Right after start these can only be left over from before a crash: the worker
+   * gives them back (or completes one already queued for merge) instead of waiting out the lease.
+   */
+  held: (agent: AgentInfo) => Promise<HeldAssignment[]>
+  /**
    * The best task available to the agent's role right now (the order of
    * `GET /api/tasks/available?role=`), or null. No side effects.
    */
   pickTask: (agent: AgentInfo) => Promise<WorkTask | null>
   /**
-   * Writes a claim of `task` (for `task.attempt`) by the agent. null when the task is no longer
-   * claimable (taken, attempt moved, cancelled): the worker picks again at once.
+   * Writes a claim of `task` (for `task.attempt`) by the agent. null when the claim is refused
+   * (taken, attempt moved, cancelled, the agent still holds a task, the node is catching up): the
+   * worker backs off (with jitter) before it picks again.
    */
   claim: (agent: AgentInfo, task: WorkTask) => Promise<Claim | null>
   /**

@@ -2,7 +2,7 @@ import type { AssignmentView } from '../../crdt/projection.js'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { HttpError } from '../http/errors.js'
 import type { Services } from '../services/index.js'
-import type { AgentCoordinator, AgentInfo, Claim, Confirmation, EvidenceItem, MergeRequest, WorkTask } from './coordinator.js'
+import type { AgentCoordinator, AgentInfo, Claim, Confirmation, EvidenceItem, HeldAssignment, MergeRequest, WorkTask } from './coordinator.js'
 import { MAX_EVIDENCE_BYTES } from '../services/evidence.js'
 
 /** How often a waiting agent re-reads its claim when no change arrives (changes wake it at once). */
@@ -11,6 +11,8 @@ export const DEFAULT_CONFIRM_POLL_MS = 200
 export interface LocalCoordinatorInit {
   store: DocStore
   services: Services
+  /** This node's id: only assignments made here are taken back on an agent's start. */
+  nodeId: string
 }
 
 const ENDED = new Set<AssignmentView['state']>(['lost', 'expired', 'released', 'failed', 'completed'])
@@ -32,6 +34,19 @@ export class LocalCoordinator implements AgentCoordinator {
     await this.init.services.agents.register({ id: agent.id, name: agent.name, role: agent.role, capabilities: agent.capabilities })
   }
 
+  async held (agent: AgentInfo): Promise<HeldAssignment[]> {
+    const { services, nodeId } = this.init
+    // Once per agent start, so reading the agent's assignments and the queue in full is fine.
+    const live = services.assignments.forAgent(agent.id).filter(a => a.nodeId === nodeId && (a.state === 'pending' || a.state === 'confirmed'))
+    if (live.length === 0) return []
+    const queue = services.mergeQueue.list()
+    return live.map(a => ({
+      assignmentId: a.id,
+      taskId: a.taskId,
+      queuedForMerge: a.state === 'confirmed' && queue.some(e => e.assignmentId === a.id && e.state !== 'ejected')
+    }))
+  }
+
   async pickTask (agent: AgentInfo): Promise<WorkTask | null> {
     const t = this.init.services.tasks.available(agent.role)[0]
     return t === undefined ? null : { id: t.id, title: t.title, description: t.description, acceptance: t.acceptance, role: t.role, attempt: t.attempt, reason: t.reason }
@@ -42,7 +57,8 @@ export class LocalCoordinator implements AgentCoordinator {
       const a = await this.init.services.assignments.claim({ taskId: task.id, agentId: agent.id })
       return { assignmentId: a.id }
     } catch (err) {
-      // Taken meanwhile, not available, or this node is still catching up: pick again.
+      // Taken meanwhile, not available, the agent still holds a task, or this node is still
+      // catching up: refused, and the worker backs off before it picks again.
       if (err instanceof HttpError && (err.status === 409 || err.status === 503 || err.status === 404)) return null
       throw err
     }
@@ -101,7 +117,7 @@ export class LocalCoordinator implements AgentCoordinator {
     await this.init.services.assignments.fail(assignmentId, { reason: reason.slice(0, 20_000) || 'failed' })
   }
 
-  async release (assignmentId: string, _reason: string): Promise<void> {
-    await this.init.services.assignments.release(assignmentId)
+  async release (assignmentId: string, reason: string): Promise<void> {
+    await this.init.services.assignments.release(assignmentId, reason.slice(0, 2000))
   }
 }

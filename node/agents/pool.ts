@@ -18,7 +18,7 @@ export interface AgentPoolInit {
   coordinator: AgentCoordinator
   logger: Logger
   /** Loop timing and policy shared by all agents (defaults of worker.ts). */
-  worker?: Pick<AgentWorkerInit, 'heartbeatMs' | 'idleMs' | 'progressIntervalMs' | 'backoff' | 'allowEmpty'>
+  worker?: Pick<AgentWorkerInit, 'heartbeatMs' | 'idleMs' | 'idleMaxMs' | 'claimBackoff' | 'progressIntervalMs' | 'backoff' | 'allowEmpty'>
 }
 
 export interface AgentStatus {
@@ -54,6 +54,11 @@ export class AgentPool {
     if (this.workers.length === 0) return
     await this.repo.check()
     for (const w of this.workers) w.start()
+  }
+
+  /** New work may be available: idle agents look now. */
+  poke (): void {
+    for (const w of this.workers) w.poke()
   }
 
   /** Stops every agent; each releases the task in hand. */

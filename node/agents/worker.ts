@@ -1,22 +1,32 @@
 import type { Logger } from '../logger.js'
-import { InvalidBranchError, branchForTask, safeDirName } from '../git/branches.js'
-import { gitErrorText, type GitIdentity } from '../git/git.js'
+import { InvalidBranchError, branchForTask } from '../git/branches.js'
+import { gitErrorText } from '../git/git.js'
 import type { AgentWorktree, WorktreeManager } from '../git/worktrees.js'
-import { backoffDelay, sleep, type BackoffInit } from './backoff.js'
-import { describeEnd } from './command.js'
-import { isFencedError, type AgentCoordinator, type AgentInfo, type EvidenceItem, type WorkTask } from './coordinator.js'
-import type { Executor, ExecutionResult } from './executor.js'
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../crdt/rules/leases.js'
+import { Backoff, backoffDelay, sleep, Wakeable, type BackoffInit } from '../util/backoff.js'
+import { isFencedError, type AgentCoordinator, type AgentInfo, type WorkTask } from './coordinator.js'
+import type { Executor } from './executor.js'
+import { ProgressReporter } from './progress-reporter.js'
+import { agentIdentity, commitMessage, evidenceFor, lastLine } from './work-record.js'
 
-/** Heartbeat interval (the earlier agents' 30 s). */
-export const DEFAULT_HEARTBEAT_MS = 30_000
-/** How long an idle agent waits before looking for a task again. */
+/** Heartbeat interval (the earlier agents' 30 s); a node derives a shorter one from a short lease. */
+export const DEFAULT_HEARTBEAT_MS = DEFAULT_HEARTBEAT_INTERVAL_MS
+/** How long an idle agent first waits before looking for a task again. */
 export const DEFAULT_IDLE_MS = 1000
+/** Idle waits back off up to this; poke() (new work in the document) cuts them short. */
+export const DEFAULT_IDLE_MAX_MS = 5000
+/** Backoff after a refused or lost claim: short at first (a race), longer while it persists. */
+export const DEFAULT_CLAIM_BACKOFF: Readonly<BackoffInit> = { baseMs: 250, maxMs: 10_000 }
+/** Progress lines renew the lease too, at most this often. */
+export const DEFAULT_PROGRESS_BEAT_MS = 1000
+/** Refused claims in a row after which the agent says so at warn level (once per streak). */
+export const REFUSALS_BEFORE_WARNING = 10
+/** Why an assignment left over from before a restart is given back. */
+export const RESTART_REASON = 'agent restarted'
 /** At most one progress write per this interval (the latest value wins), to keep the document small. */
 export const DEFAULT_PROGRESS_INTERVAL_MS = 1000
 /** Tries of each coordinator write after the work is done before giving the task back. */
 export const DEFAULT_CALL_ATTEMPTS = 4
-/** How much of the executor's output goes into the log evidence. */
-export const EVIDENCE_OUTPUT_CHARS = 4000
 
 export interface AgentWorkerInit {
   agent: AgentInfo
@@ -28,6 +38,10 @@ export interface AgentWorkerInit {
   heartbeatMs?: number
   /** Default DEFAULT_IDLE_MS. */
   idleMs?: number
+  /** Default DEFAULT_IDLE_MAX_MS (never below idleMs). */
+  idleMaxMs?: number
+  /** Backoff after a refused or lost claim; default DEFAULT_CLAIM_BACKOFF. */
+  claimBackoff?: BackoffInit
   /** Default DEFAULT_PROGRESS_INTERVAL_MS. */
   progressIntervalMs?: number
   /** Backoff after errors (defaults of backoff.ts: 1 s doubling to 60 s, with jitter). */
@@ -53,6 +67,9 @@ export interface WorkerStats {
 /** How a task attempt ended for this worker. */
 type Outcome = 'completed' | 'failed' | 'released' | 'lost'
 
+/** How one pick-claim-work round ended, for what the loop does next. */
+type Round = 'idle' | 'refused' | 'lost' | 'worked'
+
 /** A git or coordinator problem that is not the task's fault: give the task back, back off. */
 class TransientError extends Error {
   override name = 'TransientError'
@@ -68,6 +85,11 @@ class TransientError extends Error {
  * commit hook refusing fail the attempt (counted, the coordinator decides retry or failed);
  * git/network/coordinator trouble releases the task (not counted) and backs off with jitter.
  * A FencedError drops the task at once: someone else owns it now.
+ *
+ * Only a round that did real work goes straight on; idle, refused, lost and failed rounds wait
+ * (with jitter): coordinator calls may resolve without I/O, and a loop without a timer would
+ * starve the node (heartbeats, sync, HTTP). On start, what the agent held before a crash is given
+ * back at once (see adopt). Heartbeats run all along, executor runs included; progress renews too.
  */
 export class AgentWorker {
   readonly agent: AgentInfo
@@ -76,10 +98,13 @@ export class AgentWorker {
   private readonly executor: Executor
   private readonly log: Logger
   private readonly heartbeatMs: number
-  private readonly idleMs: number
   private readonly progressIntervalMs: number
   private readonly backoff: BackoffInit
+  private readonly claimBackoff: BackoffInit
+  private readonly idleBackoff: BackoffInit
   private readonly allowEmpty: boolean
+  private readonly idleWait = new Wakeable()
+  private lastBeatAt = 0
   private controller: AbortController | null = null
   private loop: Promise<void> | null = null
   private current: { taskId: string, assignmentId: string } | null = null
@@ -93,9 +118,11 @@ export class AgentWorker {
     this.executor = init.executor
     this.log = init.logger.child({ agent: init.agent.id })
     this.heartbeatMs = init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
-    this.idleMs = init.idleMs ?? DEFAULT_IDLE_MS
     this.progressIntervalMs = init.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS
     this.backoff = init.backoff ?? {}
+    this.claimBackoff = { ...(init.claimBackoff ?? DEFAULT_CLAIM_BACKOFF), random: init.claimBackoff?.random ?? this.backoff.random }
+    const idleMs = init.idleMs ?? DEFAULT_IDLE_MS
+    this.idleBackoff = { baseMs: idleMs, maxMs: Math.max(idleMs, init.idleMaxMs ?? DEFAULT_IDLE_MAX_MS), random: this.backoff.random }
     this.allowEmpty = init.allowEmpty ?? false
   }
 
@@ -118,6 +145,11 @@ export class AgentWorker {
     })
   }
 
+  /** There may be new work (a task became available): an idle agent looks now instead of later. */
+  poke (): void {
+    this.idleWait.poke()
+  }
+
   /** Stops the loop: kills a running executor, releases the task in hand, removes the worktree. */
   async stop (): Promise<void> {
     this.controller?.abort()
@@ -126,35 +158,55 @@ export class AgentWorker {
     this.controller = null
   }
 
+  /** Agent liveness and the lease of the task in hand; runs on a timer, idle or working. */
+  private beat (): void {
+    this.lastBeatAt = Date.now()
+    this.coordinator.heartbeat(this.agent.id, this.current?.assignmentId ?? null)
+      .catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'))
+  }
+
   private async run (signal: AbortSignal): Promise<void> {
-    const heartbeat = setInterval(() => {
-      this.coordinator.heartbeat(this.agent.id, this.current?.assignmentId ?? null)
-        .catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'))
-    }, this.heartbeatMs)
-    let failures = 0
+    const heartbeat = setInterval(() => { this.beat() }, this.heartbeatMs)
+    const errors = new Backoff(this.backoff)
+    const refusals = new Backoff(this.claimBackoff)
+    const idle = new Backoff(this.idleBackoff)
     try {
       while (!signal.aborted) {
         try {
           await this.coordinator.register(this.agent)
+          await this.adopt()
           break
         } catch (err) {
-          failures++
           this.log.warn({ err }, 'agent registration failed; retrying')
-          await this.pause(failures, signal)
+          await this.pause(errors.next(), signal)
         }
       }
-      failures = 0
+      errors.reset()
       while (!signal.aborted) {
         try {
           this._phase = 'idle'
-          const busy = await this.once(signal)
-          failures = 0
-          if (!busy) await sleep(this.idleMs, signal)
+          const round = await this.once(signal)
+          errors.reset()
+          if (round === 'idle') {
+            refusals.reset()
+            await this.idleWait.wait(idle.next(), signal)
+          } else if (round === 'refused' || round === 'lost') {
+            idle.reset()
+            const delay = refusals.next()
+            const fields = { round, inARow: refusals.failures, retryInMs: delay }
+            if (refusals.failures === REFUSALS_BEFORE_WARNING) this.log.warn(fields, 'claims keep being refused or lost; still backing off')
+            else this.log.debug(fields, 'claim refused or lost; backing off')
+            await this.pause(delay, signal)
+          } else {
+            // A task ran to an end (I/O all the way): the next one may start at once.
+            idle.reset()
+            refusals.reset()
+          }
         } catch (err) {
-          failures++
+          const delay = errors.next()
           this.stats.errors++
-          this.log.warn({ err, failures }, 'agent step failed; backing off')
-          await this.pause(failures, signal)
+          this.log.warn({ err, failures: errors.failures, retryInMs: delay }, 'agent step failed; backing off')
+          await this.pause(delay, signal)
         }
       }
     } finally {
@@ -163,18 +215,40 @@ export class AgentWorker {
     }
   }
 
-  private async pause (failures: number, signal: AbortSignal): Promise<void> {
+  private async pause (ms: number, signal: AbortSignal): Promise<void> {
     this._phase = 'backoff'
-    await sleep(backoffDelay(failures, this.backoff), signal)
+    await sleep(ms, signal)
   }
 
-  /** One pick-claim-work round. false when there was nothing to do. */
-  private async once (signal: AbortSignal): Promise<boolean> {
+  /**
+   * After a (re)start: assignments this agent still holds from before cannot be worked on (the
+   * executor died with the old process), and waiting out their lease would hold the task, and
+   * this agent, for nothing. Give each back at once, or complete it when its branch is already
+   * queued for merge (only the completion was lost).
+   */
+  private async adopt (): Promise<void> {
+    for (const h of await this.coordinator.held(this.agent)) {
+      try {
+        if (h.queuedForMerge) await this.coordinator.complete(h.assignmentId, `resumed after an agent restart: ${h.taskId} was already queued for merge`)
+        else await this.coordinator.release(h.assignmentId, RESTART_REASON)
+      } catch (err) {
+        // Ended meanwhile (another node expired it): nothing left to take back. Anything else
+        // is retried with the registration, with backoff.
+        if (isFencedError(err)) continue
+        throw err
+      }
+      this.stats[h.queuedForMerge ? 'completed' : 'released']++
+      this.log.info({ task: h.taskId, assignment: h.assignmentId }, h.queuedForMerge ? 'completed an assignment held before the restart (already queued for merge)' : 'gave back an assignment held before the restart')
+    }
+  }
+
+  /** One pick-claim-work round. */
+  private async once (signal: AbortSignal): Promise<Round> {
     const task = await this.coordinator.pickTask(this.agent)
-    if (task === null) return false
+    if (task === null) return 'idle'
     this._phase = 'claiming'
     const claim = await this.coordinator.claim(this.agent, task)
-    if (claim === null) return true
+    if (claim === null) return 'refused'
     const a = claim.assignmentId
     this.current = { taskId: task.id, assignmentId: a }
     try {
@@ -189,16 +263,16 @@ export class AgentWorker {
       }
       if (signal.aborted) {
         await this.release(a, 'agent shutting down')
-        return true
+        return 'worked'
       }
       if (confirmation === 'lost') {
         this.stats.lost++
         this.log.info({ task: task.id, assignment: a }, 'claim lost to another agent')
-        return true
+        return 'lost'
       }
       // work() gives the task back itself on every path that does not finish it.
       this.stats[await this.work(task, a, signal)]++
-      return true
+      return 'worked'
     } finally {
       this.current = null
     }
@@ -226,7 +300,11 @@ export class AgentWorker {
       const result = await this.executor.run(task, { branch, agentId: this.agent.id, base: wt.base }, {
         cwd: wt.path,
         signal: job.signal,
-        onProgress: (p) => progress.report(p.percent, p.message)
+        onProgress: (p) => {
+          progress.report(p.percent, p.message)
+          // A progress line is a sign of life: it renews the lease as a heartbeat does.
+          if (Date.now() - this.lastBeatAt >= DEFAULT_PROGRESS_BEAT_MS) this.beat()
+        }
       })
       if (progress.fenced) return this.lost(task, a)
       if (stopSignal.aborted) return await this.release(a, 'agent shutting down')
@@ -317,102 +395,5 @@ export class AgentWorker {
   private lost (task: WorkTask, a: string): Outcome {
     this.log.info({ task: task.id, assignment: a }, 'assignment fenced; dropping the task')
     return 'lost'
-  }
-}
-
-/** The commit message names the task, so `git log main` reads as a task list. */
-export function commitMessage (task: WorkTask, agent: AgentInfo): string {
-  return `${task.id}: ${task.title}\n\nfleet task ${task.id}, attempt ${task.attempt}, by agent ${agent.id}.`
-}
-
-/** Agents author their commits: `A <A@fleet.invalid>` (.invalid: never a real mailbox). */
-export function agentIdentity (agent: AgentInfo): GitIdentity {
-  return { name: agent.name.replace(/[<>\n]/g, '') || agent.id, email: `${safeDirName(agent.id)}@fleet.invalid` }
-}
-
-function evidenceFor (head: string, branch: string, wt: AgentWorktree, diffStat: string, r: ExecutionResult): EvidenceItem[] {
-  const output = r.outputTail.trim().slice(-EVIDENCE_OUTPUT_CHARS)
-  return [
-    { kind: 'commit', content: head },
-    { kind: 'diff-stat', content: diffStat === '' ? '(no file changes)' : diffStat },
-    { kind: 'log', content: `executor ${describeEnd(r)} (exit code ${String(r.exitCode)}) on ${branch} from ${wt.base}\n${output}` }
-  ]
-}
-
-function lastLine (s: string): string {
-  const lines = s.trim().split('\n')
-  return (lines[lines.length - 1] ?? '').trim()
-}
-
-/**
- * Coalesces progress updates: at most one write per interval and one in flight, the latest value
- * wins. A FencedError from the coordinator marks the assignment fenced and calls onFenced.
- */
-class ProgressReporter {
-  fenced = false
-  private pending: { percent: number, message: string | null } | null = null
-  private inFlight: Promise<void> | null = null
-  private lastSentAt = 0
-  private timer: NodeJS.Timeout | null = null
-  private closed = false
-
-  constructor (
-    private readonly coordinator: AgentCoordinator,
-    private readonly assignmentId: string,
-    private readonly intervalMs: number,
-    private readonly log: Logger,
-    private readonly onFenced: () => void
-  ) {}
-
-  report (percent: number, message: string | null): void {
-    if (this.closed || this.fenced) return
-    this.pending = { percent, message }
-    this.schedule()
-  }
-
-  /** Sends what is pending now and waits for it. */
-  async flush (): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer)
-    this.timer = null
-    await this.inFlight
-    if (this.pending !== null) await this.send()
-  }
-
-  close (): void {
-    this.closed = true
-    if (this.timer !== null) clearTimeout(this.timer)
-    this.timer = null
-  }
-
-  private schedule (): void {
-    if (this.timer !== null || this.inFlight !== null) return
-    const wait = Math.max(0, this.lastSentAt + this.intervalMs - Date.now())
-    this.timer = setTimeout(() => {
-      this.timer = null
-      this.send().catch(() => undefined)
-    }, wait)
-  }
-
-  private async send (): Promise<void> {
-    const p = this.pending
-    if (p === null || this.fenced) return
-    this.pending = null
-    this.lastSentAt = Date.now()
-    const run = (async () => {
-      try {
-        await this.coordinator.progress(this.assignmentId, p.percent, p.message)
-      } catch (err) {
-        if (isFencedError(err)) {
-          this.fenced = true
-          this.onFenced()
-        } else {
-          this.log.warn({ err }, 'progress update failed')
-        }
-      }
-    })()
-    this.inFlight = run
-    await run
-    this.inFlight = null
-    if (this.pending !== null && !this.closed) this.schedule()
   }
 }

@@ -1,4 +1,4 @@
-import { FencedError, type AgentCoordinator, type AgentInfo, type Claim, type Confirmation, type EvidenceItem, type MergeRequest, type WorkTask } from '../../../node/agents/coordinator.js'
+import { FencedError, type AgentCoordinator, type AgentInfo, type Claim, type Confirmation, type EvidenceItem, type HeldAssignment, type MergeRequest, type WorkTask } from '../../../node/agents/coordinator.js'
 
 export interface FakeTask {
   task: WorkTask
@@ -28,11 +28,18 @@ export class FakeCoordinator implements AgentCoordinator {
   readonly queue: MergeRequest[] = []
   readonly registered: AgentInfo[] = []
   heartbeats = 0
+  /** Each heartbeat: when, and the assignment it renewed. */
+  readonly beatTimes: Array<{ at: number, assignmentId: string | null }> = []
   maxAttempts = 2
   /** Decides each claim's confirmation; default confirmed. */
   confirm: (a: FakeAssignment) => Confirmation = () => 'confirmed'
   /** Throws from pickTask while > 0 (counting down), to exercise backoff. */
   pickErrors = 0
+  /** Refuse every claim (null), as a node does whose agent still holds a task; counts the attempts. */
+  refuseClaims = false
+  claimAttempts = 0
+  /** Calls to pickTask. */
+  picks = 0
   /** Fence an assignment on its first progress call. */
   fenceOnProgress = false
   /** Called for every new merge request (a queue store can take it from here). */
@@ -79,7 +86,23 @@ export class FakeCoordinator implements AgentCoordinator {
     this.registered.push(agent)
   }
 
+  /** Live assignments of the agent, as a node's document holds them after a crash. */
+  async held (agent: AgentInfo): Promise<HeldAssignment[]> {
+    return [...this.assignments.values()]
+      .filter(a => a.agentId === agent.id && (a.state === 'pending' || a.state === 'confirmed'))
+      .map(a => ({ assignmentId: a.id, taskId: a.taskId, queuedForMerge: a.state === 'confirmed' && this.queue.some(q => q.assignmentId === a.id) }))
+  }
+
+  /** Puts a live assignment of `agentId` into the fake, as if made before a crash. */
+  holdFor (agentId: string, taskId: string, state: 'pending' | 'confirmed' = 'confirmed'): string {
+    const id = `as-${++this.seq}`
+    this.task(taskId).status = 'claimed'
+    this.assignments.set(id, { id, taskId, agentId, state, progress: [], evidence: [], summary: null, reason: null })
+    return id
+  }
+
   async pickTask (agent: AgentInfo): Promise<WorkTask | null> {
+    this.picks++
     if (this.pickErrors > 0) {
       this.pickErrors--
       throw new Error('document not loaded yet')
@@ -91,6 +114,13 @@ export class FakeCoordinator implements AgentCoordinator {
   }
 
   async claim (agent: AgentInfo, task: WorkTask): Promise<Claim | null> {
+    this.claimAttempts++
+    if (this.refuseClaims) {
+      // Safety valve: a worker spinning on refusals would starve the test's own timers forever;
+      // past this many attempts it yields, so the test fails on the count instead of hanging.
+      if (this.claimAttempts > 10_000) await new Promise(resolve => setTimeout(resolve, 1))
+      return null
+    }
     const t = this.task(task.id)
     if (t.status !== 'pending' || t.task.attempt !== task.attempt) return null
     t.status = 'claimed'
@@ -107,8 +137,9 @@ export class FakeCoordinator implements AgentCoordinator {
     return c
   }
 
-  async heartbeat (): Promise<void> {
+  async heartbeat (_agentId: string, assignmentId: string | null): Promise<void> {
     this.heartbeats++
+    this.beatTimes.push({ at: Date.now(), assignmentId })
   }
 
   async progress (assignmentId: string, percent: number, message: string | null): Promise<void> {

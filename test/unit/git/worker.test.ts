@@ -169,6 +169,86 @@ describe('agent worker loop', function () {
     assert.equal(await fx.remoteRef('refs/heads/fleet/T1'), null)
   })
 
+  it('backs off with jitter while every claim is refused, and the event loop stays responsive', async () => {
+    // A node whose agent still holds an old assignment refuses every claim ("already holds").
+    coord.addTask({ id: 'T1' })
+    coord.refuseClaims = true
+    let ticks = 0
+    let worstLateMs = 0
+    let due = Date.now() + 50
+    const timer = setInterval(() => {
+      ticks++
+      worstLateMs = Math.max(worstLateMs, Date.now() - due)
+      due = Date.now() + 50
+    }, 50)
+    const w = worker()
+    const t0 = Date.now()
+    w.start()
+    try {
+      await new Promise(resolve => setTimeout(resolve, 2000)) // the window measured, not a settle
+    } finally {
+      clearInterval(timer)
+    }
+    const elapsed = Date.now() - t0
+    // Default claim backoff 250 ms doubling, each wait at least half: at most 5 tries in 2 s.
+    assert.ok(coord.claimAttempts >= 2 && coord.claimAttempts <= 6, `${coord.claimAttempts} claim attempts in ${elapsed} ms (want 2-6)`)
+    assert.ok(coord.picks <= coord.claimAttempts + 1, `${coord.picks} picks`)
+    assert.ok(ticks >= 20, `a 50 ms timer fired ${ticks} times in ${elapsed} ms`)
+    assert.ok(worstLateMs < 250, `the timer fired up to ${worstLateMs} ms late`)
+    assert.equal(w.phase, 'backoff')
+    assert.equal(w.stats.errors, 0, 'a refusal is not an error')
+  })
+
+  it('gives back an assignment it held before a restart at once ("agent restarted"), then works normally', async () => {
+    coord.addTask({ id: 'T1' })
+    coord.addTask({ id: 'T2' })
+    const old = coord.holdFor('A', 'T1')
+    const w = worker()
+    w.start()
+    await waitFor(() => coord.assignments.get(old)?.state === 'released', 'the old assignment to be given back')
+    assert.equal(coord.assignments.get(old)?.reason, 'agent restarted')
+    assert.equal(coord.task('T1').failures, 0, 'giving back after a restart is not a failure')
+    await waitFor(() => ['T1', 'T2'].every(id => coord.task(id).status === 'review'), 'both tasks done afterwards')
+    assert.deepEqual(coord.of('T1').map(a => a.state), ['released', 'completed'])
+  })
+
+  it('completes, instead of giving back, a held assignment whose branch was already queued for merge', async () => {
+    coord.addTask({ id: 'T1' })
+    const old = coord.holdFor('A', 'T1')
+    await coord.enqueueMerge({ taskId: 'T1', assignmentId: old, branch: 'fleet/T1', commit: 'f'.repeat(40) })
+    const w = worker()
+    w.start()
+    await waitFor(() => coord.assignments.get(old)?.state === 'completed', 'the queued assignment to be completed')
+    assert.match(coord.assignments.get(old)?.summary ?? '', /resumed after an agent restart/)
+    assert.equal(coord.task('T1').status, 'review')
+    assert.equal(coord.of('T1').length, 1, 'no second attempt')
+    assert.equal(w.stats.completed, 1)
+  })
+
+  it('keeps the lease during a long executor run: progress lines renew it, at most once a second', async () => {
+    coord.addTask({ id: 'T1' })
+    // Heartbeat timer far away: only progress lines can renew the lease here.
+    const w = worker('for i in 1 2 3 4 5 6 7 8 9 10; do echo "progress $((i * 9))"; sleep 0.25; done; echo done > out.txt', { heartbeatMs: 600_000 })
+    w.start()
+    await waitFor(() => coord.task('T1').status === 'review', 'the task done', 20_000)
+    const a = coord.of('T1')[0]?.id
+    const beats = coord.beatTimes.filter(b => b.assignmentId === a)
+    assert.ok(beats.length >= 2, `${beats.length} lease renewals from 10 progress lines over ~2.5 s`)
+    assert.ok(beats.length <= 4, `${beats.length} renewals: throttled, not one per line`)
+  })
+
+  it('an idle agent backs off, and a poke makes it look at once', async () => {
+    const w = worker('demo', { idleMs: 200, idleMaxMs: 5000 })
+    w.start()
+    await waitFor(() => coord.picks >= 4, 'a few idle picks', 10_000)
+    // Idle waits grow (200, 400, 800, 1600 ms at most): the picks slow down.
+    const before = coord.picks
+    coord.addTask({ id: 'T1' })
+    w.poke()
+    await waitFor(() => coord.picks > before, 'a pick right after the poke (the idle wait was 800-1600 ms)', 300)
+    await waitFor(() => coord.task('T1').status === 'review', 'the new task done')
+  })
+
   it('backs off on errors, and releases (not fails) a task when git fails, then recovers', async () => {
     coord.pickErrors = 2
     coord.addTask({ id: 'T1' })
