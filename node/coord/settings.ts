@@ -13,7 +13,7 @@ export const DEFAULT_PROGRESS_THROTTLE_MS = 1000
  * A started (or restarted) node claims nothing for this long: two presence periods, so that every
  * peer has heard it and it has heard every peer's announcement since (see AssignmentService.caughtUp).
  */
-export const DEFAULT_JOIN_GRACE_MS = 2000
+export const DEFAULT_JOIN_GRACE_MS = 2 * DEFAULT_PRESENCE_INTERVAL_MS
 /** How often leases, claims and the leader are re-evaluated. */
 export const DEFAULT_COORD_TICK_MS = 250
 
