@@ -6,6 +6,9 @@ import { Backoff } from '../util/backoff.js'
 import type { AssignmentService } from '../services/assignments.js'
 import type { CoordinationCounters } from './settings.js'
 
+/** A confirmation write that failed (disk trouble, store closing) is retried this way, not every tick. */
+const CONFIRM_RETRY_BACKOFF = { baseMs: 250, maxMs: 30_000 }
+
 export interface ClaimSettlerInit {
   store: DocStore
   projection: ProjectionCache
@@ -99,7 +102,7 @@ export class ClaimSettler {
       this.tracked.delete(id)
       this.init.counters?.claimConfirmed?.()
       this.init.assignments.confirm(id).catch((err: unknown) => {
-        t.retries ??= new Backoff({ baseMs: 250, maxMs: 30_000 })
+        t.retries ??= new Backoff(CONFIRM_RETRY_BACKOFF)
         const delay = t.retries.next()
         t.retryAt = Date.now() + delay
         this.log.error({ err, assignmentId: id, retryInMs: delay }, 'writing a confirmation failed; will retry')
