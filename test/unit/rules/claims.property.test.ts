@@ -40,7 +40,7 @@ function mergeAll (docs: Doc[], rng: Rng): void {
 
 describe('rules/claims property (real Automerge)', () => {
   it('every replica names the same min-(clock, id) winner after merging concurrent claims', function () {
-    this.timeout(20_000)
+    this.timeout(90_000)
     forTrials(200, (rng) => {
       const nReplicas = 1 + rng.int(5)
       const nClaims = 1 + rng.int(20)
@@ -147,7 +147,7 @@ describe('rules/claims property (real Automerge)', () => {
   }
 
   it('without partitions a confirmed claim is the final winner everywhere', function () {
-    this.timeout(20_000)
+    this.timeout(90_000)
     forTrials(40, (rng) => {
       const { confirmed, winner } = simulate(rng, false)
       assert.deepEqual([...confirmed], winner === null ? [] : [winner.id])
@@ -155,7 +155,7 @@ describe('rules/claims property (real Automerge)', () => {
   })
 
   it('under a partition both sides may confirm; after healing one wins and the rest are fenced', function () {
-    this.timeout(20_000)
+    this.timeout(90_000)
     let doubleConfirmed = 0
     forTrials(40, (rng) => {
       const { confirmed, winner, docs } = simulate(rng, true)
