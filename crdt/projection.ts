@@ -1,36 +1,27 @@
 import * as A from '@automerge/automerge'
-import { blockedReasons, type SchedStatus } from '../plan/availability.js'
+import { AssignmentIndex, type AssignmentState, type AssignmentView } from './assignment-index.js'
 import { getIn, valuesOf } from './collections.js'
+import type { SchedStatus } from './rules/availability.js'
+import { BlockingIndex, type BlockInfo, type BlockNode } from './rules/blocking.js'
 import { claimWinner, toClaimView, type ClaimView } from './rules/claims.js'
 import { read, readOpt, type DocAssignment, type FleetDoc, type TaskStatus } from './schema.js'
+import { TaskIndex } from './task-index.js'
 import { allTasks, readTask, type TaskRecord } from './task-records.js'
 import { taskView, type TaskView } from './views.js'
+
+export { ASSIGNMENT_STATES, type AssignmentState, type AssignmentView } from './assignment-index.js'
 
 /**
  * The cluster as the API shows it: tasks with their effective status and winning assignment,
  * assignments with their effective state. A pure function of the document, so every replica with
- * the same heads shows the same thing; cached by heads because reads vastly outnumber changes.
+ * the same heads shows the same thing.
+ *
+ * It is maintained from each change's patches: only the tasks and assignments a change touched
+ * are re-read, blocking is re-derived through the reverse-dependency index for the tasks whose
+ * blocking can change (crdt/rules/blocking.ts), and the indexes (plan order, counts, ready tasks
+ * per role, assignments per agent) are updated in place. A full rebuild runs at load and on a
+ * patch it cannot place, and gives the identical result (test/unit/projection).
  */
-
-export const ASSIGNMENT_STATES = ['pending', 'confirmed', 'lost', 'completed', 'released', 'expired', 'failed'] as const
-export type AssignmentState = typeof ASSIGNMENT_STATES[number]
-
-export interface AssignmentView {
-  id: string
-  taskId: string
-  agentId: string
-  nodeId: string
-  attempt: number
-  clock: number
-  claimedAt: number
-  confirmedAt: number | null
-  state: AssignmentState
-  progress: number
-  message: string | null
-  summary: string | null
-  endedAt: number | null
-  reason: string | null
-}
 
 export interface TaskState extends TaskView {
   status: TaskStatus
@@ -45,12 +36,14 @@ export interface TaskState extends TaskView {
 
 export interface Projection {
   heads: string
-  /** In plan order (priority does not reorder the board). */
-  tasks: TaskState[]
-  taskById: Map<string, TaskState>
-  assignments: Map<string, AssignmentView>
-  assignmentsByTask: Map<string, AssignmentView[]>
-  claimsByTask: Map<string, ClaimView[]>
+  /** Tasks in plan order (priority does not reorder the board), counts, ready tasks per role. */
+  tasks: TaskIndex<TaskState>
+  taskById: ReadonlyMap<string, TaskState>
+  assignments: ReadonlyMap<string, AssignmentView>
+  assignmentsByTask: ReadonlyMap<string, readonly AssignmentView[]>
+  claimsByTask: ReadonlyMap<string, readonly ClaimView[]>
+  /** Assignments by agent, held ones, pending ones. */
+  assignmentIndex: AssignmentIndex
 }
 
 function assignmentState (a: DocAssignment, claim: ClaimView | null, winner: ClaimView | null, task: TaskRecord | undefined): AssignmentState {
@@ -84,39 +77,45 @@ function assignmentView (a: DocAssignment, state: AssignmentState): AssignmentVi
 
 /** The assignment an agent holds (claimed and not yet settled, or confirmed), if any. */
 export function heldBy (view: Projection, agentId: string): AssignmentView | undefined {
-  for (const a of view.assignments.values()) {
-    if (a.agentId === agentId && (a.state === 'pending' || a.state === 'confirmed')) return a
-  }
-  return undefined
+  return view.assignmentIndex.heldBy(agentId)
 }
 
-interface TaskSlot {
-  record: TaskRecord
-  /** Effective state before blocking is applied. */
-  state: TaskState
+/** The task as shown: blocking applied to its effective state (only a pending task can be blocked). */
+function withBlocking (base: TaskState, info: BlockInfo | undefined): TaskState {
+  if (info === undefined || base.status !== 'pending') return base
+  return { ...base, status: 'blocked', blockedReason: info.reason, reason: base.reason ?? info.reason }
 }
 
-/**
- * The projection, maintained incrementally: the store reports each change's patches, and only the
- * tasks and assignments they touched are re-read and re-derived. Blocking, which depends on every
- * dependency's status, is re-derived over all tasks (cheap: statuses only). Without patches (or on
- * a patch it cannot place) it rebuilds from the whole document, so it is never stale.
- */
+function blockNode (t: TaskState): BlockNode {
+  return { status: t.status as SchedStatus, dependsOn: t.dependsOn }
+}
+
+function sameBlockNode (a: TaskState | undefined, b: TaskState | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return a.status === b.status && a.dependsOn.length === b.dependsOn.length && a.dependsOn.every((d, i) => d === b.dependsOn[i])
+}
+
 export class ProjectionCache {
-  private cached: Projection | null = null
-  private readonly slots = new Map<string, TaskSlot>()
+  /** Effective state before blocking, per task. */
+  private readonly bases = new Map<string, TaskState>()
   private readonly raw = new Map<string, DocAssignment>()
-  private readonly byTask = new Map<string, Set<string>>()
-  private readonly assignments = new Map<string, AssignmentView>()
-  private readonly assignmentsByTask = new Map<string, AssignmentView[]>()
-  private readonly claimsByTask = new Map<string, ClaimView[]>()
+  private readonly rawByTask = new Map<string, Set<string>>()
+  private readonly claims = new Map<string, ClaimView[]>()
+  private readonly assignmentIndex = new AssignmentIndex()
+  private index = new TaskIndex<TaskState>()
+  private blocking = new BlockingIndex()
   private readonly dirtyTasks = new Set<string>()
   private readonly dirtyAssignments = new Set<string>()
   private full = true
-  private order: TaskState[] = []
-  private reorder = true
+  private readonly view: Projection
+  /** Steps the last update took (tasks and assignments re-derived, blocking, readiness): for tests. */
+  lastWork = 0
+  /** Full rebuilds so far (load, and patches it could not place). */
+  rebuilds = 0
 
-  constructor (private readonly docOf: () => A.Doc<FleetDoc>) {}
+  constructor (private readonly docOf: () => A.Doc<FleetDoc>) {
+    this.view = { heads: '', tasks: this.index, taskById: this.index.byId, assignments: this.assignmentIndex.byId, assignmentsByTask: this.assignmentIndex.byTask, claimsByTask: this.claims, assignmentIndex: this.assignmentIndex }
+  }
 
   /** Records what a change touched (call with every change's patches, in order). */
   notePatches (patches: readonly A.Patch[]): void {
@@ -137,107 +136,128 @@ export class ProjectionCache {
     this.full = true
   }
 
+  /** The projection of the current document. The object is updated in place on later calls. */
   get (): Projection {
     const doc = this.docOf()
     const heads = A.getHeads(doc).join(',')
-    if (this.cached?.heads === heads && !this.full) return this.cached
-    const affected = this.full ? this.rebuild(doc) : this.update(doc)
-    for (const id of affected) this.derive(id)
+    if (!this.full && this.dirtyTasks.size === 0 && this.dirtyAssignments.size === 0) {
+      this.view.heads = heads
+      return this.view
+    }
+    const wasFull = this.full
+    const touched = this.full ? this.rebuild(doc) : this.collect(doc)
     this.dirtyTasks.clear()
     this.dirtyAssignments.clear()
     this.full = false
-    if (this.reorder) {
-      this.order = [...this.slots.values()].map(s => s.state)
-      this.order.sort((a, b) => a.order - b.order || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      this.reorder = false
-    } else {
-      this.order = this.order.map(t => this.slots.get(t.id)?.state ?? t)
-    }
-    // Blocking is derived last: it depends on the effective status of every dependency.
-    const blocked = blockedReasons(this.order.map(t => ({ id: t.id, status: t.status as SchedStatus, dependsOn: t.dependsOn, priority: t.priority, order: t.order, role: t.role })))
-    const tasks = this.order.map((t) => {
-      const reason = blocked.get(t.id)
-      return reason !== undefined && t.status === 'pending' ? { ...t, status: 'blocked' as TaskStatus, blockedReason: reason, reason: t.reason ?? reason } : t
-    })
-    this.cached = { heads, tasks, taskById: new Map(tasks.map(t => [t.id, t])), assignments: this.assignments, assignmentsByTask: this.assignmentsByTask, claimsByTask: this.claimsByTask }
-    return this.cached
+    this.apply(touched, wasFull)
+    this.view.heads = heads
+    return this.view
   }
 
-  private rebuild (doc: A.Doc<FleetDoc>): Set<string> {
-    this.slots.clear()
-    this.raw.clear()
-    this.byTask.clear()
-    this.assignments.clear()
-    this.assignmentsByTask.clear()
-    this.claimsByTask.clear()
-    this.reorder = true
-    const affected = new Set<string>()
-    for (const t of allTasks(doc)) {
-      this.slots.set(t.id, { record: t, state: emptyState(t) })
-      affected.add(t.id)
+  /** Re-derives the touched tasks, then blocking and every index for what changed. */
+  private apply (touched: Map<string, TaskRecord | undefined>, fresh: boolean): void {
+    let work = 0
+    const blockChanges = new Map<string, BlockNode | undefined>()
+    for (const [id, record] of touched) {
+      const before = fresh ? undefined : this.bases.get(id)
+      const after = this.derive(id, record)
+      work++
+      if (fresh || !sameBlockNode(before, after)) blockChanges.set(id, after === undefined ? undefined : blockNode(after))
     }
-    for (const a of valuesOf(doc.assignments)) this.putRaw(a)
-    for (const taskId of this.byTask.keys()) affected.add(taskId)
-    return affected
-  }
-
-  private update (doc: A.Doc<FleetDoc>): Set<string> {
-    const affected = new Set<string>()
-    for (const id of this.dirtyTasks) {
-      const rec = readTask(doc, id)
-      const had = this.slots.get(id)
-      if (rec === undefined) {
-        if (had !== undefined) { this.slots.delete(id); this.reorder = true }
-        continue
+    const reblocked = this.blocking.apply(blockChanges)
+    work += this.blocking.lastWork
+    const readyCheck = new Set<string>()
+    const show = (id: string): void => {
+      const base = this.bases.get(id)
+      const old = this.index.byId.get(id)
+      const next = base === undefined ? undefined : withBlocking(base, this.blocking.get(id))
+      this.index.put(id, next)
+      readyCheck.add(id)
+      // Readiness of dependents turns on this task being done.
+      if (old === undefined || next === undefined || (old.status === 'done') !== (next.status === 'done')) {
+        for (const dep of this.blocking.dependentsOf(id)) readyCheck.add(dep)
       }
-      if (had === undefined || had.record.order !== rec.order) this.reorder = true
-      this.slots.set(id, { record: rec, state: had?.state ?? emptyState(rec) })
-      affected.add(id)
     }
+    for (const id of touched.keys()) show(id)
+    for (const id of reblocked) if (!touched.has(id)) show(id)
+    for (const id of readyCheck) this.index.refreshReady(id)
+    this.lastWork = work + readyCheck.size
+  }
+
+  private rebuild (doc: A.Doc<FleetDoc>): Map<string, TaskRecord | undefined> {
+    this.rebuilds++
+    this.bases.clear()
+    this.raw.clear()
+    this.rawByTask.clear()
+    this.claims.clear()
+    this.assignmentIndex.clear()
+    this.index = new TaskIndex<TaskState>()
+    this.blocking = new BlockingIndex()
+    this.view.tasks = this.index
+    this.view.taskById = this.index.byId
+    const touched = new Map<string, TaskRecord | undefined>()
+    for (const t of allTasks(doc)) touched.set(t.id, t)
+    for (const a of valuesOf(doc.assignments)) {
+      const taskId = this.putRaw(a)
+      if (!touched.has(taskId)) touched.set(taskId, undefined)
+    }
+    return touched
+  }
+
+  /** The tasks the noted patches touched, with their records as they are now (undefined: gone). */
+  private collect (doc: A.Doc<FleetDoc>): Map<string, TaskRecord | undefined> {
+    const touched = new Map<string, TaskRecord | undefined>()
+    for (const id of this.dirtyTasks) touched.set(id, readTask(doc, id))
     for (const id of this.dirtyAssignments) {
       const old = this.raw.get(id)
       if (old !== undefined) {
-        affected.add(read(old.taskId))
-        this.byTask.get(read(old.taskId))?.delete(id)
+        const taskId = read(old.taskId)
+        this.rawByTask.get(taskId)?.delete(id)
+        if (this.rawByTask.get(taskId)?.size === 0) this.rawByTask.delete(taskId)
         this.raw.delete(id)
+        if (!touched.has(taskId)) touched.set(taskId, readTask(doc, taskId))
       }
       const a = getIn(doc.assignments, id)
-      if (a !== undefined) affected.add(this.putRaw(a))
+      if (a === undefined) continue
+      const taskId = this.putRaw(a)
+      if (!touched.has(taskId)) touched.set(taskId, readTask(doc, taskId))
     }
-    return affected
+    return touched
   }
 
   private putRaw (a: DocAssignment): string {
     const id = read(a.id)
     const taskId = read(a.taskId)
     this.raw.set(id, a)
-    let set = this.byTask.get(taskId)
-    if (set === undefined) this.byTask.set(taskId, set = new Set())
+    let set = this.rawByTask.get(taskId)
+    if (set === undefined) this.rawByTask.set(taskId, set = new Set())
     set.add(id)
     return taskId
   }
 
-  /** Re-derives one task's claims, winner, assignment views and effective state. */
-  private derive (taskId: string): void {
-    const slot = this.slots.get(taskId)
-    const record = slot?.record
-    const docs = [...(this.byTask.get(taskId) ?? [])].map(id => this.raw.get(id)).filter((a): a is DocAssignment => a !== undefined)
-    const claims = docs.map(toClaimView).filter((c): c is ClaimView => c !== null)
-    if (claims.length > 0) this.claimsByTask.set(taskId, claims)
-    else this.claimsByTask.delete(taskId)
+  /** Re-derives one task's claims, winner, assignment views and effective state (before blocking). */
+  private derive (taskId: string, record: TaskRecord | undefined): TaskState | undefined {
+    const docs: DocAssignment[] = []
+    for (const id of this.rawByTask.get(taskId) ?? []) {
+      const a = this.raw.get(id)
+      if (a !== undefined) docs.push(a)
+    }
+    const claims = docs.map(toClaimView).filter((c): c is ClaimView => c !== null).sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    if (claims.length > 0) this.claims.set(taskId, claims)
+    else this.claims.delete(taskId)
     const winner = record === undefined ? null : claimWinner(claims, record.attempt)
-    for (const old of this.assignmentsByTask.get(taskId) ?? []) this.assignments.delete(old.id)
     const views = docs.map(a => assignmentView(a, assignmentState(a, toClaimView(a), winner, record)))
-    if (views.length > 0) this.assignmentsByTask.set(taskId, views)
-    else this.assignmentsByTask.delete(taskId)
-    for (const v of views) this.assignments.set(v.id, v)
-    if (slot === undefined || record === undefined) return
-    const wa = winner === null ? undefined : this.assignments.get(winner.id)
+    this.assignmentIndex.setTask(taskId, views)
+    if (record === undefined) {
+      this.bases.delete(taskId)
+      return undefined
+    }
+    const wa = winner === null ? undefined : this.assignmentIndex.byId.get(winner.id)
     let status: TaskStatus = record.status
     if (record.status === 'pending' && wa !== undefined && (wa.state === 'pending' || wa.state === 'confirmed')) {
       status = wa.state === 'confirmed' ? 'in_progress' : 'claimed'
     }
-    slot.state = {
+    const state: TaskState = {
       ...taskView(record),
       status,
       failures: record.failures,
@@ -247,14 +267,12 @@ export class ProjectionCache {
       progress: wa === undefined ? null : wa.progress,
       blockedReason: null
     }
+    this.bases.set(taskId, state)
+    return state
   }
 }
 
-function emptyState (t: TaskRecord): TaskState {
-  return { ...taskView(t), status: t.status, failures: t.failures, notBefore: t.notBefore, assignee: null, assignmentId: null, progress: null, blockedReason: null }
-}
-
-/** The projection of a document (a one-off; nodes keep a ProjectionCache). */
+/** The projection of a document (a one-off full build; nodes keep a ProjectionCache). */
 export function project (doc: A.Doc<FleetDoc>): Projection {
   return new ProjectionCache(() => doc).get()
 }

@@ -29,8 +29,11 @@ export class LeaseMonitor {
     const s = this.init.settings
     // Right after start this node has not yet received the heartbeats other nodes announce.
     if (now - this.init.startedAt < s.livenessMs) return
-    for (const a of this.init.projection.get().assignments.values()) {
-      if (a.state !== 'pending' && a.state !== 'confirmed') continue
+    const view = this.init.projection.get()
+    // Only assignments that hold a task (an index, not a pass over every assignment ever made).
+    for (const id of [...view.assignmentIndex.holding]) {
+      const a = view.assignments.get(id)
+      if (a === undefined) continue
       if (this.expiring.has(a.id)) continue
       const lastHeartbeatAt = this.init.agents.lastBeat(a.agentId)
       if (!leaseExpired({ lastHeartbeatAt, confirmedAt: a.confirmedAt, claimedAt: a.claimedAt, now, leaseMs: s.leaseMs })) continue

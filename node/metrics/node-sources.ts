@@ -12,8 +12,8 @@ export const DEFAULT_PEER_LIVENESS_MS = 10_000
 export interface NodeSourcesInit {
   store: DocStore
   replicator: Replicator
-  /** Effective task statuses (e.g. `() => tasks.list().map(t => t.status)`); recomputed only when heads move. */
-  taskStatuses?: () => Iterable<string>
+  /** Tasks by effective status, kept by the projection (read at scrape time, O(statuses)). */
+  taskCounts?: () => Readonly<Record<string, number>>
   documentBytesMaxAgeMs?: number
   peerLivenessMs?: number
 }
@@ -47,8 +47,8 @@ export function nodeMetricsSources (init: NodeSourcesInit): MetricsSources {
     },
     mergeQueueByState: cachedByHeads({ heads, compute: () => countBy(Object.values(store.doc.mergeQueue).map(e => read(e.state))) })
   }
-  const statuses = init.taskStatuses
-  if (statuses !== undefined) sources.tasksByStatus = cachedByHeads({ heads, compute: () => countBy(statuses()) })
+  const counts = init.taskCounts
+  if (counts !== undefined) sources.tasksByStatus = () => ({ ...counts() })
   return sources
 }
 

@@ -105,7 +105,7 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
   }
 
   forAgent (agentId: string): AssignmentView[] {
-    return [...this.view().assignments.values()].filter(a => a.agentId === agentId).sort((a, b) => a.claimedAt - b.claimedAt)
+    return this.view().assignmentIndex.forAgent(agentId).sort((a, b) => a.claimedAt - b.claimedAt || (a.id < b.id ? -1 : 1))
   }
 
   /**
@@ -306,7 +306,13 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
 
   /** Local claims not yet confirmed (for the settler after a restart). */
   localPending (): AssignmentView[] {
-    return [...this.view().assignments.values()].filter(a => a.nodeId === this.init.nodeId && a.state === 'pending')
+    const view = this.view()
+    const out: AssignmentView[] = []
+    for (const id of view.assignmentIndex.pending) {
+      const a = view.assignments.get(id)
+      if (a?.nodeId === this.init.nodeId) out.push(a)
+    }
+    return out
   }
 
   private dropPendingProgress (id: string): void {

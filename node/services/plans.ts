@@ -75,7 +75,7 @@ export class PlanService {
   async import (plan: Plan): Promise<ImportSummary> {
     const view = this.projection.get()
     const started = new Set(view.assignmentsByTask.keys())
-    const existing: ExistingTask[] = view.tasks.map(t => ({
+    const existing: ExistingTask[] = [...view.tasks.inOrder()].map(t => ({
       id: t.id,
       epic: t.epic,
       title: t.title,
@@ -145,7 +145,7 @@ export class PlanService {
       }, `import plan ${plan.id}`)
     }
     const after = this.projection.get()
-    const inPlan = after.tasks.filter(t => t.source === 'plan' && t.status !== 'cancelled')
+    const inPlan = [...after.tasks.inOrder()].filter(t => t.source === 'plan' && t.status !== 'cancelled')
     return {
       planId: plan.id,
       title: plan.title,

@@ -4,7 +4,8 @@ import type { DocStore } from '../../crdt/doc-store.js'
 import { own } from '../../crdt/collections.js'
 import { NotFoundError } from '../http/errors.js'
 import { heldBy, type ProjectionCache } from '../../crdt/projection.js'
-import { TASK_STATUSES, type TaskStatus } from '../../crdt/schema.js'
+import type { TaskStatus } from '../../crdt/schema.js'
+import { countAll, NO_EPIC, type CountedTask, type TaskCounts } from '../../crdt/task-counts.js'
 
 export interface EpicProgress {
   epic: string
@@ -26,30 +27,37 @@ export interface Overview {
 
 const round1 = (x: number): number => Math.round(x * 10) / 10
 
-/** Pure: the hours-weighted overview of a list of tasks. */
-export function overviewOf (tasks: ReadonlyArray<{ epic: string | null, status: TaskStatus, estimatedHours: number }>, epics: ReadonlyArray<{ id: string, title: string, order: number }>): Overview {
-  const byStatus = Object.fromEntries(TASK_STATUSES.map(s => [s, 0])) as Record<TaskStatus, number>
-  const perEpic = new Map<string, EpicProgress>()
-  for (const e of [...epics].sort((a, b) => a.order - b.order)) perEpic.set(e.id, { epic: e.id, title: e.title, tasks: 0, hours: 0, doneHours: 0, percent: 0 })
-  let hours = 0
-  let doneHours = 0
-  let total = 0
-  for (const t of tasks) {
-    byStatus[t.status]++
-    if (t.status === 'cancelled') continue
-    total++
-    hours += t.estimatedHours
-    const done = t.status === 'done' ? t.estimatedHours : 0
-    doneHours += done
-    const key = t.epic ?? '(none)'
-    let e = perEpic.get(key)
-    if (e === undefined) perEpic.set(key, e = { epic: key, title: key, tasks: 0, hours: 0, doneHours: 0, percent: 0 })
-    e.tasks++
-    e.hours += t.estimatedHours
-    e.doneHours += done
+/**
+ * Pure: the hours-weighted overview from task counts (kept in place by the projection, so this is
+ * O(epics)). Epics of the plan come in plan order, then epic ids no epic record names (sorted),
+ * then tasks without an epic.
+ */
+export function overviewFromCounts (c: TaskCounts, epics: ReadonlyArray<{ id: string, title: string, order: number }>): Overview {
+  const byEpic: EpicProgress[] = []
+  const entry = (id: string, title: string): void => {
+    const e = c.byEpic.get(id)
+    if (e === undefined || e.tasks === 0) return
+    const hours = e.microHours / 1e6
+    const doneHours = e.microDoneHours / 1e6
+    byEpic.push({ epic: id, title, tasks: e.tasks, hours: round1(hours), doneHours: round1(doneHours), percent: hours === 0 ? 0 : round1(100 * doneHours / hours) })
   }
-  const byEpic = [...perEpic.values()].filter(e => e.tasks > 0).map(e => ({ ...e, hours: round1(e.hours), doneHours: round1(e.doneHours), percent: e.hours === 0 ? 0 : round1(100 * e.doneHours / e.hours) }))
-  return { totalTasks: total, totalEstimatedHours: round1(hours), byStatus, byEpic, percentComplete: hours === 0 ? 0 : round1(100 * doneHours / hours) }
+  const known = new Set<string>()
+  for (const e of [...epics].sort((a, b) => a.order - b.order)) {
+    if (known.has(e.id)) continue
+    known.add(e.id)
+    entry(e.id, e.title)
+  }
+  const others = [...c.byEpic.keys()].filter(k => !known.has(k) && k !== NO_EPIC).sort()
+  for (const k of others) entry(k, k)
+  if (!known.has(NO_EPIC)) entry(NO_EPIC, NO_EPIC)
+  const hours = c.microHours / 1e6
+  const doneHours = c.microDoneHours / 1e6
+  return { totalTasks: c.tasks, totalEstimatedHours: round1(hours), byStatus: { ...c.byStatus }, byEpic, percentComplete: hours === 0 ? 0 : round1(100 * doneHours / hours) }
+}
+
+/** Pure: the overview of a list of tasks (a one-off; the node reads the projection's counts). */
+export function overviewOf (tasks: Iterable<CountedTask>, epics: ReadonlyArray<{ id: string, title: string, order: number }>): Overview {
+  return overviewFromCounts(countAll(tasks), epics)
 }
 
 export interface ProgressServiceInit {
@@ -63,7 +71,7 @@ export class ProgressService {
 
   overview (): Overview {
     const epics = Object.values(this.init.store.doc.epics).map(e => ({ id: read(e.id), title: read(e.title), order: e.order }))
-    return overviewOf(this.init.projection.get().tasks, epics)
+    return overviewFromCounts(this.init.projection.get().tasks.counts, epics)
   }
 
   /** A point-in-time summary kept in the document (small: one JSON value per snapshot). */
@@ -86,7 +94,7 @@ export class ProgressService {
   agent (agentId: string): AgentProgress {
     if (own(this.init.store.doc.agents, agentId) === undefined) throw new NotFoundError(`agent ${agentId} is not registered`, { agentId })
     const view = this.init.projection.get()
-    const mine = [...view.assignments.values()].filter(a => a.agentId === agentId)
+    const mine = view.assignmentIndex.forAgent(agentId)
     const count = (s: string): number => mine.filter(a => a.state === s).length
     const current = heldBy(view, agentId)
     const hoursDone = mine.filter(a => a.state === 'completed' && view.taskById.get(a.taskId)?.status === 'done')

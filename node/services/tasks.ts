@@ -5,10 +5,10 @@ import { editTaskSpec, newTaskSpec, specOf } from '../../crdt/mutations/tasks.js
 import { ProjectionCache, type Projection, type TaskState } from '../../crdt/projection.js'
 import { TASK_STATUSES, type FleetDoc } from '../../crdt/schema.js'
 import { hasTask, readTask, writeTaskSpec, writeTaskState } from '../../crdt/task-records.js'
-import { availableTasks, type SchedStatus } from '../../plan/availability.js'
 import { findCycle } from '../../plan/graph.js'
 import { IdSchema, RoleSchema, MAX_TITLE_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_ACCEPTANCE_LENGTH, MAX_ESTIMATED_HOURS, MAX_DEPENDENCIES } from '../../plan/schema.js'
 import { ConflictError, NotFoundError } from '../http/errors.js'
+import { decodeCursor, PageQuery, takePage, type Page } from '../http/paging.js'
 
 export const DEFAULT_ESTIMATED_HOURS = 1
 
@@ -40,8 +40,11 @@ export const TaskFilter = z.object({
   status: z.enum(TASK_STATUSES).optional(),
   epic: IdSchema.optional(),
   role: RoleSchema.optional()
-}).strict()
+}).extend(PageQuery.shape).strict()
 export type TaskFilter = z.infer<typeof TaskFilter>
+
+export const AvailableQuery = z.object({ role: RoleSchema.optional() }).extend(PageQuery.shape).strict()
+export type AvailableQuery = z.infer<typeof AvailableQuery>
 
 export interface TaskServiceInit {
   store: DocStore
@@ -63,10 +66,18 @@ export class TaskService {
   }
 
   list (filter: TaskFilter = {}): TaskState[] {
-    return this.view().tasks.filter(t =>
-      (filter.status === undefined || t.status === filter.status) &&
-      (filter.epic === undefined || t.epic === filter.epic) &&
-      (filter.role === undefined || t.role === filter.role))
+    return this.listPage(filter).items
+  }
+
+  /** Tasks in plan order, filtered; a page of them with `limit` (the cursor resumes after the last one). */
+  listPage (filter: TaskFilter = {}): Page<TaskState> {
+    const tasks = this.view().tasks
+    let from: Iterable<TaskState> = tasks.inOrder()
+    if (filter.cursor !== undefined) {
+      const [order, id] = decodeCursor(filter.cursor, 'ns') as [number, string]
+      from = tasks.inOrderAfter({ order, id })
+    }
+    return takePage(matching(from, filter), filter.limit, t => [t.order, t.id])
   }
 
   get (taskId: string): TaskState {
@@ -75,12 +86,22 @@ export class TaskService {
     return t
   }
 
-  /** Pending tasks whose dependencies are done and whose retry backoff has passed, most urgent first. */
+  /**
+   * Pending tasks whose dependencies are done and whose retry backoff has passed, most urgent first
+   * (the order of crdt/rules/availability.ts urgency). Read from the ready index: the cost is the
+   * tasks returned plus those backing off, not the plan.
+   */
   available (role?: string, now = Date.now()): TaskState[] {
-    const tasks = this.view().tasks
-    const sched = tasks.map(t => ({ ...t, status: (t.status === 'pending' && t.notBefore > now ? 'claimed' : t.status) as SchedStatus }))
-    const ids = new Set(availableTasks(sched, role === undefined ? {} : { role }).map(t => t.id))
-    return tasks.filter(t => ids.has(t.id)).sort((a, b) => b.priority - a.priority || a.order - b.order || (a.id < b.id ? -1 : 1))
+    return this.availablePage({ ...(role === undefined ? {} : { role }) }, now).items
+  }
+
+  availablePage (query: AvailableQuery = {}, now = Date.now()): Page<TaskState> {
+    let after: { priority: number, order: number, id: string } | undefined
+    if (query.cursor !== undefined) {
+      const [priority, order, id] = decodeCursor(query.cursor, 'nns') as [number, number, string]
+      after = { priority, order, id }
+    }
+    return takePage(notBackingOff(this.view().tasks.ready(query.role, after), now), query.limit, t => [t.priority, t.order, t.id])
   }
 
   async create (input: CreateTaskInput): Promise<TaskState> {
@@ -138,6 +159,18 @@ export class TaskService {
     }, `retry task ${taskId}`)
     return this.get(taskId)
   }
+}
+
+function * matching (tasks: Iterable<TaskState>, filter: TaskFilter): Generator<TaskState> {
+  for (const t of tasks) {
+    if ((filter.status === undefined || t.status === filter.status) &&
+      (filter.epic === undefined || t.epic === filter.epic) &&
+      (filter.role === undefined || t.role === filter.role)) yield t
+  }
+}
+
+function * notBackingOff (tasks: Iterable<TaskState>, now: number): Generator<TaskState> {
+  for (const t of tasks) if (t.notBefore <= now) yield t
 }
 
 /** Dependencies must exist and must not close a cycle through this task. */

@@ -1,20 +1,17 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import { IdSchema, RoleSchema } from '../../../plan/schema.js'
-import { CreateTaskInput, TaskFilter, UpdateTaskInput } from '../../services/tasks.js'
+import { IdSchema } from '../../../plan/schema.js'
+import { AvailableQuery, CreateTaskInput, TaskFilter, UpdateTaskInput } from '../../services/tasks.js'
+import { paged } from '../paging.js'
 import type { ApiContext } from '../context.js'
 import { EmptyBody, parseInput } from '../validate.js'
 
 const TaskParams = z.object({ id: IdSchema }).strict()
-const AvailableQuery = z.object({ role: RoleSchema.optional() }).strict()
 
 export function taskRoutes (app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/tasks', async (req) => ctx.tasks.list(parseInput(TaskFilter, req.query, 'query')))
+  app.get('/api/tasks', async (req, reply) => paged(reply, ctx.tasks.listPage(parseInput(TaskFilter, req.query, 'query'))))
 
-  app.get('/api/tasks/available', async (req) => {
-    const { role } = parseInput(AvailableQuery, req.query, 'query')
-    return ctx.tasks.available(role)
-  })
+  app.get('/api/tasks/available', async (req, reply) => paged(reply, ctx.tasks.availablePage(parseInput(AvailableQuery, req.query, 'query'))))
 
   app.get('/api/tasks/:id', async (req) => ctx.tasks.get(parseInput(TaskParams, req.params, 'path').id))
 

@@ -1,0 +1,16 @@
+import type { ChunkStore, StoredDoc } from './chunk-store.js'
+
+/** Keeps chunks in memory: for tests and in-process benchmarks that are about the document, not disks. */
+export class MemoryChunkStore implements ChunkStore {
+  private snapshot: Uint8Array | null = null
+  private chunks: Uint8Array[] = []
+  async open (): Promise<void> {}
+  async load (): Promise<StoredDoc> { return { snapshot: this.snapshot, chunks: [...this.chunks] } }
+  async append (chunk: Uint8Array): Promise<void> { this.chunks.push(chunk) }
+  async compact (snapshot: Uint8Array): Promise<void> { this.snapshot = snapshot; this.chunks = [] }
+  stats (): { snapshotBytes: number, chunkBytes: number, chunkCount: number } {
+    return { snapshotBytes: this.snapshot?.byteLength ?? 0, chunkBytes: this.chunks.reduce((n, c) => n + c.byteLength, 0), chunkCount: this.chunks.length }
+  }
+
+  async close (): Promise<void> {}
+}
