@@ -48,15 +48,39 @@ export function hasTask (doc: FleetDoc, id: string): boolean {
 
 export function readTask (doc: FleetDoc, id: string): TaskRecord | undefined {
   const raw = getIn(doc.tasks, id)
-  return raw === undefined ? undefined : { id, ...specOf(raw), ...stateOf(doc, id) }
+  return raw === undefined ? undefined : record(id, specOf(raw), stateOf(doc, id))
 }
 
 export function allTasks (doc: FleetDoc): TaskRecord[] {
   const out: TaskRecord[] = []
   for (const bucket of Object.values(doc.tasks)) {
-    for (const [id, raw] of Object.entries(bucket)) out.push({ id, ...specOf(raw), ...stateOf(doc, id) })
+    for (const [id, raw] of Object.entries(bucket)) out.push(record(id, specOf(raw), stateOf(doc, id)))
   }
   return out
+}
+
+/** Field by field rather than spread: one object shape for every record (smaller, faster to read). */
+function record (id: string, spec: TaskSpec, state: TaskStateFields): TaskRecord {
+  return {
+    id,
+    title: spec.title,
+    epic: spec.epic,
+    description: spec.description,
+    estimatedHours: spec.estimatedHours,
+    role: spec.role,
+    dependsOn: spec.dependsOn,
+    priority: spec.priority,
+    acceptance: spec.acceptance,
+    order: spec.order,
+    source: spec.source,
+    createdAt: spec.createdAt,
+    status: state.status,
+    attempt: state.attempt,
+    failures: state.failures,
+    notBefore: state.notBefore,
+    reason: state.reason,
+    updatedAt: state.updatedAt
+  }
 }
 
 /** Writes a whole spec (create, or a plan/API edit of the spec fields). */

