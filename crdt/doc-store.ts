@@ -219,9 +219,15 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     await this.storage.close()
   }
 
-  /** Bytes the replica takes when saved whole (for metrics and benchmarks). */
+  /** Bytes the replica takes when saved whole (benchmarks; blocks the loop like a compaction). */
   savedSize (): number {
     return A.save(this.current).byteLength
+  }
+
+  /** Bytes stored: the last snapshot plus the chunks saved since (cheap, for metrics and the API). */
+  storedBytes (): number {
+    const s = this.storage.stats()
+    return s.snapshotBytes + s.chunkBytes
   }
 
   storageStats (): ReturnType<ChunkStore['stats']> {

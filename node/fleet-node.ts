@@ -119,7 +119,7 @@ export class FleetNode {
     beats = () => services.agents.localBeats()
     const events = new EventBus()
     wireEvents({ store, replicator, events })
-    const metrics = new FleetMetrics({ events, sources: nodeMetricsSources({ store, replicator, taskCounts: () => services.projection.get().tasks.counts.byStatus }) })
+    const metrics = new FleetMetrics({ events, sources: nodeMetricsSources({ store, replicator, taskCounts: () => services.projection.get().tasks.counts.byStatus, mergeQueueCounts: () => services.mergeQueue.countsByState() }) })
     const coordinator = new Coordinator({ selfId: peerId, store, replicator, services, events, settings, logger: log.child({ c: 'coord' }), merger: init.work !== undefined, livePeers,
       counters: { claimConfirmed: () => { metrics.claimsConfirmed.inc() }, claimLost: () => { metrics.claimsLost.inc() }, leaseExpired: () => { metrics.leaseExpiries.inc() } } })
     metrics.addSources(coordinationMetricsSources({ selfId: peerId, leader: coordinator.leader, agents: services.agents }))

@@ -23,12 +23,13 @@ export class DocMergeStore implements MergeQueueStore {
 
   async next (): Promise<MergeEntry | null> {
     const { mergeQueue, projection, selfId } = this.init
-    const entries = mergeQueue.list()
+    // Only the active entries (an index), not the queue's whole history.
+    const entries = mergeQueue.active()
     const merging = entries.filter(e => e.state === 'merging' && (e.leader === selfId || e.leader === null || !this.init.isLive(e.leader)))
     const queued = entries.filter(e => e.state === 'queued')
     for (const e of [...merging, ...queued]) {
       const a = projection.get().assignments.get(e.assignmentId)
-      const merged = entries.find(o => o.taskId === e.taskId && o.state === 'merged' && o.id !== e.id)
+      const merged = mergeQueue.mergedFor(e.taskId, e.id)
       if (merged !== undefined) {
         await mergeQueue.eject(e.id, `task ${e.taskId} is already merged (entry ${merged.id}, ${merged.sha ?? ''})`, '', selfId)
         continue

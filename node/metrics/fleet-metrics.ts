@@ -160,7 +160,7 @@ export class FleetMetrics {
         break
       }
       case 'documentBytes':
-        new Gauge({ name: name('document_bytes'), help: 'Size of the replica saved whole (refreshed when heads move, at most every 30 s)', registers, collect () { this.set(s.documentBytes?.() ?? 0) } })
+        new Gauge({ name: name('document_bytes'), help: 'Size of the replica as stored: its last snapshot plus the chunks saved since', registers, collect () { this.set(s.documentBytes?.() ?? 0) } })
         break
       case 'storage':
         new Gauge({

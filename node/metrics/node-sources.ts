@@ -1,20 +1,17 @@
 import type { DocStore } from '../../crdt/doc-store.js'
-import { read } from '../../crdt/schema.js'
 import type { Replicator } from '../net/replicator.js'
-import { cachedByHeads } from './cache.js'
 import type { MetricsSources, PeerHeadsSample } from './sources.js'
 
-/** Saving a 10,000-task replica whole takes ~100 ms: do it at most this often under writes. */
-export const DEFAULT_DOCUMENT_BYTES_MAX_AGE_MS = 30_000
 /** Peers not directly connected still count while their announcements keep arriving. */
 export const DEFAULT_PEER_LIVENESS_MS = 10_000
 
 export interface NodeSourcesInit {
   store: DocStore
   replicator: Replicator
+  /** Merge queue entries by state, kept by the merge queue service's index. */
+  mergeQueueCounts?: () => Readonly<Record<string, number>>
   /** Tasks by effective status, kept by the projection (read at scrape time, O(statuses)). */
   taskCounts?: () => Readonly<Record<string, number>>
-  documentBytesMaxAgeMs?: number
   peerLivenessMs?: number
 }
 
@@ -30,13 +27,14 @@ function countBy (values: Iterable<string>): Record<string, number> {
  */
 export function nodeMetricsSources (init: NodeSourcesInit): MetricsSources {
   const { store, replicator } = init
-  const heads = (): string[] => store.heads()
   const livenessMs = init.peerLivenessMs ?? DEFAULT_PEER_LIVENESS_MS
   const sources: MetricsSources = {
     connectedPeers: () => replicator.connectedPeers().length,
     replication: () => replicator.stats,
     storage: () => store.storageStats(),
-    documentBytes: cachedByHeads({ heads, compute: () => store.savedSize(), maxAgeMs: init.documentBytesMaxAgeMs ?? DEFAULT_DOCUMENT_BYTES_MAX_AGE_MS }),
+    // What the store holds (last snapshot plus chunks since): saving the replica whole to measure
+    // it would block the event loop for as long as a compaction.
+    documentBytes: () => store.storedBytes(),
     peerHeads: () => {
       const ours = store.heads().join(',')
       return replicator.peers.live(Date.now(), livenessMs).map((p): PeerHeadsSample => ({
@@ -45,7 +43,8 @@ export function nodeMetricsSources (init: NodeSourcesInit): MetricsSources {
         inSync: p.heads.join(',') === ours
       }))
     },
-    mergeQueueByState: cachedByHeads({ heads, compute: () => countBy(Object.values(store.doc.mergeQueue).map(e => read(e.state))) })
+    // Kept by the merge queue's index (O(states) per scrape), not counted over the queue's history.
+    mergeQueueByState: () => init.mergeQueueCounts?.() ?? {}
   }
   const counts = init.taskCounts
   if (counts !== undefined) sources.tasksByStatus = () => ({ ...counts() })

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { putIn, valuesOf } from '../../crdt/collections.js'
+import { getIn, putIn, valuesOf } from '../../crdt/collections.js'
+import { PatchKeys } from '../../crdt/patch-keys.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
 import { read, readOpt, str } from '../../crdt/schema.js'
 import { IdSchema } from '../../plan/schema.js'
@@ -47,7 +48,35 @@ export interface EvidenceServiceInit {
 
 /** Immutable evidence attached by the assignment that holds a task (fenced like every write). */
 export class EvidenceService {
-  constructor (private readonly init: EvidenceServiceInit) {}
+  private readonly patches = new PatchKeys('evidence')
+  /** Evidence ids per task, kept from change patches: a task's evidence without a pass over all of it. */
+  private readonly byTask = new Map<string, Set<string>>()
+
+  constructor (private readonly init: EvidenceServiceInit) {
+    init.store.on('change', (e) => { this.patches.note(e.patches) })
+  }
+
+  private idsOf (taskId: string): ReadonlySet<string> {
+    const touched = this.patches.take()
+    const doc = this.init.store.doc
+    if (touched === 'full') {
+      this.byTask.clear()
+      for (const e of valuesOf(doc.evidence)) this.index(read(e.id), read(e.taskId))
+    } else {
+      // Evidence is immutable: a touched id is a new entry.
+      for (const id of touched) {
+        const e = getIn(doc.evidence, id)
+        if (e !== undefined) this.index(id, read(e.taskId))
+      }
+    }
+    return this.byTask.get(taskId) ?? new Set()
+  }
+
+  private index (id: string, taskId: string): void {
+    let set = this.byTask.get(taskId)
+    if (set === undefined) this.byTask.set(taskId, set = new Set())
+    set.add(id)
+  }
 
   async add (input: EvidenceInput): Promise<EvidenceView> {
     const view = this.init.projection.get()
@@ -84,18 +113,13 @@ export class EvidenceService {
   forTask (taskId: string, opts: { includeFenced?: boolean } = {}): EvidenceView[] {
     const assignments = this.init.projection.get().assignments
     const out: EvidenceView[] = []
-    for (const e of valuesOf(this.init.store.doc.evidence)) {
-      if (read(e.taskId) !== taskId) continue
+    for (const id of this.idsOf(taskId)) {
+      const e = getIn(this.init.store.doc.evidence, id)
+      if (e === undefined || read(e.taskId) !== taskId) continue
       const state = assignments.get(read(e.assignmentId))?.state
       if (opts.includeFenced !== true && state !== 'confirmed' && state !== 'completed') continue
       out.push({ id: read(e.id), taskId, assignmentId: read(e.assignmentId), agentId: read(e.agentId), kind: read(e.kind), content: readOpt(e.content), uri: readOpt(e.uri), sha256: read(e.sha256), createdAt: e.createdAt })
     }
     return out.sort((a, b) => a.createdAt - b.createdAt)
-  }
-
-  recent (limit: number): EvidenceView[] {
-    const tasks = new Set<string>()
-    for (const e of valuesOf(this.init.store.doc.evidence)) tasks.add(read(e.taskId))
-    return [...tasks].flatMap(t => this.forTask(t)).sort((a, b) => b.createdAt - a.createdAt).slice(0, limit)
   }
 }

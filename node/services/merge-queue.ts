@@ -3,14 +3,17 @@ import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { getIn, own } from '../../crdt/collections.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
-import { read, readOpt, str, type DocMergeEntry } from '../../crdt/schema.js'
+import { read, str } from '../../crdt/schema.js'
 import { readTask, writeTaskState } from '../../crdt/task-records.js'
 import { IdSchema } from '../../plan/schema.js'
 import { ConflictError, NotFoundError } from '../http/errors.js'
+import { decodeCursor, takePage, type Page, type PageQuery } from '../http/paging.js'
 import { AssignmentId, FencedError } from './assignments.js'
+import { MergeQueueIndex } from './merge-queue-index.js'
+import { type MergeEntryView, type MergeState } from './merge-queue-view.js'
 
-export const MERGE_STATES = ['queued', 'merging', 'merged', 'ejected'] as const
-export type MergeState = typeof MERGE_STATES[number]
+export { MERGE_STATES, mergeOrder, type MergeEntryView, type MergeState } from './merge-queue-view.js'
+
 /** Output tails kept in the document are bounded: the full log belongs to the check's own output. */
 export const MAX_MERGE_OUTPUT = 8 * 1024
 
@@ -31,47 +34,6 @@ export const CompleteMergeInput = z.union([
 ])
 export type CompleteMergeInput = z.infer<typeof CompleteMergeInput>
 
-export interface MergeEntryView {
-  id: string
-  taskId: string
-  assignmentId: string
-  agentId: string
-  branch: string
-  commit: string | null
-  priority: number
-  enqueuedAt: number
-  state: MergeState
-  sha: string | null
-  reason: string | null
-  output: string | null
-  leader: string | null
-  updatedAt: number
-}
-
-function entryView (e: DocMergeEntry): MergeEntryView {
-  return {
-    id: read(e.id),
-    taskId: read(e.taskId),
-    assignmentId: read(e.assignmentId),
-    agentId: read(e.agentId),
-    branch: read(e.branch),
-    commit: readOpt(e.commit),
-    priority: e.priority,
-    enqueuedAt: e.enqueuedAt,
-    state: read(e.state) as MergeState,
-    sha: readOpt(e.sha),
-    reason: readOpt(e.reason),
-    output: readOpt(e.output),
-    leader: readOpt(e.leader),
-    updatedAt: e.updatedAt
-  }
-}
-
-/** Processing order: most urgent first, then first come. */
-export function mergeOrder (a: MergeEntryView, b: MergeEntryView): number {
-  return b.priority - a.priority || a.enqueuedAt - b.enqueuedAt || (a.id < b.id ? -1 : 1)
-}
-
 export interface MergeQueueServiceInit {
   store: DocStore
   projection: ProjectionCache
@@ -79,16 +41,45 @@ export interface MergeQueueServiceInit {
 
 /** The merge queue in the document; the leader's runner (node/git) drains it. */
 export class MergeQueueService {
-  constructor (private readonly init: MergeQueueServiceInit) {}
+  private readonly index: MergeQueueIndex
 
+  constructor (private readonly init: MergeQueueServiceInit) {
+    this.index = new MergeQueueIndex(() => init.store.doc)
+    init.store.on('change', (e) => { this.index.notePatches(e.patches) })
+  }
+
+  /** Every entry, most urgent first, then first come. */
   list (): MergeEntryView[] {
-    return Object.values(this.init.store.doc.mergeQueue).map(entryView).sort(mergeOrder)
+    return this.listPage().items
+  }
+
+  listPage (page: PageQuery = {}): Page<MergeEntryView> {
+    let after: MergeEntryView | undefined
+    if (page.cursor !== undefined) {
+      const [priority, enqueuedAt, id] = decodeCursor(page.cursor, 'nns') as [number, number, string]
+      after = { priority, enqueuedAt, id } as MergeEntryView
+    }
+    return takePage(this.index.inOrder(after), page.limit, e => [e.priority, e.enqueuedAt, e.id])
+  }
+
+  /** Queued and merging entries in processing order (what the leader works through). */
+  active (): MergeEntryView[] {
+    return this.index.activeInOrder()
+  }
+
+  /** Another entry of the task that is already merged, if any. */
+  mergedFor (taskId: string, except?: string): MergeEntryView | undefined {
+    return this.index.mergedFor(taskId, except)
+  }
+
+  countsByState (): Record<MergeState, number> {
+    return this.index.countsByState()
   }
 
   get (id: string): MergeEntryView {
-    const e = own(this.init.store.doc.mergeQueue, id)
+    const e = this.index.get(id)
     if (e === undefined) throw new NotFoundError(`merge queue entry ${id} not found`, { id })
-    return entryView(e)
+    return e
   }
 
   /** Enqueues the branch of the assignment holding the task; the same branch twice returns the entry already queued. */
@@ -97,7 +88,7 @@ export class MergeQueueService {
     const a = view.assignments.get(input.assignmentId)
     if (a === undefined || (a.state !== 'confirmed' && a.state !== 'completed')) throw new FencedError(a, input.assignmentId)
     if (a.taskId !== input.taskId) throw new ConflictError(`assignment ${a.id} is for task ${a.taskId}, not ${input.taskId}`, { taskId: a.taskId })
-    const existing = this.list().find(e => e.assignmentId === input.assignmentId && e.branch === input.branch && e.state !== 'ejected')
+    const existing = this.index.forAssignment(input.assignmentId).find(e => e.branch === input.branch && e.state !== 'ejected')
     if (existing !== undefined) return { entry: existing, created: false }
     const id = randomUUID()
     const now = Date.now()

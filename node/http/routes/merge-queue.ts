@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { CompleteMergeInput, EnqueueInput } from '../../services/merge-queue.js'
 import type { ApiContext } from '../context.js'
+import { paged, PageQuery } from '../paging.js'
 import { parseInput } from '../validate.js'
 
 const Params = z.object({ id: z.string().min(1).max(128) }).strict()
@@ -12,7 +13,7 @@ export function mergeQueueRoutes (app: FastifyInstance, ctx: ApiContext): void {
     return await reply.status(created ? 201 : 200).send(entry)
   })
 
-  app.get('/api/git/merge-queue', async () => ctx.mergeQueue.list())
+  app.get('/api/git/merge-queue', async (req, reply) => paged(reply, ctx.mergeQueue.listPage(parseInput(PageQuery.strict(), req.query, 'query'))))
 
   app.put('/api/git/merge-queue/:id/complete', async (req) => {
     const { id } = parseInput(Params, req.params, 'path')
