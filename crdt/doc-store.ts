@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import * as A from '@automerge/automerge'
 import type { Logger } from '../node/logger.js'
 import type { ChunkStore } from './storage/chunk-store.js'
+import { Compactor } from './storage/compact.js'
 import { genesis, type FleetDoc } from './schema.js'
 
 export const DEFAULT_COMPACT_CHUNKS = 512
@@ -22,6 +23,11 @@ export interface DocStoreInit {
   compactChunks?: number
   /** How long remote changes may wait before being written (default DEFAULT_REMOTE_FLUSH_DELAY_MS). */
   remoteFlushDelayMs?: number
+  /**
+   * Make snapshots in a worker thread, in the background (default true): saving a large document
+   * whole blocks for hundreds of milliseconds. False: inline, in the write that triggers it.
+   */
+  compactInWorker?: boolean
 }
 
 export type ChangeOrigin = 'local' | 'remote'
@@ -70,6 +76,11 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   private flushing: Promise<void> | null = null
   private dirty = false
   private closed = false
+  /** The stored snapshot and the chunks stored after it: what a background compaction starts from. */
+  private storedSnapshot: Uint8Array | null = null
+  private storedChunks: Uint8Array[] = []
+  private readonly compactor: Compactor | null
+  private compacting: Promise<void> | null = null
   /** How long loading from disk took at open, and how much was read. */
   loadStats = { ms: 0, bytes: 0, chunks: 0 }
 
@@ -81,6 +92,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     this.compactChunks = init.compactChunks ?? DEFAULT_COMPACT_CHUNKS
     this.remoteFlushDelayMs = init.remoteFlushDelayMs ?? DEFAULT_REMOTE_FLUSH_DELAY_MS
     this.savedHeads = A.getHeads(doc)
+    this.compactor = init.compactInWorker === false ? null : new Compactor()
   }
 
   /** Loads the replica from storage (or starts from genesis) before anything else sees it. */
@@ -98,6 +110,8 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     const fresh = stored.snapshot === null && stored.chunks.length === 0
     for (const chunk of stored.chunks) doc = A.loadIncremental(doc, chunk)
     const store = new DocStore(doc, init)
+    store.storedSnapshot = stored.snapshot
+    store.storedChunks = [...stored.chunks]
     store.loadStats = { ms: performance.now() - t0, bytes: (stored.snapshot?.byteLength ?? 0) + stored.chunks.reduce((n, c) => n + c.byteLength, 0), chunks: stored.chunks.length }
     // A brand new replica persists genesis so that a later load finds the shared root maps.
     if (fresh) store.savedHeads = []
@@ -216,6 +230,8 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     if (this.closed) return
     await this.flush()
     this.closed = true
+    await this.compacting
+    await this.compactor?.close()
     await this.storage.close()
   }
 
@@ -291,16 +307,51 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     this.dirty = false
     const doc = this.current
     const heads = A.getHeads(doc)
-    const stats = this.storage.stats()
     const chunk = A.saveSince(doc, this.savedHeads)
-    // Chunks are change logs, far bigger and slower to load than a compressed snapshot: once
-    // they outweigh the snapshot (say, after a large import), write a snapshot instead.
-    if (stats.chunkCount + 1 >= this.compactChunks || stats.chunkBytes + chunk.byteLength > stats.snapshotBytes * DEFAULT_COMPACT_RATIO + 64 * 1024) {
-      await this.storage.compact(A.save(doc))
+    if (this.compactor === null && this.needsCompaction(chunk.byteLength)) {
+      const snapshot = A.save(doc)
+      await this.storage.compact(snapshot)
+      this.storedSnapshot = snapshot
+      this.storedChunks = []
     } else if (chunk.byteLength > 0) {
       await this.storage.append(chunk)
+      this.storedChunks.push(chunk)
     }
     this.savedHeads = heads
     this.emit('persisted', heads)
+    if (this.compactor !== null && this.compacting === null && this.needsCompaction(0)) {
+      this.compacting = this.compactInBackground(this.compactor).finally(() => { this.compacting = null })
+    }
+  }
+
+  /**
+   * Chunks are change logs, far bigger and slower to load than a compressed snapshot: once they
+   * outweigh the snapshot (say, after a large import) or are many, replace them with a snapshot.
+   */
+  private needsCompaction (pendingBytes: number): boolean {
+    const stats = this.storage.stats()
+    return stats.chunkCount + (pendingBytes > 0 ? 1 : 0) >= this.compactChunks ||
+      stats.chunkBytes + pendingBytes > stats.snapshotBytes * DEFAULT_COMPACT_RATIO + 64 * 1024
+  }
+
+  /**
+   * Makes the snapshot in the worker from the stored bytes, then swaps it in for exactly the
+   * chunks it covers; writes go on meanwhile (their chunks stay). Failure leaves the chunks,
+   * which load all the same: it is logged and tried again at a later write.
+   */
+  private async compactInBackground (compactor: Compactor): Promise<void> {
+    const base = this.storedSnapshot
+    const chunks = [...this.storedChunks]
+    try {
+      const t0 = performance.now()
+      const snapshot = await compactor.compact(base, chunks)
+      if (this.closed) return
+      await this.storage.compact(snapshot, chunks.length)
+      this.storedSnapshot = snapshot
+      this.storedChunks = this.storedChunks.slice(chunks.length)
+      this.log.debug({ ms: Math.round(performance.now() - t0), bytes: snapshot.byteLength, chunks: chunks.length }, 'compacted')
+    } catch (err) {
+      this.log.warn({ err }, 'compaction failed; the chunks stay and load as they are')
+    }
   }
 }

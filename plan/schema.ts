@@ -7,7 +7,8 @@ export const MAX_DESCRIPTION_LENGTH = 20_000
 export const MAX_ACCEPTANCE_LENGTH = 20_000
 export const MAX_ESTIMATED_HOURS = 10_000
 export const MAX_EPICS = 500
-export const MAX_TASKS = 20_000
+/** A plan of 100,000 tasks imports and replicates within the bench:scale targets (issue 11). */
+export const MAX_TASKS = 100_000
 export const MAX_DEPENDENCIES = 200
 
 export const ID_PATTERN = /^[A-Za-z0-9._-]+$/

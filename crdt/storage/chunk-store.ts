@@ -13,8 +13,12 @@ export interface ChunkStore {
   load(): Promise<StoredDoc>
   /** Durable when the promise resolves (see the adapter's sync setting). */
   append(chunk: Uint8Array): Promise<void>
-  /** Atomically: store the snapshot and drop every chunk appended before this call. */
-  compact(snapshot: Uint8Array): Promise<void>
+  /**
+   * Atomically: store the snapshot and drop the chunks it covers: the first `covered` chunks
+   * stored (default: every chunk appended before this call). Chunks appended while a snapshot
+   * was being made in the background stay.
+   */
+  compact(snapshot: Uint8Array, covered?: number): Promise<void>
   /** Bytes currently stored (snapshot + chunks), for metrics and the compaction rule. */
   stats(): { snapshotBytes: number, chunkBytes: number, chunkCount: number }
   close(): Promise<void>

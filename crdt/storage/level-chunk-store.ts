@@ -29,6 +29,8 @@ export class LevelChunkStore implements ChunkStore {
   private readonly sync: boolean
   private nextSeq = 0
   private chunkKeys: string[] = []
+  /** Size of each chunk in chunkKeys, in the same order. */
+  private chunkSizes: number[] = []
   private snapshotBytes = 0
   private chunkBytes = 0
 
@@ -46,10 +48,12 @@ export class LevelChunkStore implements ChunkStore {
     this.snapshotBytes = snapshot?.byteLength ?? 0
     const chunks: Uint8Array[] = []
     this.chunkKeys = []
+    this.chunkSizes = []
     this.chunkBytes = 0
     for await (const [key, value] of this.db.iterator({ gt: CHUNK_PREFIX, lt: CHUNK_PREFIX + '~' })) {
       chunks.push(value)
       this.chunkKeys.push(key)
+      this.chunkSizes.push(value.byteLength)
       this.chunkBytes += value.byteLength
       this.nextSeq = Number(key.slice(CHUNK_PREFIX.length)) + 1
     }
@@ -60,18 +64,20 @@ export class LevelChunkStore implements ChunkStore {
     const key = chunkKey(this.nextSeq++)
     await this.db.put(key, chunk, { sync: this.sync })
     this.chunkKeys.push(key)
+    this.chunkSizes.push(chunk.byteLength)
     this.chunkBytes += chunk.byteLength
   }
 
-  async compact (snapshot: Uint8Array): Promise<void> {
-    const covered = this.chunkKeys
-    this.chunkKeys = []
+  async compact (snapshot: Uint8Array, count?: number): Promise<void> {
+    const covered = this.chunkKeys.slice(0, count ?? this.chunkKeys.length)
+    this.chunkKeys = this.chunkKeys.slice(covered.length)
+    const coveredBytes = this.chunkSizes.splice(0, covered.length).reduce((n, b) => n + b, 0)
     await this.db.batch([
       { type: 'put', key: SNAPSHOT_KEY, value: snapshot },
       ...covered.map((key) => ({ type: 'del' as const, key }))
     ], { sync: this.sync })
     this.snapshotBytes = snapshot.byteLength
-    this.chunkBytes = 0
+    this.chunkBytes -= coveredBytes
   }
 
   stats (): { snapshotBytes: number, chunkBytes: number, chunkCount: number } {

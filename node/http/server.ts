@@ -7,8 +7,8 @@ import { installHttpAuth, type HttpAuthInit } from './auth.js'
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1'
 export const DEFAULT_HTTP_PORT = 3000
-/** Bodies are small JSON documents; plans are the largest (a 10,000-task plan is ~3 MB). */
-export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
+/** Bodies are small JSON documents; plans are the largest (a 10,000-task plan is ~3 MB, the largest allowed, 100,000 tasks, ~30 MB). */
+export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024
 /** Every other body (a task, an agent, evidence) is far smaller; a tighter limit costs nothing. */
 export const DEFAULT_ROUTE_BODY_LIMIT = 1024 * 1024
 /** Routes that get the full bodyLimit. */

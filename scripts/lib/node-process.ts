@@ -34,6 +34,8 @@ export interface NodeOptions {
   httpPort?: number
   /** Command the node runs under, e.g. ['ip', 'netns', 'exec', NS] (it must exec, not fork). */
   wrapper?: string[]
+  /** Another build's CLI entry (default CLI_ENTRY), e.g. a baseline for a before/after benchmark. */
+  entry?: string
 }
 
 export function tempDir (prefix = 'fleet-test-'): string {
@@ -56,7 +58,7 @@ export async function startNode (opts: NodeOptions = {}): Promise<StartedNode> {
   const dataDir = opts.dataDir ?? tempDir()
   const args = [
     ...(opts.nodeArgs ?? []),
-    CLI_ENTRY, 'start',
+    opts.entry ?? CLI_ENTRY, 'start',
     '--data', dataDir,
     '--http', `${opts.host ?? '127.0.0.1'}:${opts.httpPort ?? 0}`,
     '--listen', `/ip4/${opts.host ?? '127.0.0.1'}/tcp/${opts.port ?? 0}`,

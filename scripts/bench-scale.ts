@@ -1,0 +1,214 @@
+import '../node/polyfill.js'
+import { generatePlan } from './bench-plan.js'
+import { killAll, removeDir, startNode, stopNode, type StartedNode } from './lib/node-process.js'
+import { machineLine, percentile, rssMb } from './lib/stats.js'
+import { waitFor } from './lib/wait.js'
+
+/**
+ * bench:scale — what one write, claim and read cost as the document grows (issue 11): for each
+ * document size (BENCH_SIZES, default 0,10000,50000,100000 tasks of the bench:plan shape):
+ *   one node: plan import over HTTP, sequential write p50/p99, GET /api/tasks/available?role=
+ *   p50/p99, load from disk at restart, RSS, event-loop lag max;
+ *   3 nodes: import until every node holds it, sequential writes on node 1, claim -> confirmed
+ *   p50/p99, RSS, event-loop lag max.
+ * BENCH_BASELINE=<another build's dist/node/cli/main.js> runs the same steps on that build too and
+ * prints both side by side (sizes above its plan limit are skipped for it).
+ */
+const SIZES = (process.env.BENCH_SIZES ?? '0,10000,50000,100000').split(',').map(Number)
+const WRITES = Number(process.env.BENCH_WRITES ?? 200)
+const READS = Number(process.env.BENCH_READS ?? 50)
+const CLAIMS = Number(process.env.BENCH_CLAIMS ?? 20)
+const BASELINE = process.env.BENCH_BASELINE
+/** The plan limit of builds before issue 11 (plan/schema.ts MAX_TASKS). */
+const BASELINE_MAX_TASKS = Number(process.env.BENCH_BASELINE_MAX_TASKS ?? 20_000)
+
+interface Row {
+  build: string
+  tasks: number
+  importMs?: number
+  everywhereMs?: number
+  writeP50?: number
+  writeP99?: number
+  writes3P50?: number
+  writes3P99?: number
+  availP50?: number
+  availP99?: number
+  claimP50?: number
+  claimP99?: number
+  loadMs?: number
+  rss1?: number
+  rss3?: number
+  lag1?: number
+  lag3?: number
+}
+
+async function call (url: string, method = 'GET', body?: unknown): Promise<{ status: number, body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- bench reads JSON
+  const res = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  return { status: res.status, body: text === '' ? null : JSON.parse(text) }
+}
+
+/** Max event-loop lag since the last scrape, in ms (prom-client resets it at every scrape). */
+async function lagMaxMs (n: StartedNode): Promise<number> {
+  const text = await (await fetch(n.url + '/metrics')).text()
+  const m = /^fleet_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)
+  return m === null ? NaN : Number(m[1]) * 1000
+}
+
+async function timed (f: () => Promise<void>): Promise<number> {
+  const t0 = performance.now()
+  await f()
+  return performance.now() - t0
+}
+
+async function importPlan (n: StartedNode, tasks: number): Promise<{ ms: number, heads: string }> {
+  if (tasks === 0) return { ms: 0, heads: '' }
+  const body = { plan: generatePlan(tasks) }
+  let heads = ''
+  const ms = await timed(async () => {
+    const r = await call(n.url + '/api/plan/import', 'POST', body)
+    if (r.status !== 200 || r.body.totalTasks !== tasks) throw new Error(`import of ${tasks} failed: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`)
+    heads = (r.body.heads as string[]).join()
+  })
+  return { ms, heads }
+}
+
+async function sequentialWrites (n: StartedNode, prefix: string): Promise<number[]> {
+  const out: number[] = []
+  for (let i = 0; i < WRITES; i++) {
+    out.push(await timed(async () => {
+      const r = await call(n.url + '/api/tasks', 'POST', { id: `${prefix}-${i}`, title: `benchmark write ${i}` })
+      if (r.status !== 201) throw new Error(`write ${i} -> ${r.status}`)
+    }))
+  }
+  return out
+}
+
+async function availableReads (n: StartedNode): Promise<number[]> {
+  const out: number[] = []
+  for (let i = 0; i < READS; i++) {
+    out.push(await timed(async () => {
+      const r = await call(n.url + '/api/tasks/available?role=backend')
+      if (r.status !== 200) throw new Error(`available -> ${r.status}`)
+    }))
+  }
+  return out
+}
+
+/** Claim an available task, wait until this node confirmed it (every live peer acknowledged), complete it. */
+async function claims (n: StartedNode): Promise<number[]> {
+  await call(n.url + '/api/agents', 'POST', { id: 'bench-agent', role: 'backend' })
+  const out: number[] = []
+  for (let i = 0; i < CLAIMS; i++) {
+    const avail = await call(n.url + '/api/tasks/available?role=backend')
+    const task = (avail.body as Array<{ id: string }>)[0]
+    if (task === undefined) throw new Error('nothing available to claim')
+    const t0 = performance.now()
+    const c = await call(n.url + '/api/assignments', 'POST', { taskId: task.id, agentId: 'bench-agent' })
+    if (c.status !== 202 && c.status !== 201) throw new Error(`claim -> ${c.status} ${JSON.stringify(c.body)}`)
+    const id = c.body.id as string
+    await waitFor(async () => (await call(`${n.url}/api/assignments/${id}`)).body.state === 'confirmed', `claim ${id} to be confirmed`, 30_000, 2)
+    out.push(performance.now() - t0)
+    const done = await call(`${n.url}/api/assignments/${id}/complete`, 'PUT', { summary: 'bench' })
+    if (done.status !== 200) throw new Error(`complete -> ${done.status} ${JSON.stringify(done.body)}`)
+  }
+  return out
+}
+
+async function oneNode (build: string, entry: string | undefined, tasks: number, row: Row): Promise<void> {
+  const n = await startNode(entry === undefined ? {} : { entry })
+  try {
+    await lagMaxMs(n)
+    row.importMs = (await importPlan(n, tasks)).ms
+    const w = await sequentialWrites(n, 'one')
+    row.writeP50 = percentile(w, 50)
+    row.writeP99 = percentile(w, 99)
+    const a = await availableReads(n)
+    row.availP50 = percentile(a, 50)
+    row.availP99 = percentile(a, 99)
+    row.rss1 = await rssMb(n.proc.pid ?? 0)
+    row.lag1 = await lagMaxMs(n)
+    await stopNode(n)
+    const again = await startNode({ dataDir: n.dataDir, ...(entry === undefined ? {} : { entry }) })
+    const line = again.stdout.find(l => l.startsWith('document: ')) ?? ''
+    row.loadMs = Number(/in (\d+) ms/.exec(line)?.[1] ?? NaN)
+    await stopNode(again)
+  } finally {
+    await killAll()
+    removeDir(n.dataDir)
+  }
+  void build
+}
+
+async function threeNodes (entry: string | undefined, tasks: number, row: Row): Promise<void> {
+  const opts = entry === undefined ? {} : { entry }
+  const nodes: StartedNode[] = []
+  try {
+    nodes.push(await startNode(opts))
+    nodes.push(...await Promise.all([1, 2].map(async () => await startNode({ ...opts, bootstrap: [nodes[0]?.addr ?? ''] }))))
+    await waitFor(async () => (await Promise.all(nodes.map(async n => (await call(n.url + '/health')).body.peers as number))).every(p => p === 2), 'the 3 nodes to connect', 60_000)
+    const first = nodes[0] as StartedNode
+    for (const n of nodes) await lagMaxMs(n)
+    const t0 = performance.now()
+    const { heads } = await importPlan(first, tasks)
+    if (tasks > 0) {
+      await waitFor(async () => (await Promise.all(nodes.map(async n => ((await call(n.url + '/health')).body.heads as string[]).join()))).every(h => h === heads), 'every node to hold the plan', 300_000, 20)
+      row.everywhereMs = performance.now() - t0
+    }
+    const w = await sequentialWrites(first, 'three')
+    row.writes3P50 = percentile(w, 50)
+    row.writes3P99 = percentile(w, 99)
+    const c = await claims(first)
+    row.claimP50 = percentile(c, 50)
+    row.claimP99 = percentile(c, 99)
+    row.rss3 = Math.max(...await Promise.all(nodes.map(async n => await rssMb(n.proc.pid ?? 0))))
+    row.lag3 = Math.max(...await Promise.all(nodes.map(async n => await lagMaxMs(n))))
+  } finally {
+    await killAll()
+    for (const n of nodes) removeDir(n.dataDir)
+  }
+}
+
+function fmt (v: number | undefined): string {
+  return v === undefined || Number.isNaN(v) ? 'n/a' : v >= 100 ? v.toFixed(0) : v.toFixed(1)
+}
+
+async function main (): Promise<void> {
+  const builds: Array<[string, string | undefined]> = [['after', undefined]]
+  if (BASELINE !== undefined) builds.unshift(['before', BASELINE])
+  const rows: Row[] = []
+  for (const tasks of SIZES) {
+    for (const [build, entry] of builds) {
+      const row: Row = { build, tasks }
+      if (build === 'before' && tasks > BASELINE_MAX_TASKS) { rows.push(row); continue }
+      process.stderr.write(`bench:scale ${build} ${tasks} tasks...\n`)
+      await oneNode(build, entry, tasks, row)
+      await threeNodes(entry, tasks, row)
+      rows.push(row)
+      process.stderr.write(`  ${JSON.stringify(row)}\n`)
+    }
+  }
+  const cols: Array<[string, (r: Row) => string]> = [
+    ['build', r => r.build], ['tasks', r => String(r.tasks)],
+    ['import ms', r => fmt(r.importMs)], ['on 3 nodes ms', r => fmt(r.everywhereMs)],
+    ['write p50/p99 ms', r => `${fmt(r.writeP50)} / ${fmt(r.writeP99)}`],
+    ['write on 3 p50/p99', r => `${fmt(r.writes3P50)} / ${fmt(r.writes3P99)}`],
+    ['claim->confirmed p50/p99', r => `${fmt(r.claimP50)} / ${fmt(r.claimP99)}`],
+    ['available p50/p99', r => `${fmt(r.availP50)} / ${fmt(r.availP99)}`],
+    ['load ms', r => fmt(r.loadMs)], ['RSS MB 1/3', r => `${fmt(r.rss1)} / ${fmt(r.rss3)}`],
+    ['loop lag max ms 1/3', r => `${fmt(r.lag1)} / ${fmt(r.lag3)}`]
+  ]
+  const lines = [
+    `bench:scale  ${machineLine()}; ${WRITES} sequential writes, ${READS} reads, ${CLAIMS} claims per size`,
+    `| ${cols.map(c => c[0]).join(' | ')} |`,
+    `|${cols.map(() => '---').join('|')}|`,
+    ...rows.map(r => `| ${cols.map(c => c[1](r)).join(' | ')} |`)
+  ]
+  process.stdout.write(lines.join('\n') + '\n')
+}
+
+main().then(() => process.exit(0), async (err: unknown) => {
+  await killAll()
+  process.stderr.write(`bench:scale failed: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})

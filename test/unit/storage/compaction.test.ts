@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict'
+import * as A from '@automerge/automerge'
+import { DocStore } from '../../../crdt/doc-store.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
+import { silentLogger } from '../../../node/logger.js'
+import { waitFor } from '../../../scripts/lib/wait.js'
+
+/** Snapshots made in a worker thread, in the background, while writes go on (issue 11, no loop stalls). */
+describe('DocStore background compaction (worker thread)', () => {
+  async function write (store: DocStore, i: number): Promise<void> {
+    await store.change((d) => { d.snapshots[`s${i}`] = { id: new A.ImmutableString(`s${i}`), takenAt: i, nodeId: new A.ImmutableString('n'), summary: new A.ImmutableString('{}') } }, `write ${i}`)
+  }
+
+  it('replaces chunks with a snapshot, keeps chunks written meanwhile, and reloads to the same document', async function () {
+    this.timeout(60_000)
+    const storage = new MemoryChunkStore()
+    const store = await DocStore.open({ storage, logger: silentLogger(), compactChunks: 4 })
+    for (let i = 0; i < 6; i++) await write(store, i)
+    // Writes keep being acknowledged while the worker makes the snapshot.
+    const more = Array.from({ length: 30 }, (_, k) => write(store, 6 + k))
+    await Promise.all(more)
+    await waitFor(() => storage.stats().snapshotBytes > 0, 'a snapshot from the background compaction', 30_000)
+    for (let i = 36; i < 40; i++) await write(store, i)
+    await waitFor(() => storage.stats().chunkCount < 4, 'the chunks to be compacted away', 30_000)
+    const heads = store.heads()
+    await store.close()
+
+    const again = await DocStore.open({ storage, logger: silentLogger(), compactChunks: 4 })
+    try {
+      assert.deepEqual(again.heads(), heads, 'the reloaded replica has every acknowledged write')
+      assert.equal(Object.keys(again.doc.snapshots).length, 40)
+    } finally {
+      await again.close()
+    }
+  })
+
+  it('inline compaction (compactInWorker: false) stores the same document', async () => {
+    const storage = new MemoryChunkStore()
+    const store = await DocStore.open({ storage, logger: silentLogger(), compactChunks: 4, compactInWorker: false })
+    for (let i = 0; i < 10; i++) await write(store, i)
+    assert.ok(storage.stats().snapshotBytes > 0, 'compacted in the write')
+    const heads = store.heads()
+    await store.close()
+    const again = await DocStore.open({ storage, logger: silentLogger() })
+    assert.deepEqual(again.heads(), heads)
+    await again.close()
+  })
+})
