@@ -22,6 +22,9 @@ const BASELINE = process.env.BENCH_BASELINE
 /** The plan limit of builds before issue 11 (plan/schema.ts MAX_TASKS). */
 const BASELINE_MAX_TASKS = Number(process.env.BENCH_BASELINE_MAX_TASKS ?? 20_000)
 
+/** A busy machine can take long to start a node; a benchmark waits rather than fails. */
+const startOpts = { startTimeoutMs: 180_000 }
+
 interface Row {
   build: string
   tasks: number
@@ -116,7 +119,7 @@ async function claims (n: StartedNode): Promise<number[]> {
 }
 
 async function oneNode (build: string, entry: string | undefined, tasks: number, row: Row): Promise<void> {
-  const n = await startNode(entry === undefined ? {} : { entry })
+  const n = await startNode({ ...startOpts, ...(entry === undefined ? {} : { entry }) })
   try {
     await lagMaxMs(n)
     row.importMs = (await importPlan(n, tasks)).ms
@@ -129,7 +132,7 @@ async function oneNode (build: string, entry: string | undefined, tasks: number,
     row.rss1 = await rssMb(n.proc.pid ?? 0)
     row.lag1 = await lagMaxMs(n)
     await stopNode(n)
-    const again = await startNode({ dataDir: n.dataDir, ...(entry === undefined ? {} : { entry }) })
+    const again = await startNode({ ...startOpts, dataDir: n.dataDir, ...(entry === undefined ? {} : { entry }) })
     const line = again.stdout.find(l => l.startsWith('document: ')) ?? ''
     row.loadMs = Number(/in (\d+) ms/.exec(line)?.[1] ?? NaN)
     await stopNode(again)
@@ -141,7 +144,7 @@ async function oneNode (build: string, entry: string | undefined, tasks: number,
 }
 
 async function threeNodes (entry: string | undefined, tasks: number, row: Row): Promise<void> {
-  const opts = entry === undefined ? {} : { entry }
+  const opts = { ...startOpts, ...(entry === undefined ? {} : { entry }) }
   const nodes: StartedNode[] = []
   try {
     nodes.push(await startNode(opts))

@@ -34,6 +34,8 @@ export interface NodeOptions {
   httpPort?: number
   /** Command the node runs under, e.g. ['ip', 'netns', 'exec', NS] (it must exec, not fork). */
   wrapper?: string[]
+  /** How long the node may take to print its addresses (default 30 s). */
+  startTimeoutMs?: number
   /** Another build's CLI entry (default CLI_ENTRY), e.g. a baseline for a before/after benchmark. */
   entry?: string
 }
@@ -81,7 +83,7 @@ export async function startNode (opts: NodeOptions = {}): Promise<StartedNode> {
   const url = await waitFor(() => {
     if (exited !== null) throw new GiveUpError(`node exited with ${exited}: ${stderr.slice(-5).join(' | ')}`)
     return stdout.find(l => l.startsWith('http: '))?.slice(6)
-  }, 'the node to print its HTTP URL', 30_000)
+  }, 'the node to print its HTTP URL', opts.startTimeoutMs ?? 30_000)
   const peerId = stdout.find(l => l.startsWith('peer id: '))?.slice(9) ?? ''
   const addr = stdout.find(l => l.startsWith('listen: '))?.slice(8) ?? ''
   return { proc, dataDir, peerId, addr, url, stdout, stderr }
