@@ -64,6 +64,16 @@ export function chunkStoreSuite (harness: () => ChunkStoreHarness): void {
     assert.deepEqual(await loaded(s), { snapshot: [8], chunks: [] })
   })
 
+  it('a compaction made in the background covers only the chunks it was made from; later ones stay', async () => {
+    const s = await open(h.fresh())
+    await s.append(bytes(1))
+    await s.append(bytes(2))
+    await s.append(bytes(3))
+    await s.compact(bytes(9, 9), 2)
+    assert.deepEqual(await loaded(s), { snapshot: [9, 9], chunks: [[3]] })
+    assert.deepEqual(s.stats(), { snapshotBytes: 2, chunkBytes: 1, chunkCount: 1 })
+  })
+
   it('keeps everything across close and reopen, and keeps appending after what it had', async () => {
     const s = await open(h.fresh())
     await s.compact(bytes(7, 7))

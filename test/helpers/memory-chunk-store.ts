@@ -7,7 +7,7 @@ export class MemoryChunkStore implements ChunkStore {
   async open (): Promise<void> {}
   async load (): Promise<StoredDoc> { return { snapshot: this.snapshot, chunks: [...this.chunks] } }
   async append (chunk: Uint8Array): Promise<void> { this.chunks.push(chunk) }
-  async compact (snapshot: Uint8Array): Promise<void> { this.snapshot = snapshot; this.chunks = [] }
+  async compact (snapshot: Uint8Array, covered?: number): Promise<void> { this.snapshot = snapshot; this.chunks = this.chunks.slice(covered ?? this.chunks.length) }
   stats (): { snapshotBytes: number, chunkBytes: number, chunkCount: number } {
     return { snapshotBytes: this.snapshot?.byteLength ?? 0, chunkBytes: this.chunks.reduce((n, c) => n + c.byteLength, 0), chunkCount: this.chunks.length }
   }
