@@ -1,5 +1,8 @@
 import '../node/polyfill.js'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { generatePlan } from './bench-plan.js'
+import { projectionCost } from './lib/projection-cost.js'
 import { killAll, removeDir, startNode, stopNode, type StartedNode } from './lib/node-process.js'
 import { machineLine, percentile, rssMb } from './lib/stats.js'
 import { waitFor } from './lib/wait.js'
@@ -15,6 +18,8 @@ import { waitFor } from './lib/wait.js'
  * prints both side by side (sizes above its plan limit are skipped for it).
  */
 const SIZES = (process.env.BENCH_SIZES ?? '0,10000,50000,100000').split(',').map(Number)
+/** BENCH_INPROC_ONLY=1: only the in-process projection figures (no node processes). */
+const INPROC_ONLY = process.env.BENCH_INPROC_ONLY === '1'
 const WRITES = Number(process.env.BENCH_WRITES ?? 200)
 const READS = Number(process.env.BENCH_READS ?? 50)
 const CLAIMS = Number(process.env.BENCH_CLAIMS ?? 20)
@@ -180,7 +185,7 @@ async function main (): Promise<void> {
   const builds: Array<[string, string | undefined]> = [['after', undefined]]
   if (BASELINE !== undefined) builds.unshift(['before', BASELINE])
   const rows: Row[] = []
-  for (const tasks of SIZES) {
+  for (const tasks of INPROC_ONLY ? [] : SIZES) {
     for (const [build, entry] of builds) {
       const row: Row = { build, tasks }
       if (build === 'before' && tasks > BASELINE_MAX_TASKS) { rows.push(row); continue }
@@ -201,11 +206,27 @@ async function main (): Promise<void> {
     ['load ms', r => fmt(r.loadMs)], ['RSS MB 1/3', r => `${fmt(r.rss1)} / ${fmt(r.rss3)}`],
     ['loop lag max ms 1/3', r => `${fmt(r.lag1)} / ${fmt(r.lag3)}`]
   ]
+  // In process: the projection's own cost per write, the same steps on each build.
+  const here = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+  const roots: Array<[string, string]> = [['after', here]]
+  if (BASELINE !== undefined) roots.unshift(['before', resolve(dirname(BASELINE), '../..')])
+  const inproc: string[] = []
+  for (const tasks of SIZES) {
+    for (const [build, root] of roots) {
+      const c = await projectionCost(root, tasks, Number(process.env.BENCH_INPROC_WRITES ?? 100))
+      inproc.push(`| ${build} | ${tasks} | ${fmt(c.p50)} / ${fmt(c.p99)} | ${fmt(c.rebuildMs)} |`)
+    }
+  }
   const lines = [
     `bench:scale  ${machineLine()}; ${WRITES} sequential writes, ${READS} reads, ${CLAIMS} claims per size`,
     `| ${cols.map(c => c[0]).join(' | ')} |`,
     `|${cols.map(() => '---').join('|')}|`,
-    ...rows.map(r => `| ${cols.map(c => c[1](r)).join(' | ')} |`)
+    ...rows.map(r => `| ${cols.map(c => c[1](r)).join(' | ')} |`),
+    '',
+    'in process: projection update after one write (a new task, then its claim), ms; full build at load, ms',
+    '| build | tasks | update p50 / p99 | full build |',
+    '|---|---|---|---|',
+    ...inproc
   ]
   process.stdout.write(lines.join('\n') + '\n')
 }
