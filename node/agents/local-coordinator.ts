@@ -48,7 +48,7 @@ export class LocalCoordinator implements AgentCoordinator {
   }
 
   async pickTask (agent: AgentInfo): Promise<WorkTask | null> {
-    const t = this.init.services.tasks.available(agent.role)[0]
+    const t = this.init.services.tasks.next(agent.role)
     return t === undefined ? null : { id: t.id, title: t.title, description: t.description, acceptance: t.acceptance, role: t.role, attempt: t.attempt, reason: t.reason }
   }
 

@@ -95,6 +95,11 @@ export class TaskService {
     return this.availablePage({ ...(role === undefined ? {} : { role }) }, now).items
   }
 
+  /** The task an agent of this role should take next (the first available one), found in O(1) of the plan. */
+  next (role: string, now = Date.now()): TaskState | undefined {
+    return this.availablePage({ role, limit: 1 }, now).items[0]
+  }
+
   availablePage (query: AvailableQuery = {}, now = Date.now()): Page<TaskState> {
     let after: { priority: number, order: number, id: string } | undefined
     if (query.cursor !== undefined) {
