@@ -229,8 +229,10 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   async close (): Promise<void> {
     if (this.closed) return
     await this.flush()
-    this.closed = true
+    // A compaction under way finishes and is stored: a restart then loads the snapshot, not the
+    // (much slower to load) chunks it replaces.
     await this.compacting
+    this.closed = true
     await this.compactor?.close()
     await this.storage.close()
   }
