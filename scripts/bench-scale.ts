@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generatePlan } from './bench-plan.js'
 import { projectionCost } from './lib/projection-cost.js'
-import { killAll, removeDir, startNode, stopNode, type StartedNode } from './lib/node-process.js'
+import { killAll, removeDir, startCluster, startNode, stopNode, type StartedNode } from './lib/node-process.js'
 import { machineLine, percentile, rssMb } from './lib/stats.js'
 import { waitFor } from './lib/wait.js'
 
@@ -155,9 +155,7 @@ async function threeNodes (entry: string | undefined, tasks: number, row: Row): 
   const opts = { ...startOpts, ...(entry === undefined ? {} : { entry }) }
   const nodes: StartedNode[] = []
   try {
-    nodes.push(await startNode(opts))
-    nodes.push(...await Promise.all([1, 2].map(async () => await startNode({ ...opts, bootstrap: [nodes[0]?.addr ?? ''] }))))
-    await waitFor(async () => (await Promise.all(nodes.map(async n => (await call(n.url + '/health')).body.peers as number))).every(p => p === 2), 'the 3 nodes to connect', 60_000)
+    nodes.push(...await startCluster(3, opts, 60_000))
     const first = nodes[0] as StartedNode
     for (const n of nodes) await lagMaxMs(n)
     const t0 = performance.now()
