@@ -14,8 +14,8 @@ import { entryView, mergeOrder, MERGE_STATES, type MergeEntryView, type MergeSta
 export class MergeQueueIndex {
   private readonly patches = new PatchKeys('mergeQueue')
   private readonly entries = new Map<string, MergeEntryView>()
-  private readonly all = new OrderedSet<MergeEntryView>(mergeOrder)
-  private readonly active = new OrderedSet<MergeEntryView>(mergeOrder)
+  private readonly all = new OrderedSet<MergeEntryView>(byOrder)
+  private readonly active = new OrderedSet<MergeEntryView>(byOrder)
   private readonly byAssignment = new Map<string, Set<string>>()
   private readonly mergedByTask = new Map<string, Set<string>>()
   private readonly counts = Object.fromEntries(MERGE_STATES.map(s => [s, 0])) as Record<MergeState, number>
@@ -89,6 +89,11 @@ export class MergeQueueIndex {
     if (e.state === 'merged') addTo(this.mergedByTask, e.taskId, id)
     if (e.state in this.counts) this.counts[e.state]++
   }
+}
+
+/** mergeOrder, with an entry equal to itself (mergeOrder never answers 0, a set must find what it holds). */
+function byOrder (a: MergeEntryView, b: MergeEntryView): number {
+  return a.id === b.id ? 0 : mergeOrder(a, b)
 }
 
 function addTo (m: Map<string, Set<string>>, k: string, v: string): void {
