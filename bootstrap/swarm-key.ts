@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readSecretFile, SecretFileError } from './secret-file.js'
 
 /**
  * The libp2p private-network key (a "swarm.key", as in IPFS/libp2p pnet): every connection is
@@ -62,12 +62,16 @@ export function parseSwarmKey (text: string, source = 'swarm key'): SwarmKey {
   }
 }
 
-/** Reads and parses a swarm key file; every failure is a SwarmKeyError naming the file. */
+/**
+ * Reads and parses a swarm key file: a missing or malformed file is a SwarmKeyError naming it
+ * (a bad option), one that exists but cannot be read a SecretFileError (the machine's problem).
+ */
 export function readSwarmKeyFile (path: string): SwarmKey {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readSecretFile(path, 'swarm key file', '--swarm-key')
   } catch (err) {
+    if (err instanceof SecretFileError) throw err
     throw new SwarmKeyError(`cannot read swarm key file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
   }
   return parseSwarmKey(text, path)

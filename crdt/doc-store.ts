@@ -3,12 +3,17 @@ import * as A from '@automerge/automerge'
 import type { Logger } from '../node/logger.js'
 import type { ChunkStore } from './storage/chunk-store.js'
 import { Compactor } from './storage/compact.js'
+import { StorageUnavailableError } from './storage/errors.js'
 import { genesis, type FleetDoc } from './schema.js'
 
 export const DEFAULT_COMPACT_CHUNKS = 512
 export const DEFAULT_COMPACT_RATIO = 1
 /** Remote changes are acknowledged to nobody, so their disk writes can wait and be batched. */
 export const DEFAULT_REMOTE_FLUSH_DELAY_MS = 50
+/** After a failed disk write, retry after this long, doubling up to DEFAULT_RETRY_MAX_MS. */
+export const DEFAULT_RETRY_MIN_MS = 100
+/** Short enough that a node is writable again within seconds of space returning. */
+export const DEFAULT_RETRY_MAX_MS = 2000
 
 export interface DocStoreInit {
   storage: ChunkStore
@@ -28,6 +33,12 @@ export interface DocStoreInit {
    * whole blocks for hundreds of milliseconds. False: inline, in the write that triggers it.
    */
   compactInWorker?: boolean
+  /** First retry delay after a failed disk write (default DEFAULT_RETRY_MIN_MS), doubling up to retryMaxMs. */
+  retryMinMs?: number
+  /** Default DEFAULT_RETRY_MAX_MS. */
+  retryMaxMs?: number
+  /** For tests: the clock. */
+  now?: () => number
 }
 
 export type ChangeOrigin = 'local' | 'remote'
@@ -41,9 +52,17 @@ export interface DocChangeEvent {
   patches: A.Patch[]
 }
 
+/** Whether the replica can be written to disk; `failure` says why not since when. */
+export interface StorageHealth {
+  writable: boolean
+  failure: StorageUnavailableError | null
+}
+
 export interface DocStoreEvents {
   change: [DocChangeEvent]
   persisted: [A.Heads]
+  /** Disk writes started failing (writable false) or work again (writable true). */
+  storage: [StorageHealth]
 }
 
 export type Mutator<R> = (doc: FleetDoc) => R
@@ -63,6 +82,11 @@ export class StorageClosedError extends Error {
  * persistence and change events happen in one place. Writes are group-committed: each mutation
  * is its own Automerge change, applied at once, and all changes made while a disk write is in
  * flight are saved together in the next one; a write's promise resolves only once it is on disk.
+ *
+ * When a disk write fails (disk full), the writes waiting on it are rejected (never acknowledged),
+ * their changes stay dirty and are retried with backoff, and new local writes are refused with
+ * StorageUnavailableError before they change anything, until a retry succeeds. Remote changes
+ * keep being applied in memory (their authors hold them on disk) and are saved with the retry.
  */
 export class DocStore extends EventEmitter<DocStoreEvents> {
   private current: A.Doc<FleetDoc>
@@ -81,6 +105,12 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   private storedChunks: Uint8Array[] = []
   private readonly compactor: Compactor | null
   private compacting: Promise<void> | null = null
+  private failure: StorageUnavailableError | null = null
+  private retryTimer: NodeJS.Timeout | null = null
+  private retryDelayMs: number
+  private readonly retryMinMs: number
+  private readonly retryMaxMs: number
+  private readonly now: () => number
   /** How long loading from disk took at open, and how much was read. */
   loadStats = { ms: 0, bytes: 0, chunks: 0 }
 
@@ -91,6 +121,10 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     this.log = init.logger
     this.compactChunks = init.compactChunks ?? DEFAULT_COMPACT_CHUNKS
     this.remoteFlushDelayMs = init.remoteFlushDelayMs ?? DEFAULT_REMOTE_FLUSH_DELAY_MS
+    this.retryMinMs = init.retryMinMs ?? DEFAULT_RETRY_MIN_MS
+    this.retryMaxMs = init.retryMaxMs ?? DEFAULT_RETRY_MAX_MS
+    this.retryDelayMs = this.retryMinMs
+    this.now = init.now ?? Date.now
     this.savedHeads = A.getHeads(doc)
     this.compactor = init.compactInWorker === false ? null : new Compactor()
   }
@@ -117,6 +151,14 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     if (fresh) store.savedHeads = []
     if (fresh || stored.chunks.length > 0) store.dirty = true
     await store.flush()
+    // A node that cannot write its replica at start should not start (the caller says why).
+    if (store.failure !== null) {
+      const failure = store.failure
+      store.stopRetrying()
+      await store.compactor?.close()
+      await init.storage.close().catch(() => undefined)
+      throw failure
+    }
     return store
   }
 
@@ -132,6 +174,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
    * once the change is durable. A mutator that changes nothing writes nothing.
    */
   async change<R> (mutate: Mutator<R>, message?: string): Promise<R> {
+    this.assertWritable()
     const result = this.changeNow(mutate, message)
     await this.whenPersisted()
     return result
@@ -142,6 +185,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
    * change depends on every head, so right after it the heads are exactly this one change.
    */
   async commit<R> (mutate: Mutator<R>, message?: string): Promise<{ result: R, hash: string | null }> {
+    this.assertWritable()
     const before = this.heads().join()
     const result = this.changeNow(mutate, message)
     const heads = this.heads()
@@ -217,21 +261,32 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     return A.getMissingDeps(this.current, heads)
   }
 
-  /** Resolves when every change made so far is on disk. */
+  /** Resolves when every change made so far is on disk; rejects while disk writes fail. */
   async whenPersisted (): Promise<void> {
     if (!this.dirty && this.flushing === null) return
+    if (this.failure !== null && this.flushing === null) throw this.failure
     await new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject })
       this.scheduleFlush()
     })
   }
 
+  /** Whether disk writes work; while they fail, local writes are refused (see the class comment). */
+  storageHealth (): StorageHealth {
+    return { writable: this.failure === null, failure: this.failure }
+  }
+
   async close (): Promise<void> {
     if (this.closed) return
+    // One last attempt even while degraded; what still fails to save is only unacknowledged
+    // local changes (their writers got an error) and remote ones (their authors hold them).
+    this.stopRetrying()
     await this.flush()
     // A compaction under way finishes and is stored: a restart then loads the snapshot, not the
     // (much slower to load) chunks it replaces.
     await this.compacting
+    this.stopRetrying()
+    if (this.failure !== null) this.log.error({ err: this.failure }, 'closing with changes not saved to disk (none of them acknowledged)')
     this.closed = true
     await this.compactor?.close()
     await this.storage.close()
@@ -264,40 +319,83 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     }
   }
 
+  private assertWritable (): void {
+    if (this.failure !== null) throw this.failure
+  }
+
   private scheduleFlush (): void {
     if (this.remoteFlushTimer !== null) {
       clearTimeout(this.remoteFlushTimer)
       this.remoteFlushTimer = null
     }
-    if (this.flushing !== null) return
-    this.flushing = (async () => {
-      // One disk write carries every change made while the previous one was in flight.
-      while (this.dirty) {
-        const waiters = this.waiters
+    // While degraded, the retry timer decides when the disk is tried again.
+    if (this.flushing !== null || this.retryTimer !== null) return
+    this.flushing = this.runFlush()
+  }
+
+  /** Never rejects: failures are turned into the degraded state and rejected waiters. */
+  private async runFlush (): Promise<void> {
+    // One disk write carries every change made while the previous one was in flight.
+    while (this.dirty) {
+      const waiters = this.waiters
+      this.waiters = []
+      try {
+        await this.writeOnce()
+        for (const w of waiters) w.resolve()
+        if (this.failure !== null) this.recovered()
+      } catch (err) {
+        // Nothing since savedHeads is on disk: the changes stay dirty for the next attempt, and
+        // every write waiting now (including those that arrived during this one, whose changes
+        // it carried) is refused rather than acknowledged.
+        this.dirty = true
+        this.degraded(err)
+        for (const w of [...waiters, ...this.waiters]) w.reject(this.failure)
         this.waiters = []
-        try {
-          await this.writeOnce()
-          for (const w of waiters) w.resolve()
-        } catch (err) {
-          this.log.error({ err }, 'persisting the document failed')
-          // Nothing since savedHeads is on disk: the changes stay dirty for the next write, and
-          // every write waiting now (including those that arrived during this one, whose changes
-          // it carried) is refused rather than acknowledged.
-          this.dirty = true
-          const all = [...waiters, ...this.waiters]
-          this.waiters = []
-          for (const w of all) w.reject(err)
-          break
-        }
+        break
       }
-      this.flushing = null
-      // Waiters that arrived after the last successful pass but found nothing dirty.
-      if (!this.dirty) {
-        const rest = this.waiters
-        this.waiters = []
-        for (const w of rest) w.resolve()
-      }
-    })()
+    }
+    this.flushing = null
+    if (this.failure !== null) {
+      this.scheduleRetry()
+      return
+    }
+    // Waiters that arrived after the last pass but found nothing dirty.
+    const rest = this.waiters
+    this.waiters = []
+    for (const w of rest) w.resolve()
+  }
+
+  private degraded (err: unknown): void {
+    const first = this.failure === null
+    this.failure = StorageUnavailableError.from(err, this.failure?.since ?? this.now())
+    if (first) {
+      this.log.error({ err }, 'cannot write the replica to disk; refusing writes and retrying until it works')
+      this.emit('storage', this.storageHealth())
+    } else {
+      this.log.debug({ err: this.failure.reason }, 'disk write retry failed')
+    }
+  }
+
+  private recovered (): void {
+    this.log.info({ degradedForMs: this.now() - (this.failure?.since ?? this.now()) }, 'the replica is written to disk again; accepting writes')
+    this.failure = null
+    this.retryDelayMs = this.retryMinMs
+    this.emit('storage', this.storageHealth())
+  }
+
+  private scheduleRetry (): void {
+    if (this.retryTimer !== null || this.closed) return
+    const delay = this.retryDelayMs
+    this.retryDelayMs = Math.min(this.retryMaxMs, this.retryDelayMs * 2)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      this.scheduleFlush()
+    }, delay)
+  }
+
+  private stopRetrying (): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer)
+    this.retryTimer = null
   }
 
   private async flush (): Promise<void> {
@@ -306,6 +404,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   }
 
   private async writeOnce (): Promise<void> {
+    // Cleared before the write so that changes made while it is in flight mark it again.
     this.dirty = false
     const doc = this.current
     const heads = A.getHeads(doc)

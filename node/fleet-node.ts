@@ -36,6 +36,7 @@ import { metricsRoutes } from './http/routes/metrics.js'
 import { wsRoutes } from './http/routes/ws.js'
 import { dashboardRoutes } from './dashboard/routes.js'
 import { EventLoopWatchdog } from './util/event-loop-watchdog.js'
+import { explainStartFailure } from './startup/errors.js'
 
 export interface FleetNodeInit {
   dataDir: string
@@ -78,7 +79,16 @@ export class FleetNode {
     private readonly watchdog: EventLoopWatchdog
   ) {}
 
+  /** Starts a node; a failure caused by the environment is a StartupError saying what to fix. */
   static async start (init: FleetNodeInit): Promise<FleetNode> {
+    try {
+      return await FleetNode.startParts(init)
+    } catch (err) {
+      throw explainStartFailure(err, { dataDir: init.dataDir, listen: init.listen, http: init.http, ...(init.work === undefined ? {} : { repo: init.work.repo }) }) ?? err
+    }
+  }
+
+  private static async startParts (init: FleetNodeInit): Promise<FleetNode> {
     const log = init.logger
     await mkdir(init.dataDir, { recursive: true })
     const privateKey = await loadOrCreateIdentity(init.dataDir)

@@ -49,6 +49,7 @@ export interface NodeWorkInit {
 export class NodeWork {
   readonly pool: AgentPool
   readonly mergeLeader: MergeLeader
+  private readonly repo: GitRepo
 
   constructor (init: NodeWorkInit) {
     const { work, services, logger } = init
@@ -58,6 +59,7 @@ export class NodeWork {
       ...(work.mainBranch === undefined ? {} : { mainBranch: work.mainBranch }),
       identity: { name: 'fleet merge queue', email: `${init.selfId}@fleet.invalid` }
     })
+    this.repo = repo
     this.pool = new AgentPool({
       repo,
       worktreeRoot: join(init.dataDir, 'worktrees'),
@@ -92,6 +94,8 @@ export class NodeWork {
 
   /** Checks the clone (RepoError names the problem) and starts the agents and the merge leader. */
   async start (): Promise<void> {
+    // Also without agents: the merge leader works in the clone too.
+    await this.repo.check()
     await this.pool.start()
     this.mergeLeader.start()
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import '../polyfill.js'
 import { ConfigError } from '../config.js'
-import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.js'
+import { CliError, EXIT_FAILURE, EXIT_USAGE, traceOf } from './errors.js'
 import { startCommand, START_USAGE } from './start.js'
 import { keyCommand, KEY_USAGE } from './key.js'
 import { planCommand, PLAN_USAGE } from './plan.js'
@@ -51,7 +51,7 @@ main(process.argv.slice(2)).then((code) => {
   setTimeout(() => process.exit(code), 200).unref()
 }, (err: unknown) => {
   if (err instanceof CliError) {
-    process.stderr.write(`fleet: ${err.message}\n`)
+    process.stderr.write(`fleet: ${err.message}\n${err.trace === undefined ? '' : traceOf(err.trace) + '\n'}`)
     process.exit(err.exitCode)
   } else if (err instanceof ConfigError) {
     process.stderr.write(`fleet: ${err.message}\n`)

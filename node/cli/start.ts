@@ -2,6 +2,7 @@ import { resolveStartConfig } from '../config.js'
 import { FleetNode } from '../fleet-node.js'
 import { createLogger } from '../logger.js'
 import { parseCommandArgs } from './args.js'
+import { startFailure } from './start-failure.js'
 
 export const START_USAGE = `usage: fleet start [options]
   --data DIR              data directory (default ./.fleet; env FLEET_DATA)
@@ -65,7 +66,7 @@ export async function startCommand (argv: string[]): Promise<number> {
     check: { type: 'string' },
     'check-timeout': { type: 'string' }
   })
-  const cfg = resolveStartConfig({
+  const cfg = startFailure.around(() => resolveStartConfig({
     data: values.data,
     listen: values.listen,
     bootstrap: values.bootstrap,
@@ -92,10 +93,10 @@ export async function startCommand (argv: string[]): Promise<number> {
     executorTimeout: values['executor-timeout'],
     check: values.check,
     checkTimeout: values['check-timeout']
-  }, process.env, values.config as string | undefined)
+  }, process.env, values.config as string | undefined), (values['log-level'] as string | undefined) ?? process.env.FLEET_LOG_LEVEL)
 
   const logger = createLogger({ level: cfg.logLevel })
-  const node = await FleetNode.start({
+  const node = await startFailure.aroundAsync(async () => await FleetNode.start({
     dataDir: cfg.data,
     listen: cfg.listen,
     bootstrap: cfg.bootstrap,
@@ -108,7 +109,7 @@ export async function startCommand (argv: string[]): Promise<number> {
     ...(cfg.swarmKey === null ? {} : { swarmKey: cfg.swarmKey.bytes }),
     ...(cfg.allowPeers === null ? {} : { allowPeers: cfg.allowPeers }),
     ...(cfg.apiToken === null ? {} : { apiToken: cfg.apiToken, authReads: cfg.authReads })
-  })
+  }), cfg.logLevel)
   const lines = [
     `fleet node started (cluster ${cfg.cluster})`,
     `peer id: ${node.peerId}`,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readSecretFile, SecretFileError } from '../../bootstrap/secret-file.js'
 import { isIP } from 'node:net'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { HttpError } from './errors.js'
@@ -40,8 +40,10 @@ export function parseApiToken (text: string, source = 'API token'): string {
 export function readApiTokenFile (path: string): string {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    // A file that exists but cannot be read is a SecretFileError (exit 1, not a bad option).
+    text = readSecretFile(path, 'API token file', '--api-token-file')
   } catch (err) {
+    if (err instanceof SecretFileError) throw err
     throw new ApiTokenError(`cannot read API token file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
   }
   return parseApiToken(text, `API token file ${path}`)

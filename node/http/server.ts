@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from '../logger.js'
-import { HttpError } from './errors.js'
+import { domainErrorReply, HttpError, RETRY_AFTER_SECONDS } from './errors.js'
 import { installHttpAuth, type HttpAuthInit } from './auth.js'
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1'
@@ -95,6 +95,12 @@ export function createHttpServer<C> (init: HttpServerInit, ctx: C, routes: Array
   app.setErrorHandler((err: unknown, req, reply) => {
     if (err instanceof HttpError) {
       void reply.status(err.status).send({ error: err.message, details: err.details })
+      return
+    }
+    const domain = domainErrorReply(err)
+    if (domain !== null) {
+      if (domain.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS))
+      void reply.status(domain.status).send(domain.body)
       return
     }
     const e = err as { statusCode?: number, message?: string, code?: string }
