@@ -4,7 +4,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../node/logger.js'
 import { Backoff, backoffDelay, type BackoffInit } from '../node/util/backoff.js'
 import { groupByPeer, parseBootstrapAddr, type BootstrapPeer } from './peers.js'
-import { resolveDialAddr, type LookupFn, systemLookup } from './resolve.js'
+import { DnsResolveError, resolveDialAddr, type LookupFn, systemLookup } from './resolve.js'
 
 export const DEFAULT_MIN_BACKOFF_MS = 250
 export const DEFAULT_MAX_BACKOFF_MS = 10_000
@@ -63,9 +63,13 @@ export interface DialTargetStatus {
   bootstrap: boolean
   addrs: string[]
   connected: boolean
+  /** A dial is in flight. */
+  dialing: boolean
   /** Failed dials since the last success. */
   failures: number
   lastError: string | null
+  /** Unreachable (every dial failed) since then; null while connected or before the first failure. */
+  retryingSince: number | null
   /** When the next dial is due (if not connected). */
   nextAttemptAt: number
 }
@@ -188,8 +192,10 @@ export class PeerDialer {
       bootstrap: t.bootstrap,
       addrs: [...t.configured, ...t.learned].map(String),
       connected: this.connected(t),
+      dialing: t.dialing,
       failures: t.failures,
       lastError: t.lastError,
+      retryingSince: t.unreachableSince,
       nextAttemptAt: t.nextAttemptAt
     }))
   }
@@ -233,6 +239,11 @@ export class PeerDialer {
     const fields = { peer: id, addrs: [...t.configured, ...t.learned].map(String), err: t.lastError, retryInMs: delay, attempts: t.failures }
     if (!t.bootstrap) {
       this.log.debug(fields, 'dial failed')
+    } else if (t.failures === 1 && err instanceof DnsResolveError) {
+      // A name that does not resolve is likely a typo or a missing DNS record, not a peer that is
+      // still starting: say so at once (and keep retrying: the record may appear).
+      t.warned = true
+      this.log.warn(fields, `bootstrap address does not resolve: ${t.lastError}; still retrying`)
     } else if (t.failures === 1) {
       this.log.info(fields, 'bootstrap peer not reachable yet; retrying with backoff')
     } else if (!t.warned && now - t.unreachableSince >= this.warnAfterMs) {

@@ -147,6 +147,7 @@ export class FleetNode {
       ...services,
       events,
       leader: coordinator.leader,
+      dialStatus: () => dialer.status(),
       startedAt: Date.now()
     }
     const http = createHttpServer({

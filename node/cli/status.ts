@@ -27,8 +27,9 @@ export const AGENTS_USAGE = `usage: fleet agents [--node URL] [--json]
 ${NODE_OPTION_HELP}`
 
 /** The API shapes these commands read (only the fields they use). */
-export interface HealthJson { status: string, peerId: string, peers: number, heads: string[], uptimeMs: number, leader?: string | null, term?: number }
+export interface HealthJson { status: string, peerId: string, peers: number, heads: string[], uptimeMs: number, leader?: string | null, term?: number, problems?: Array<{ code: string, message: string, since: number }>, bootstrap?: BootstrapJson[] }
 export interface PeerJson { peerId: string, inSync: boolean, lastSeenAt: number | null, http: string | null }
+export interface BootstrapJson { peerId: string, addrs: string[], state: string, retryingSince: number | null, failures: number, lastError: string | null, nextAttemptAt: number | null }
 export interface EpicJson { epic: string, title: string, tasks: number, hours: number, doneHours: number, percent: number }
 export interface OverviewJson { totalTasks: number, totalEstimatedHours: number, byStatus: Record<string, number>, byEpic: EpicJson[], percentComplete: number }
 export interface AgentJson { id: string, name?: string, role: string, health_status?: string, lastHeartbeatAt?: number | null, currentAssignment?: string | null, currentTask?: string | null }
@@ -92,7 +93,7 @@ export async function gatherStatus (client: FleetClient): Promise<StatusReport> 
   // Health first: if the node is not there, say so once instead of six times.
   const health = await client.get<HealthJson>('/health')
   const [peers, overview, agents, mergeQueue] = await Promise.all([
-    client.getOptional<PeerJson[]>('/api/peers'),
+    client.getOptional<PeerJson[] | { peers: PeerJson[] }>('/api/peers').then(p => p === null || Array.isArray(p) ? p : p.peers),
     client.getOptional<OverviewJson>('/api/progress/overview'),
     client.getOptional<AgentJson[]>('/api/agents'),
     client.getOptional<QueueEntryJson[]>('/api/git/merge-queue')
@@ -133,6 +134,22 @@ function agentTable (agents: AgentJson[], lookup: WorkLookup, now = Date.now()):
   )
 }
 
+/** Each bootstrap peer's dial state: why this node is (not) connected to it. */
+function bootstrapTable (list: BootstrapJson[], now: number): string {
+  return formatTable(
+    [{ header: 'BOOTSTRAP' }, { header: 'ADDRESS', maxWidth: 48 }, { header: 'STATE' }, { header: 'SINCE' }, { header: 'TRIES', align: 'right' }, { header: 'NEXT' }, { header: 'LAST ERROR', maxWidth: 60 }],
+    list.map(b => [
+      shortId(b.peerId),
+      (b.addrs[0] ?? DASH).replace(/\/p2p\/[^/]+$/, '') + (b.addrs.length > 1 ? ` +${b.addrs.length - 1}` : ''),
+      b.state,
+      b.retryingSince === null ? DASH : ago(b.retryingSince, now),
+      String(b.failures),
+      b.nextAttemptAt === null ? DASH : `in ${duration(Math.max(0, b.nextAttemptAt - now))}`,
+      b.lastError ?? ''
+    ])
+  )
+}
+
 export function renderStatus (r: StatusReport, now = Date.now()): string {
   const h = r.health
   const out: string[] = []
@@ -141,9 +158,11 @@ export function renderStatus (r: StatusReport, now = Date.now()): string {
     kv('node', h.peerId),
     kv('http', r.node),
     kv('status', `${h.status}, up ${duration(h.uptimeMs)}`),
+    ...(h.problems ?? []).map(p => kv('problem', `${p.message} (since ${ago(p.since, now)})`)),
     kv('leader', leaderLine(h)),
     kv('peers', `${h.peers} connected`)
   )
+  if (h.bootstrap !== undefined && h.bootstrap.length > 0) out.push('', bootstrapTable(h.bootstrap, now))
 
   if (r.peers !== null && r.peers.length > 0) {
     out.push('', formatTable(

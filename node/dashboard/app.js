@@ -14,7 +14,6 @@ const DEBOUNCE_MS = 150
 const MAX_WAIT_MS = 1000
 /** Heartbeats and peer liveness change without document events: poll them. */
 const POLL_MS = 5000
-const EVIDENCE_FROM_TASKS = 8
 const EVIDENCE_SHOWN = 12
 const QUEUE_SHOWN = 30
 const RECONNECT_MS = 3000
@@ -35,18 +34,8 @@ async function getJson (path) {
   }
 }
 
-/** Evidence of the tasks that moved last (the API lists evidence per task). */
-async function loadEvidence () {
-  const tasks = state.tasks
-  if (!Array.isArray(tasks)) return null
-  const recent = tasks
-    .filter(t => ['in_progress', 'review', 'done', 'failed'].includes(t.status))
-    .sort((a, b) => (b.updatedAt ?? 0) - (a.updatedAt ?? 0))
-    .slice(0, EVIDENCE_FROM_TASKS)
-  const lists = await Promise.all(recent.map(t => getJson(`/api/evidence/task/${encodeURIComponent(t.id)}`)))
-  if (recent.length > 0 && lists.every(l => l === null)) return null
-  return lists.filter(Array.isArray).flat().sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0)).slice(0, EVIDENCE_SHOWN)
-}
+/** The newest evidence across all tasks (one indexed request, newest first). */
+const loadEvidence = () => getJson(`/api/evidence?limit=${EVIDENCE_SHOWN}`)
 
 const resources = {
   health: { load: () => getJson('/health'), render: () => { renderHeader(); renderPeers() } },
@@ -245,7 +234,10 @@ function renderHeader () {
 function renderPeers () {
   const body = document.getElementById('peers')
   const hl = state.health
-  const peers = state.peers
+  // `{peers, bootstrap}` (older nodes: the bare array of peers).
+  const peers = Array.isArray(state.peers) ? state.peers : (state.peers?.peers ?? null)
+  const connected = new Set((peers ?? []).map(p => p.peerId))
+  const unreachable = (state.peers?.bootstrap ?? hl?.bootstrap ?? []).filter(b => b.state !== 'connected' && !connected.has(b.peerId))
   if (hl === null && peers === null) {
     body.replaceChildren(emptyRow(5))
     return
@@ -268,6 +260,15 @@ function renderPeers () {
       h('td', null, p.inSync ? h('span', { class: 'ok' }, 'in sync') : h('span', { class: 'warn' }, 'differs')),
       h('td', { class: 'nowrap' }, ago(p.lastSeenAt)),
       h('td', { class: 'url' }, p.http ? h('a', { href: p.http }, p.http.replace(/^https?:\/\//, '')) : DASH)))
+  }
+  // Bootstrap peers this node cannot reach: why it may be alone.
+  for (const b of unreachable) {
+    rows.push(h('tr', { 'data-peer-id': b.peerId, 'data-dial-state': b.state },
+      h('td', { title: b.peerId, class: 'nowrap' }, shortId(b.peerId)),
+      h('td', null, h('span', { class: 'badge' }, 'bootstrap')),
+      h('td', null, h('span', { class: 'warn' }, `${b.state}${b.failures > 0 ? ` (${b.failures})` : ''}`)),
+      h('td', { class: 'nowrap' }, b.retryingSince ? `since ${ago(b.retryingSince)}` : DASH),
+      h('td', { class: 'reason', title: (b.addrs ?? []).join('\n') }, b.lastError ?? (b.addrs ?? [])[0] ?? DASH)))
   }
   body.replaceChildren(...(rows.length > 0 ? rows : [emptyRow(5)]))
 }

@@ -3,6 +3,7 @@ import type { Replicator } from '../net/replicator.js'
 import type { EventBus } from '../events/bus.js'
 import type { Services } from '../services/index.js'
 import type { LeaderService } from '../coord/leader.js'
+import type { DialTargetStatus } from '../../bootstrap/dialer.js'
 
 /** What the HTTP routes may use: the node's services, never its internals. */
 export interface ApiContext extends Services {
@@ -12,5 +13,7 @@ export interface ApiContext extends Services {
   replicator: Replicator
   events: EventBus
   leader: LeaderService
+  /** The dialer's view of each peer it keeps a connection to (bootstrap and learned). */
+  dialStatus: () => DialTargetStatus[]
   startedAt: number
 }

@@ -1,15 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { getIn, putIn, valuesOf } from '../../crdt/collections.js'
-import { PatchKeys } from '../../crdt/patch-keys.js'
+import { getIn, putIn } from '../../crdt/collections.js'
+import { EvidenceIndex, type EvidenceRef } from '../../crdt/evidence-index.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
-import { read, readOpt, str } from '../../crdt/schema.js'
+import { read, readOpt, str, type DocEvidence } from '../../crdt/schema.js'
 import { IdSchema } from '../../plan/schema.js'
 import { BadRequestError, ConflictError, HttpError } from '../http/errors.js'
 import { AssignmentId, FencedError } from './assignments.js'
 
 export const MAX_EVIDENCE_BYTES = 64 * 1024
+/** `GET /api/evidence` returns this many unless asked (`limit`), and never more than the maximum. */
+export const DEFAULT_RECENT_EVIDENCE = 20
+export const MAX_RECENT_EVIDENCE = 200
 export const EVIDENCE_KINDS = ['test-output', 'commit', 'diff-stat', 'log', 'link'] as const
 
 export const EvidenceInput = z.object({
@@ -48,34 +51,12 @@ export interface EvidenceServiceInit {
 
 /** Immutable evidence attached by the assignment that holds a task (fenced like every write). */
 export class EvidenceService {
-  private readonly patches = new PatchKeys('evidence')
-  /** Evidence ids per task, kept from change patches: a task's evidence without a pass over all of it. */
-  private readonly byTask = new Map<string, Set<string>>()
+  private readonly index: EvidenceIndex
 
   constructor (private readonly init: EvidenceServiceInit) {
-    init.store.on('change', (e) => { this.patches.note(e.patches) })
-  }
-
-  private idsOf (taskId: string): ReadonlySet<string> {
-    const touched = this.patches.take()
-    const doc = this.init.store.doc
-    if (touched === 'full') {
-      this.byTask.clear()
-      for (const e of valuesOf(doc.evidence)) this.index(read(e.id), read(e.taskId))
-    } else {
-      // Evidence is immutable: a touched id is a new entry.
-      for (const id of touched) {
-        const e = getIn(doc.evidence, id)
-        if (e !== undefined) this.index(id, read(e.taskId))
-      }
-    }
-    return this.byTask.get(taskId) ?? new Set()
-  }
-
-  private index (id: string, taskId: string): void {
-    let set = this.byTask.get(taskId)
-    if (set === undefined) this.byTask.set(taskId, set = new Set())
-    set.add(id)
+    this.index = new EvidenceIndex(() => init.store.doc)
+    // The index follows every change's patches, so reads never scan all evidence.
+    init.store.on('change', (e) => { this.index.notePatches(e.patches) })
   }
 
   async add (input: EvidenceInput): Promise<EvidenceView> {
@@ -111,15 +92,28 @@ export class EvidenceService {
    * (e.g. on the other side of a partition) arrives by replication but is fenced off here.
    */
   forTask (taskId: string, opts: { includeFenced?: boolean } = {}): EvidenceView[] {
+    const visible = this.visible(opts.includeFenced === true)
+    return this.index.ofTask(taskId).filter(visible).map(r => this.view(r)).filter((v): v is EvidenceView => v !== null)
+  }
+
+  /** The newest evidence of all tasks, newest first: at most `limit`, created after `since` (ms) if given. */
+  recent (opts: { limit?: number, since?: number, includeFenced?: boolean } = {}): EvidenceView[] {
+    const limit = Math.min(opts.limit ?? DEFAULT_RECENT_EVIDENCE, MAX_RECENT_EVIDENCE)
+    return this.index.newest(limit, opts.since ?? null, this.visible(opts.includeFenced === true)).map(r => this.view(r)).filter((v): v is EvidenceView => v !== null)
+  }
+
+  private visible (includeFenced: boolean): (r: EvidenceRef) => boolean {
+    if (includeFenced) return () => true
     const assignments = this.init.projection.get().assignments
-    const out: EvidenceView[] = []
-    for (const id of this.idsOf(taskId)) {
-      const e = getIn(this.init.store.doc.evidence, id)
-      if (e === undefined || read(e.taskId) !== taskId) continue
-      const state = assignments.get(read(e.assignmentId))?.state
-      if (opts.includeFenced !== true && state !== 'confirmed' && state !== 'completed') continue
-      out.push({ id: read(e.id), taskId, assignmentId: read(e.assignmentId), agentId: read(e.agentId), kind: read(e.kind), content: readOpt(e.content), uri: readOpt(e.uri), sha256: read(e.sha256), createdAt: e.createdAt })
+    return (r) => {
+      const state = assignments.get(r.assignmentId)?.state
+      return state === 'confirmed' || state === 'completed'
     }
-    return out.sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  private view (r: EvidenceRef): EvidenceView | null {
+    const e: DocEvidence | undefined = getIn(this.init.store.doc.evidence, r.id)
+    if (e === undefined) return null
+    return { id: r.id, taskId: r.taskId, assignmentId: r.assignmentId, agentId: read(e.agentId), kind: read(e.kind), content: readOpt(e.content), uri: readOpt(e.uri), sha256: read(e.sha256), createdAt: e.createdAt }
   }
 }

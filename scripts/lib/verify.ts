@@ -113,7 +113,9 @@ export async function verifyCluster (init: VerifyInit): Promise<CheckResult[]> {
       const problems: string[] = []
       const counts: number[] = []
       for (const n of up) {
-        const seen = new Set((await n.client.get<Array<{ peerId: string }>>('/api/peers')).map(p => p.peerId))
+        // `{peers, bootstrap}`; older nodes answer with the bare array of peers.
+        const body = await n.client.get<Array<{ peerId: string }> | { peers: Array<{ peerId: string }> }>('/api/peers')
+        const seen = new Set((Array.isArray(body) ? body : body.peers).map(p => p.peerId))
         counts.push(seen.size)
         const missing = ids.filter(id => id !== n.health?.peerId && !seen.has(id))
         if (missing.length > 0) problems.push(`${n.url} does not see ${missing.map(short).join(', ')}`)

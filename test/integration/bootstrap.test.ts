@@ -13,7 +13,7 @@ async function health (n: StartedNode): Promise<Health> {
 }
 
 async function peerIds (n: StartedNode): Promise<string[]> {
-  return (await getJson<Array<{ peerId: string }>>(n.url, '/api/peers')).map(p => p.peerId).sort()
+  return (await getJson<{ peers: Array<{ peerId: string }> }>(n.url, '/api/peers')).peers.map(p => p.peerId).sort()
 }
 
 async function hasTask (n: StartedNode, id: string): Promise<boolean> {

@@ -61,7 +61,7 @@ describe('replication between node processes', function () {
     assert.equal(h.status, 'healthy')
     assert.equal(h.peerId, n1.peerId)
     assert.ok(h.multiaddrs.some(a => a.endsWith(`/p2p/${n1.peerId}`) || a.includes('/tcp/')), 'health lists multiaddrs')
-    const peers = await getJson<Array<{ peerId: string, heads: string[] }>>(n1.url, '/api/peers')
+    const { peers } = await getJson<{ peers: Array<{ peerId: string, heads: string[] }> }>(n1.url, '/api/peers')
     assert.deepEqual(new Set(peers.map(p => p.peerId)), new Set([n2.peerId, n3.peerId]))
   })
 
