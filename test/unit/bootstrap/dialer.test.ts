@@ -144,6 +144,41 @@ describe('bootstrap/dialer', () => {
     assert.equal(d.status()[0]?.nextAttemptAt, now + Math.round(1000 + 1000 * 0.999), 'random ~1 -> the whole (doubled) backoff')
   })
 
+  it('reports since when a bootstrap peer has been unreachable, its last error and the next attempt, until it connects', async () => {
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], minBackoffMs: 100, maxBackoffMs: 100 })
+    const failedAt = now
+    d.start()
+    await settle()
+    now += 300
+    d.check()
+    await settle()
+    const st = d.status()[0]
+    assert.deepEqual([st?.connected, st?.dialing, st?.retryingSince, st?.lastError, st?.failures], [false, false, failedAt, 'connect ECONNREFUSED', 2])
+    assert.equal(st?.nextAttemptAt, now + 100)
+    host.reachable.add(a)
+    now += 100
+    d.check()
+    await settle()
+    assert.deepEqual([d.status()[0]?.connected, d.status()[0]?.retryingSince, d.status()[0]?.lastError], [true, null, null])
+  })
+
+  it('warns at once about a bootstrap name that does not resolve, and keeps retrying it', async () => {
+    const lookup = async (): Promise<string[]> => { throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }) }
+    const d = dialer({ bootstrap: [`/dns4/vm9.example.invalid/tcp/4001/p2p/${a}`], minBackoffMs: 100, maxBackoffMs: 100, lookup })
+    d.start()
+    await settle()
+    for (let i = 0; i < 5; i++) {
+      now += 100
+      d.check()
+      await settle()
+    }
+    const warnings = logs.filter(l => l.level === 40)
+    assert.equal(warnings.length, 1, 'one warning, not one per retry')
+    assert.match(warnings[0]?.msg ?? '', /bootstrap address does not resolve: cannot resolve vm9\.example\.invalid: ENOTFOUND; still retrying/)
+    assert.equal(d.status()[0]?.failures, 6)
+    assert.equal(host.dials.length, 0, 'nothing to dial without an address')
+  })
+
   it('logs the first failure at info and one warning once the peer has been unreachable a while', async () => {
     const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], minBackoffMs: 100, maxBackoffMs: 100, warnAfterMs: 1000 })
     d.start()

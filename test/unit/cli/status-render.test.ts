@@ -44,6 +44,21 @@ describe('fleet status rendering', () => {
     assert.match(text, /^MERGE QUEUE {2}—$/m)
   })
 
+  it('says why a node is degraded and why it is alone: each bootstrap peer with its dial state', () => {
+    const text = renderStatus(report({
+      peers: [],
+      health: {
+        status: 'degraded', peerId: 'p', peers: 0, heads: [], uptimeMs: 0,
+        problems: [{ code: 'STORAGE_UNAVAILABLE', message: 'the replica cannot be written to disk (disk full: No space left on device)', since: now - 30_000 }],
+        bootstrap: [{ peerId: '12D3KooWBootstrapPeerNumberOne1', addrs: ['/dns4/vm1.example/tcp/4001/p2p/12D3KooWBootstrapPeerNumberOne1'], state: 'retrying', retryingSince: now - 120_000, failures: 9, lastError: 'cannot resolve vm1.example: ENOTFOUND', nextAttemptAt: now + 4000 }]
+      }
+    }), now)
+    assert.match(text, /^status {3}degraded, up 0 s$/m)
+    assert.match(text, /^problem {2}the replica cannot be written to disk \(disk full: No space left on device\) \(since 30 s ago\)$/m)
+    assert.match(text, /^BOOTSTRAP +ADDRESS +STATE +SINCE +TRIES +NEXT +LAST ERROR$/m)
+    assert.match(text, /^12D3…NumberOne1 +\/dns4\/vm1\.example\/tcp\/4001 +retrying +2 min ago +9 +in 4 s +cannot resolve vm1\.example: ENOTFOUND$/m)
+  })
+
   it('lists tasks with a total of hours', () => {
     const text = renderTasks([
       { id: 'T-1', title: 'Set up CI', epic: 'E1', role: null, status: 'done', estimatedHours: 8 },
