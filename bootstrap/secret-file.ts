@@ -7,8 +7,9 @@ export function accessHint (path: string): string {
   try {
     const st = statSync(path)
     return `mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, owner uid ${st.uid} gid ${st.gid}; this process runs as uid ${process.getuid?.() ?? -1}`
-  } catch {
-    return 'it cannot be inspected'
+  } catch (err) {
+    const uid = process.getuid?.() ?? -1
+    return (err as NodeJS.ErrnoException).code === 'EACCES' ? `a directory on its path is closed to this process, uid ${uid}` : `it cannot be inspected (${(err as NodeJS.ErrnoException).code ?? 'error'})`
   }
 }
 
