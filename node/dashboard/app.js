@@ -216,6 +216,11 @@ function renderHeader () {
   const hl = state.health
   setText('node-id', hl?.peerId ? shortId(hl.peerId) : DASH)
   document.getElementById('node-id').title = hl?.peerId ?? ''
+  // Degraded: serving reads, but something needs an operator (e.g. a full disk refuses writes).
+  const status = document.getElementById('node-status')
+  status.textContent = hl?.status ?? DASH
+  status.title = (hl?.problems ?? []).map(p => p.message).join('\n')
+  status.className = hl?.status === 'degraded' ? 'warn' : ''
   if (hl === null || !('leader' in hl)) {
     setText('leader', DASH)
   } else if (hl.leader === null) {

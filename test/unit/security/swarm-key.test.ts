@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { preSharedKey } from '@libp2p/pnet'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { generateSwarmKey, parseSwarmKey, readSwarmKeyFile, SwarmKeyError } from '../../../bootstrap/swarm-key.js'
+import { SecretFileError } from '../../../bootstrap/secret-file.js'
 import { AllowListError, parseAllowList, readAllowListFile } from '../../../bootstrap/allow-list.js'
 
 /** A do-nothing libp2p logger component, enough to build pnet's protector. */
@@ -54,7 +55,8 @@ describe('swarm key files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleet-key-'))
     try {
       assert.throws(() => readSwarmKeyFile(join(dir, 'nope.key')), /cannot read swarm key file .*nope\.key: no such file/)
-      assert.throws(() => readSwarmKeyFile(dir), SwarmKeyError)
+      // A file that exists but cannot be read is the machine's problem, not a bad option (exit 1, not 2).
+      assert.throws(() => readSwarmKeyFile(dir), (err: unknown) => err instanceof SecretFileError && err.code === 'SECRET_FILE_UNREADABLE' && /is a directory, not a file/.test(err.message))
       writeFileSync(join(dir, 'ok.key'), generateSwarmKey())
       assert.equal(readSwarmKeyFile(join(dir, 'ok.key')).bytes.byteLength, 95)
     } finally {
