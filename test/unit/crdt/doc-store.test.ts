@@ -5,6 +5,7 @@ import { genesis, str } from '../../../crdt/schema.js'
 import type { ChunkStore } from '../../../crdt/storage/chunk-store.js'
 import { silentLogger } from '../../../node/logger.js'
 import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { waitFor } from '../../../scripts/lib/wait.js'
 
 /** A memory store that counts writes and can hold them back, to see what one disk write carries. */
 class CountingStore extends MemoryChunkStore {
@@ -105,10 +106,11 @@ describe('DocStore: group commit, compaction and reload (in memory)', () => {
     failing.append = async () => { throw new Error('disk full') }
     failing.compact = async () => { throw new Error('disk full') }
     await assert.rejects(store.change(title('lost')), /disk full/)
-    // Refused, not forgotten: the change is still to be written, and the next write that
-    // succeeds carries it.
+    // Refused, not forgotten: the change is still to be written. Writes are refused until the
+    // store's own retry succeeds (see doc-store-disk-full.test.ts), then the next write carries on.
     failing.append = MemoryChunkStore.prototype.append.bind(storage)
     failing.compact = MemoryChunkStore.prototype.compact.bind(storage)
+    await waitFor(() => store.storageHealth().writable, 'the store to write again after the disk came back', 10_000, 10)
     await store.change(title('after the disk came back'))
     const again = await reload(storage)
     assert.deepEqual(again.heads(), store.heads())
