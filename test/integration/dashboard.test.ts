@@ -78,7 +78,16 @@ describe('dashboard in headless Chromium', function () {
     await waitFor(async () => (await getJson<{ state: string }>(n.url, `/api/assignments/${claim.id}`)).state === 'confirmed', 'the claim of T1.1 to be confirmed')
     await page.waitForSelector('[data-column="in_progress"] [data-task-id="T1.1"]', { timeout: 20_000 })
     await put(n, `/api/assignments/${claim.id}/progress`, { percent: 60, message: 'half way' })
-    await post(n, '/api/evidence', { taskId: 'T1.1', assignmentId: claim.id, kind: 'test-output', content: '42 passing (3s)' }, 201)
+    const first = await post<{ id: string, createdAt: number }>(n, '/api/evidence', { taskId: 'T1.1', assignmentId: claim.id, kind: 'test-output', content: '42 passing (3s)' }, 201)
+    // The panel's feed: newest first across all tasks, bounded by limit and since (ms, exclusive).
+    const second = await post<{ id: string, createdAt: number }>(n, '/api/evidence', { taskId: 'T1.1', assignmentId: claim.id, kind: 'link', uri: 'https://ci.example/runs/7' }, 201)
+    const newest = await getJson<Array<{ id: string }>>(n.url, '/api/evidence?limit=1')
+    assert.deepEqual(newest.map(e => e.id), [first.createdAt === second.createdAt && first.id > second.id ? first.id : second.id])
+    assert.deepEqual((await getJson<Array<{ id: string }>>(n.url, `/api/evidence?since=${first.createdAt - 1}`)).map(e => e.id).sort(), [first.id, second.id].sort())
+    assert.deepEqual(await getJson(n.url, `/api/evidence?since=${Math.max(first.createdAt, second.createdAt)}`), [])
+    const bad = await api(n.url, 'GET', '/api/evidence?limit=0')
+    assert.equal(bad.status, 400)
+    assert.match(bad.body.error, /invalid query: limit/)
     await put(n, `/api/assignments/${claim.id}/complete`, { summary: 'schema documented' })
 
     await page.waitForSelector('[data-column="done"] [data-task-id="T1.1"][data-status="done"]', { timeout: 20_000 })
