@@ -108,7 +108,7 @@ describe('multi-host cluster in network namespaces (one IP per node, as on VMs)'
     }
     const joined = Date.now()
     for (const n of nodes) {
-      const peers = await getJson<Array<{ peerId: string }>>(n.url, '/api/peers')
+      const { peers } = await getJson<{ peers: Array<{ peerId: string }> }>(n.url, '/api/peers')
       assert.deepEqual(peers.map(p => p.peerId).sort(), nodes.filter(m => m !== n).map(m => m.peerId).sort())
     }
 

@@ -17,7 +17,7 @@ async function taskIds (n: StartedNode): Promise<string[]> {
 }
 
 async function peerIds (n: StartedNode): Promise<string[]> {
-  return (await getJson<Array<{ peerId: string }>>(n.url, '/api/peers')).map(p => p.peerId)
+  return (await getJson<{ peers: Array<{ peerId: string }> }>(n.url, '/api/peers')).peers.map(p => p.peerId)
 }
 
 describe('a closed cluster (node processes)', function () {
