@@ -144,8 +144,11 @@ describe('a bootstrap address whose name does not resolve', function () {
       const dials = await waitFor(async () => {
         const h = await getJson<{ status: string, bootstrap: Dial[] }>(n.url, '/health')
         const b = h.bootstrap.find(x => x.peerId === PEER)
-        return h.bootstrap.find(x => x.peerId === good.peerId)?.state === 'connected' && (b?.failures ?? 0) >= 2 ? h.bootstrap : null
-      }, 'the good bootstrap peer connected and the bad one retried at least twice', 30_000)
+        if (h.bootstrap.find(x => x.peerId === good.peerId)?.state !== 'connected' || (b?.failures ?? 0) < 2) return null
+        // Connected for libp2p first, then a peer of the replica once its announcements arrive.
+        const listed = await getJson<{ peers: Array<{ peerId: string }> }>(n.url, '/api/peers')
+        return listed.peers.some(p => p.peerId === good.peerId) ? h.bootstrap : null
+      }, 'the good bootstrap peer connected (and listed in /api/peers) and the bad one retried at least twice', 60_000)
       const b = dials.find(x => x.peerId === PEER)
       assert.equal(b?.state === 'retrying' || b?.state === 'dialing', true)
       assert.match(b?.lastError ?? '', /^cannot resolve no-such-host\.fleet-test\.invalid: /)
