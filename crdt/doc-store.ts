@@ -3,17 +3,13 @@ import * as A from '@automerge/automerge'
 import type { Logger } from '../node/logger.js'
 import type { ChunkStore } from './storage/chunk-store.js'
 import { Compactor } from './storage/compact.js'
-import { StorageUnavailableError } from './storage/errors.js'
+import { DEFAULT_WRITE_RETRY_MAX_MS, DEFAULT_WRITE_RETRY_MIN_MS, WriteFailures, type StorageHealth } from './storage/write-failures.js'
 import { genesis, type FleetDoc } from './schema.js'
 
 export const DEFAULT_COMPACT_CHUNKS = 512
 export const DEFAULT_COMPACT_RATIO = 1
 /** Remote changes are acknowledged to nobody, so their disk writes can wait and be batched. */
 export const DEFAULT_REMOTE_FLUSH_DELAY_MS = 50
-/** After a failed disk write, retry after this long, doubling up to DEFAULT_RETRY_MAX_MS. */
-export const DEFAULT_RETRY_MIN_MS = 100
-/** Short enough that a node is writable again within seconds of space returning. */
-export const DEFAULT_RETRY_MAX_MS = 2000
 
 export interface DocStoreInit {
   storage: ChunkStore
@@ -33,12 +29,9 @@ export interface DocStoreInit {
    * whole blocks for hundreds of milliseconds. False: inline, in the write that triggers it.
    */
   compactInWorker?: boolean
-  /** First retry delay after a failed disk write (default DEFAULT_RETRY_MIN_MS), doubling up to retryMaxMs. */
+  /** Retry delays after a failed disk write (defaults DEFAULT_WRITE_RETRY_MIN_MS doubling to DEFAULT_WRITE_RETRY_MAX_MS). */
   retryMinMs?: number
-  /** Default DEFAULT_RETRY_MAX_MS. */
   retryMaxMs?: number
-  /** For tests: the clock. */
-  now?: () => number
 }
 
 export type ChangeOrigin = 'local' | 'remote'
@@ -50,12 +43,6 @@ export interface DocChangeEvent {
   /** For local changes: the encoded changes, ready to publish. */
   changes: Uint8Array[]
   patches: A.Patch[]
-}
-
-/** Whether the replica can be written to disk; `failure` says why not since when. */
-export interface StorageHealth {
-  writable: boolean
-  failure: StorageUnavailableError | null
 }
 
 export interface DocStoreEvents {
@@ -82,11 +69,8 @@ export class StorageClosedError extends Error {
  * persistence and change events happen in one place. Writes are group-committed: each mutation
  * is its own Automerge change, applied at once, and all changes made while a disk write is in
  * flight are saved together in the next one; a write's promise resolves only once it is on disk.
- *
- * When a disk write fails (disk full), the writes waiting on it are rejected (never acknowledged),
- * their changes stay dirty and are retried with backoff, and new local writes are refused with
- * StorageUnavailableError before they change anything, until a retry succeeds. Remote changes
- * keep being applied in memory (their authors hold them on disk) and are saved with the retry.
+ * A failed disk write (disk full) rejects its waiters; its changes stay dirty and are retried with backoff;
+ * local writes are refused unchanged until a retry works; remote ones still apply (their authors hold them).
  */
 export class DocStore extends EventEmitter<DocStoreEvents> {
   private current: A.Doc<FleetDoc>
@@ -105,12 +89,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   private storedChunks: Uint8Array[] = []
   private readonly compactor: Compactor | null
   private compacting: Promise<void> | null = null
-  private failure: StorageUnavailableError | null = null
-  private retryTimer: NodeJS.Timeout | null = null
-  private retryDelayMs: number
-  private readonly retryMinMs: number
-  private readonly retryMaxMs: number
-  private readonly now: () => number
+  private readonly failures: WriteFailures
   /** How long loading from disk took at open, and how much was read. */
   loadStats = { ms: 0, bytes: 0, chunks: 0 }
 
@@ -121,10 +100,13 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     this.log = init.logger
     this.compactChunks = init.compactChunks ?? DEFAULT_COMPACT_CHUNKS
     this.remoteFlushDelayMs = init.remoteFlushDelayMs ?? DEFAULT_REMOTE_FLUSH_DELAY_MS
-    this.retryMinMs = init.retryMinMs ?? DEFAULT_RETRY_MIN_MS
-    this.retryMaxMs = init.retryMaxMs ?? DEFAULT_RETRY_MAX_MS
-    this.retryDelayMs = this.retryMinMs
-    this.now = init.now ?? Date.now
+    this.failures = new WriteFailures({
+      minMs: init.retryMinMs ?? DEFAULT_WRITE_RETRY_MIN_MS,
+      maxMs: init.retryMaxMs ?? DEFAULT_WRITE_RETRY_MAX_MS,
+      now: Date.now,
+      logger: init.logger,
+      onChange: () => { this.emit('storage', this.storageHealth()) }
+    })
     this.savedHeads = A.getHeads(doc)
     this.compactor = init.compactInWorker === false ? null : new Compactor()
   }
@@ -151,13 +133,11 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     if (fresh) store.savedHeads = []
     if (fresh || stored.chunks.length > 0) store.dirty = true
     await store.flush()
-    // A node that cannot write its replica at start should not start (the caller says why).
-    if (store.failure !== null) {
-      const failure = store.failure
-      store.stopRetrying()
+    if (store.failures.failure !== null) { // a replica that cannot be written does not start
+      store.failures.stop()
       await store.compactor?.close()
       await init.storage.close().catch(() => undefined)
-      throw failure
+      throw store.failures.failure
     }
     return store
   }
@@ -174,7 +154,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
    * once the change is durable. A mutator that changes nothing writes nothing.
    */
   async change<R> (mutate: Mutator<R>, message?: string): Promise<R> {
-    this.assertWritable()
+    if (this.failures.failure !== null) throw this.failures.failure
     const result = this.changeNow(mutate, message)
     await this.whenPersisted()
     return result
@@ -185,7 +165,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
    * change depends on every head, so right after it the heads are exactly this one change.
    */
   async commit<R> (mutate: Mutator<R>, message?: string): Promise<{ result: R, hash: string | null }> {
-    this.assertWritable()
+    if (this.failures.failure !== null) throw this.failures.failure
     const before = this.heads().join()
     const result = this.changeNow(mutate, message)
     const heads = this.heads()
@@ -264,7 +244,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   /** Resolves when every change made so far is on disk; rejects while disk writes fail. */
   async whenPersisted (): Promise<void> {
     if (!this.dirty && this.flushing === null) return
-    if (this.failure !== null && this.flushing === null) throw this.failure
+    if (this.failures.failure !== null && this.flushing === null) throw this.failures.failure
     await new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject })
       this.scheduleFlush()
@@ -273,20 +253,19 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
 
   /** Whether disk writes work; while they fail, local writes are refused (see the class comment). */
   storageHealth (): StorageHealth {
-    return { writable: this.failure === null, failure: this.failure }
+    return { writable: this.failures.failure === null, failure: this.failures.failure }
   }
 
   async close (): Promise<void> {
     if (this.closed) return
-    // One last attempt even while degraded; what still fails to save is only unacknowledged
-    // local changes (their writers got an error) and remote ones (their authors hold them).
-    this.stopRetrying()
+    // One last attempt even while degraded (what may still fail to save was never acknowledged).
+    this.failures.stop()
     await this.flush()
     // A compaction under way finishes and is stored: a restart then loads the snapshot, not the
     // (much slower to load) chunks it replaces.
     await this.compacting
-    this.stopRetrying()
-    if (this.failure !== null) this.log.error({ err: this.failure }, 'closing with changes not saved to disk (none of them acknowledged)')
+    this.failures.stop()
+    if (this.failures.failure !== null) this.log.error({ err: this.failures.failure }, 'closing with changes not saved to disk (none of them acknowledged)')
     this.closed = true
     await this.compactor?.close()
     await this.storage.close()
@@ -319,17 +298,13 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     }
   }
 
-  private assertWritable (): void {
-    if (this.failure !== null) throw this.failure
-  }
-
   private scheduleFlush (): void {
     if (this.remoteFlushTimer !== null) {
       clearTimeout(this.remoteFlushTimer)
       this.remoteFlushTimer = null
     }
     // While degraded, the retry timer decides when the disk is tried again.
-    if (this.flushing !== null || this.retryTimer !== null) return
+    if (this.flushing !== null || this.failures.waiting) return
     this.flushing = this.runFlush()
   }
 
@@ -342,60 +317,26 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
       try {
         await this.writeOnce()
         for (const w of waiters) w.resolve()
-        if (this.failure !== null) this.recovered()
+        this.failures.succeeded()
       } catch (err) {
-        // Nothing since savedHeads is on disk: the changes stay dirty for the next attempt, and
-        // every write waiting now (including those that arrived during this one, whose changes
-        // it carried) is refused rather than acknowledged.
+        // Nothing since savedHeads is on disk: the changes stay dirty for the next attempt, and every
+        // write waiting now (also those that arrived during this one) is refused, not acknowledged.
         this.dirty = true
-        this.degraded(err)
-        for (const w of [...waiters, ...this.waiters]) w.reject(this.failure)
+        const failure = this.failures.failed(err)
+        for (const w of [...waiters, ...this.waiters]) w.reject(failure)
         this.waiters = []
         break
       }
     }
     this.flushing = null
-    if (this.failure !== null) {
-      this.scheduleRetry()
+    if (this.failures.failure !== null) {
+      if (!this.closed) this.failures.retryLater(() => { this.scheduleFlush() })
       return
     }
     // Waiters that arrived after the last pass but found nothing dirty.
     const rest = this.waiters
     this.waiters = []
     for (const w of rest) w.resolve()
-  }
-
-  private degraded (err: unknown): void {
-    const first = this.failure === null
-    this.failure = StorageUnavailableError.from(err, this.failure?.since ?? this.now())
-    if (first) {
-      this.log.error({ err }, 'cannot write the replica to disk; refusing writes and retrying until it works')
-      this.emit('storage', this.storageHealth())
-    } else {
-      this.log.debug({ err: this.failure.reason }, 'disk write retry failed')
-    }
-  }
-
-  private recovered (): void {
-    this.log.info({ degradedForMs: this.now() - (this.failure?.since ?? this.now()) }, 'the replica is written to disk again; accepting writes')
-    this.failure = null
-    this.retryDelayMs = this.retryMinMs
-    this.emit('storage', this.storageHealth())
-  }
-
-  private scheduleRetry (): void {
-    if (this.retryTimer !== null || this.closed) return
-    const delay = this.retryDelayMs
-    this.retryDelayMs = Math.min(this.retryMaxMs, this.retryDelayMs * 2)
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null
-      this.scheduleFlush()
-    }, delay)
-  }
-
-  private stopRetrying (): void {
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer)
-    this.retryTimer = null
   }
 
   private async flush (): Promise<void> {

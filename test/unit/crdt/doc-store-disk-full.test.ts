@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
-import { DocStore, type StorageHealth } from '../../../crdt/doc-store.js'
+import { DocStore } from '../../../crdt/doc-store.js'
+import type { StorageHealth } from '../../../crdt/storage/write-failures.js'
 import { genesis } from '../../../crdt/schema.js'
 import { StorageUnavailableError } from '../../../crdt/storage/errors.js'
 import { silentLogger } from '../../../node/logger.js'
