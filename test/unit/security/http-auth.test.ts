@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
-import { createHttpServer, DEFAULT_ROUTE_BODY_LIMIT } from '../../../node/http/server.js'
+import { createHttpServer, DEFAULT_BODY_LIMIT, DEFAULT_ROUTE_BODY_LIMIT } from '../../../node/http/server.js'
 import { ApiTokenError, isLoopbackHost, parseApiToken, generateApiToken } from '../../../node/http/auth.js'
 import { silentLogger } from '../../../node/logger.js'
 
@@ -81,7 +81,7 @@ describe('HTTP body limits', () => {
     assert.ok('details' in r.json())
     const plan = await app.inject({ method: 'POST', url: '/api/plan/import', payload: big })
     assert.equal(plan.statusCode, 200)
-    const huge = await app.inject({ method: 'POST', url: '/api/plan/import', payload: { content: 'x'.repeat(17 * 1024 * 1024) } })
+    const huge = await app.inject({ method: 'POST', url: '/api/plan/import', payload: { content: 'x'.repeat(DEFAULT_BODY_LIMIT + 1024) } })
     assert.equal(huge.statusCode, 413)
   })
 })
