@@ -38,10 +38,17 @@ describe('rules/alerts', () => {
       assert.notEqual(fingerprint({ a: 'bc' }), fingerprint({ ab: 'c' }))
     })
     it('is FNV-1a 64 with 0xff separators, as Prometheus model.LabelSet.Fingerprint', () => {
-      // FNV-1a 64 of "a" 0xff "b" 0xff, computed by hand from the published offset and prime.
-      let h = 0xcbf29ce484222325n
-      for (const b of [0x61, 0xff, 0x62, 0xff]) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn
-      assert.equal(fingerprint({ a: 'b' }), h.toString(16).padStart(16, '0'))
+      // Reference: FNV-1a 64 in BigInt, straight from the published offset basis and prime.
+      const reference = (labels: Record<string, string>): string => {
+        let h = 0xcbf29ce484222325n
+        for (const name of Object.keys(labels).sort()) {
+          for (const b of [...new TextEncoder().encode(name), 0xff, ...new TextEncoder().encode(labels[name] ?? ''), 0xff]) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn
+        }
+        return h.toString(16).padStart(16, '0')
+      }
+      const sets: Array<Record<string, string>> = [{ a: 'b' }, {}, { alertname: 'FleetAgentDead', severity: 'warning', agent: 'agent-ü', role: 'backend', node: '12D3KooWRzN2GP' }]
+      for (let i = 0; i < 200; i++) sets.push({ alertname: `A${i}`, task: `T${i * 7919}.${i % 13}`, epic: 'x'.repeat(i % 40) })
+      for (const l of sets) assert.equal(fingerprint(l), reference(l), JSON.stringify(l))
     })
   })
 
