@@ -18,6 +18,8 @@ export const DEFAULT_AGENT_DEAD_MS = 120_000
 export const DEFAULT_QUEUE_STUCK_MS = 600_000
 /** A peer's heads missing our changes for this long: out of sync. */
 export const DEFAULT_OUT_OF_SYNC_MS = 60_000
+/** Entries waiting and no live node able to lead the queue for this long: stuck (a start-up or leader change blip is not). */
+export const DEFAULT_NO_LEADER_GRACE_MS = 30_000
 /** Available work, idle agents that could take it, and no claim for this long: stalled. */
 export const DEFAULT_PLAN_STALLED_MS = 600_000
 
@@ -60,6 +62,8 @@ export interface QueueSample {
   lastProgressAt: number | null
   /** Live nodes with a git clone (this one included), i.e. nodes that could lead the queue. */
   leaderCandidates: number
+  /** Since when there have been none (null while there are). */
+  noCandidatesSince: number | null
 }
 
 export interface PeerSample {
@@ -193,10 +197,10 @@ export function evaluateAlerts (view: AlertView, thresholds: AlertThresholds = D
 
   // Stuck: entries wait and nothing left the queue for queueStuckMs (measured from the later of
   // the last merge and the oldest wait, so an idle queue that just got an entry is not stuck), or
-  // entries wait and no live node could lead the queue at all.
+  // entries wait and no live node could lead the queue for DEFAULT_NO_LEADER_GRACE_MS.
   const q = view.queue
   const stuckFp = fingerprintOf('FleetMergeQueueStuck')
-  if (q.waiting > 0 && q.leaderCandidates === 0) {
+  if (q.waiting > 0 && q.leaderCandidates === 0 && q.noCandidatesSince !== null && now - q.noCandidatesSince >= DEFAULT_NO_LEADER_GRACE_MS) {
     firing.push(instance('FleetMergeQueueStuck', {}, 'Merge queue stuck: no node can lead it', `${q.waiting} entr${q.waiting === 1 ? 'y waits' : 'ies wait'} and no live node has a git clone to lead the merge queue.`))
   } else if (q.waiting > 0 && q.waitingSince !== null && now - Math.max(q.lastProgressAt ?? 0, q.waitingSince) >= t.queueStuckMs) {
     const idle = now - Math.max(q.lastProgressAt ?? 0, q.waitingSince)

@@ -54,6 +54,7 @@ export class AlertInputs {
   private readonly dirtyAssignments = new Set<string>()
   private full = true
   private idleWithWork = { at: -Infinity, count: 0 }
+  private noCandidatesSince: number | null = null
   readonly syncLag: SyncLagTracker
 
   constructor (private readonly init: AlertInputsInit) {
@@ -107,13 +108,15 @@ export class AlertInputs {
     let waitingSince: number | null = null
     for (const at of this.waiting.values()) if (waitingSince === null || at < waitingSince) waitingSince = at
     const candidates = (this.init.selfMerger ? 1 : 0) + live.filter(p => p.merger).length
+    if (candidates > 0) this.noCandidatesSince = null
+    else this.noCandidatesSince ??= now
     return {
       now,
       watchSince: this.init.watchSince,
       agents,
       failedTasks: [...this.failed.values()],
       ejected: [...this.ejected.values()],
-      queue: { waiting: this.waiting.size, waitingSince, lastProgressAt: this.lastProgressAt, leaderCandidates: candidates },
+      queue: { waiting: this.waiting.size, waitingSince, lastProgressAt: this.lastProgressAt, leaderCandidates: candidates, noCandidatesSince: this.noCandidatesSince },
       peers,
       plan: { lastClaimAt: this.lastClaimAt, idleAgentsWithWork: this.idleAgentsWithWork(now, agents) }
     }

@@ -9,7 +9,7 @@ import { evaluateAlerts, type AlertInstance } from '../../../crdt/rules/alerts.j
 import { SyncLagTracker } from '../../../node/alerts/sync-lag.js'
 
 function agentDead (id: string): AlertInstance {
-  const r = evaluateAlerts({ now: 1e6, watchSince: 0, agents: [{ id, role: 'r', node: 'n', lastSeenAt: 0 }], failedTasks: [], ejected: [], queue: { waiting: 0, waitingSince: null, lastProgressAt: null, leaderCandidates: 1 }, peers: [], plan: { lastClaimAt: 1e6, idleAgentsWithWork: 0 } })
+  const r = evaluateAlerts({ now: 1e6, watchSince: 0, agents: [{ id, role: 'r', node: 'n', lastSeenAt: 0 }], failedTasks: [], ejected: [], queue: { waiting: 0, waitingSince: null, lastProgressAt: null, leaderCandidates: 1, noCandidatesSince: null }, peers: [], plan: { lastClaimAt: 1e6, idleAgentsWithWork: 0 } })
   return r.firing[0] as AlertInstance
 }
 

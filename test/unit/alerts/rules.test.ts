@@ -14,7 +14,7 @@ function view (over: Partial<AlertView> = {}): AlertView {
     agents: [],
     failedTasks: [],
     ejected: [],
-    queue: { waiting: 0, waitingSince: null, lastProgressAt: null, leaderCandidates: 1 },
+    queue: { waiting: 0, waitingSince: null, lastProgressAt: null, leaderCandidates: 1, noCandidatesSince: null },
     peers: [],
     plan: { lastClaimAt: T0 - 1000, idleAgentsWithWork: 0 },
     ...over
@@ -89,16 +89,17 @@ describe('rules/alerts', () => {
   describe('FleetMergeQueueStuck', () => {
     const stuck = (q: AlertView['queue']): string[] => names(evaluateAlerts(view({ queue: q })).firing)
     it('fires when entries wait and nothing left the queue for queueStuckMs', () => {
-      assert.deepEqual(stuck({ waiting: 2, waitingSince: T0 - 700_000, lastProgressAt: T0 - 599_000, leaderCandidates: 1 }), [])
-      assert.deepEqual(stuck({ waiting: 2, waitingSince: T0 - 700_000, lastProgressAt: T0 - 600_000, leaderCandidates: 1 }), ['FleetMergeQueueStuck'])
+      assert.deepEqual(stuck({ waiting: 2, waitingSince: T0 - 700_000, lastProgressAt: T0 - 599_000, leaderCandidates: 1, noCandidatesSince: null }), [])
+      assert.deepEqual(stuck({ waiting: 2, waitingSince: T0 - 700_000, lastProgressAt: T0 - 600_000, leaderCandidates: 1, noCandidatesSince: null }), ['FleetMergeQueueStuck'])
     })
     it('counts from the oldest wait when the queue was idle before (a new entry is not stuck)', () => {
-      assert.deepEqual(stuck({ waiting: 1, waitingSince: T0 - 1000, lastProgressAt: T0 - 9_000_000, leaderCandidates: 1 }), [])
-      assert.deepEqual(stuck({ waiting: 1, waitingSince: T0 - 600_000, lastProgressAt: null, leaderCandidates: 1 }), ['FleetMergeQueueStuck'])
+      assert.deepEqual(stuck({ waiting: 1, waitingSince: T0 - 1000, lastProgressAt: T0 - 9_000_000, leaderCandidates: 1, noCandidatesSince: null }), [])
+      assert.deepEqual(stuck({ waiting: 1, waitingSince: T0 - 600_000, lastProgressAt: null, leaderCandidates: 1, noCandidatesSince: null }), ['FleetMergeQueueStuck'])
     })
-    it('fires at once when entries wait and no live node can lead; never when nothing waits', () => {
-      assert.deepEqual(stuck({ waiting: 1, waitingSince: T0, lastProgressAt: T0, leaderCandidates: 0 }), ['FleetMergeQueueStuck'])
-      assert.deepEqual(stuck({ waiting: 0, waitingSince: null, lastProgressAt: null, leaderCandidates: 0 }), [])
+    it('fires when entries wait and no live node could lead for 30 s; never when nothing waits', () => {
+      assert.deepEqual(stuck({ waiting: 1, waitingSince: T0, lastProgressAt: T0, leaderCandidates: 0, noCandidatesSince: T0 - 30_000 }), ['FleetMergeQueueStuck'])
+      assert.deepEqual(stuck({ waiting: 1, waitingSince: T0, lastProgressAt: T0, leaderCandidates: 0, noCandidatesSince: T0 - 29_000 }), [], 'a blip (start-up, leader change) is not stuck')
+      assert.deepEqual(stuck({ waiting: 0, waitingSince: null, lastProgressAt: null, leaderCandidates: 0, noCandidatesSince: T0 - 90_000 }), [])
     })
   })
 
