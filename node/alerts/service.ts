@@ -3,11 +3,11 @@ import {
   AlertRecordIndex, pruneResolved, transitionKey, writeDelivered, writeFiring, writeResolved, writeTakeOver,
   MAX_RESOLVED_ALERTS, type AlertRecord
 } from '../../crdt/alert-records.js'
-import { evaluateAlerts, planTransitions, type AlertEvaluation, type AlertThresholds } from '../../crdt/rules/alerts.js'
+import { evaluateAlerts, planTransitions, type AlertEvaluation, type AlertThresholds, type AlertView } from '../../crdt/rules/alerts.js'
+import type * as A from '@automerge/automerge'
 import type { EventBus } from '../events/bus.js'
 import type { Logger } from '../logger.js'
 import { AlertDelivery, type DeliveryOutcome, type Notification } from './delivery.js'
-import type { AlertInputs } from './inputs.js'
 import { payloadFor } from './payload.js'
 import type { Receiver } from './receivers.js'
 
@@ -22,10 +22,16 @@ export const DEFAULT_LEADER_GUARD_MS = 1500
 /** Recent transitions listed by GET /api/alerts. */
 export const DEFAULT_RECENT_SHOWN = 50
 
+/** What the rules look at (AlertInputs), kept current from each change's patches. */
+export interface AlertViewSource {
+  notePatches: (patches: readonly A.Patch[]) => void
+  view: (now: number) => AlertView
+}
+
 export interface AlertServiceInit {
   selfId: string
   store: DocStore
-  inputs: AlertInputs
+  inputs: AlertViewSource
   thresholds: AlertThresholds
   receivers: readonly Receiver[]
   /** The rotating leader (node/coord/leader.ts): whether this node leads at a given time. */
@@ -170,9 +176,12 @@ export class AlertService {
 
   /** Writes the transitions (and take-overs) in one change, then sends them. */
   private async record (plan: ReturnType<typeof planTransitions>, orphans: AlertRecord[], now: number): Promise<void> {
+    if (this.stopped) return
     const self = this.init.selfId
     const ids = this.delivery.receiverIds()
     const resolved = this.records.all().filter(r => r.status === 'resolved')
+    // Resolved alerts that fire again now are no longer resolved.
+    const firing = new Set(plan.fire.map(a => a.fingerprint))
     await this.init.store.change((d) => {
       for (const a of plan.fire) writeFiring(d, a, now, self, ids)
       for (const fp of plan.resolve) writeResolved(d, fp, now, self, ids)
@@ -180,7 +189,8 @@ export class AlertService {
         // Only receivers this node knows can be served; others (a node configured differently) are dropped.
         writeTakeOver(d, r.fingerprint, transitionKey(r), self, r.undelivered.filter(id => ids.includes(id)))
       }
-      pruneResolved(d, [...resolved, ...plan.resolve.map(fp => this.records.get(fp)).filter((r): r is AlertRecord => r !== undefined)], MAX_RESOLVED_ALERTS)
+      // The ones resolved just now count against the bound but are never the ones deleted.
+      pruneResolved(d, resolved.filter(r => !firing.has(r.fingerprint)), Math.max(0, MAX_RESOLVED_ALERTS - plan.resolve.length))
     }, `alerts: ${plan.fire.length} firing, ${plan.resolve.length} resolved, ${orphans.length} taken over`)
     for (const a of plan.fire) this.init.logger.info({ alertname: a.alertname, labels: a.labels }, 'alert firing')
     for (const fp of plan.resolve) this.init.logger.info({ fingerprint: fp }, 'alert resolved')
