@@ -5,6 +5,7 @@ import { DocStore } from '../crdt/doc-store.js'
 import { LevelChunkStore } from '../crdt/storage/level-chunk-store.js'
 import { evaluateAlerts, DEFAULT_ALERT_THRESHOLDS } from '../crdt/rules/alerts.js'
 import { writeTaskState } from '../crdt/task-records.js'
+import { transitionKey, writeDelivered, writeFiring, writeResolved, alertRecordOf } from '../crdt/alert-records.js'
 import { DEFAULT_COORDINATION } from '../node/coord/settings.js'
 import { AlertInputs } from '../node/alerts/inputs.js'
 import { createServices } from '../node/services/index.js'
@@ -70,8 +71,33 @@ async function measure (tasks: number): Promise<{ idleUs: number[], changeUs: nu
   }
 }
 
+/** Bytes the saved document grows per alert that fires and resolves, each acknowledged by one receiver. */
+async function growthPerAlert (alerts: number): Promise<number> {
+  const dir = tempDir('fleet-bench-alerts-')
+  const store = await DocStore.open({ storage: new LevelChunkStore({ path: join(dir, 'db') }), logger: pino({ level: 'silent' }) })
+  try {
+    const before = store.savedSize()
+    for (let i = 0; i < alerts; i++) {
+      const [a] = evaluateAlerts({ now: 1e12, watchSince: 0, agents: [{ id: `agent-${i}`, role: 'backend', node: '12D3KooWExampleNodeId', lastSeenAt: 0 }], failedTasks: [], ejected: [], queue: { waiting: 0, waitingSince: null, lastProgressAt: null, leaderCandidates: 1, noCandidatesSince: null }, peers: [], plan: { lastClaimAt: 1e12, idleAgentsWithWork: 0 } }).firing
+      if (a === undefined) throw new Error('no alert')
+      const now = Date.now()
+      // Four changes, as a node makes them: fire, ack, resolve, ack.
+      await store.change((d) => { writeFiring(d, a, now, '12D3KooWExampleNodeId', ['0123456789ab']) })
+      const key = (): string => transitionKey(alertRecordOf((store.doc.alerts ?? {})[a.fingerprint] as NonNullable<typeof store.doc.alerts>[string]))
+      await store.change((d) => { writeDelivered(d, a.fingerprint, key(), '0123456789ab') })
+      await store.change((d) => { writeResolved(d, a.fingerprint, now + 1, '12D3KooWExampleNodeId', ['0123456789ab']) })
+      await store.change((d) => { writeDelivered(d, a.fingerprint, key(), '0123456789ab') })
+    }
+    return (store.savedSize() - before) / alerts
+  } finally {
+    await store.close()
+    removeDir(dir)
+  }
+}
+
 async function main (): Promise<void> {
   console.log(`bench:alerts (${machineLine()}), ${AGENTS} agents, ${ROUNDS} rounds`)
+  console.log(`document growth: ${(await growthPerAlert(200)).toFixed(0)} bytes saved per alert that fired and resolved (4 changes: fire, ack, resolve, ack; 200 alerts)`)
   for (const n of SIZES) {
     const r = await measure(n)
     const f = (us: number[]): string => `p50 ${percentile(us, 50).toFixed(0)} µs, p99 ${percentile(us, 99).toFixed(0)} µs`
