@@ -40,6 +40,7 @@ async function measure (tasks: number): Promise<{ idleUs: number[], changeUs: nu
       lastBeat: (id) => services.agents.lastBeat(id),
       heartbeatStaleMs: DEFAULT_COORDINATION.heartbeatStaleMs,
       heartbeatDeadMs: DEFAULT_COORDINATION.heartbeatDeadMs,
+      livenessMs: DEFAULT_COORDINATION.livenessMs,
       planStalledMs: DEFAULT_ALERT_THRESHOLDS.planStalledMs,
       workCheck: () => ({ busyAgents: new Set(), rolesWithWork: new Set() })
     })

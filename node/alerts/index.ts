@@ -56,6 +56,7 @@ export function createAlerting (init: AlertingInit & AlertingComponents): AlertS
     lastBeat: (id) => services.agents.lastBeat(id),
     heartbeatStaleMs: settings.heartbeatStaleMs,
     heartbeatDeadMs: settings.heartbeatDeadMs,
+    livenessMs: settings.livenessMs,
     planStalledMs: thresholds.planStalledMs,
     workCheck: () => {
       const busyAgents = new Set<string>()

@@ -8,6 +8,13 @@ import { allTasks, readTask } from '../../crdt/task-records.js'
 import type { PeerInfo } from '../net/peer-table.js'
 import { SyncLagTracker } from './sync-lag.js'
 
+/**
+ * A peer counts as a member (FleetNodeDown, FleetNodeOutOfSync, fleet_peer_up) once it has been
+ * heard from over this many liveness windows: a node is a long-lived process, while a peer that
+ * announces briefly and goes (a client, a probe, a misconfigured process) is not alerted on.
+ */
+export const DEFAULT_MEMBER_AFTER_LIVENESS = 3
+
 /** The O(tasks) check behind FleetPlanStalled runs at most this often, and only when no claim came for the window. */
 export const DEFAULT_STALL_CHECK_MS = 60_000
 
@@ -24,6 +31,8 @@ export interface AlertInputsInit {
   lastBeat: (agentId: string) => number | null
   heartbeatStaleMs: number
   heartbeatDeadMs: number
+  /** The liveness window (--liveness): membership needs DEFAULT_MEMBER_AFTER_LIVENESS of them. */
+  livenessMs: number
   /**
    * Agents holding an assignment and roles with available work ('' for tasks any role may take):
    * the projection-wide check behind FleetPlanStalled (O(tasks): called rarely, see DEFAULT_STALL_CHECK_MS).
@@ -55,6 +64,9 @@ export class AlertInputs {
   private full = true
   private idleWithWork = { at: -Infinity, count: 0 }
   private noCandidatesSince: number | null = null
+  /** Per peer: when it was first heard announcing; and the peers that became members (for good). */
+  private readonly firstHeard = new Map<string, number>()
+  private readonly members = new Set<string>()
   readonly syncLag: SyncLagTracker
 
   constructor (private readonly init: AlertInputsInit) {
@@ -99,7 +111,7 @@ export class AlertInputs {
       const beat = this.init.lastBeat(id) ?? a.registeredAt
       agents.push({ id, role: read(a.role), node: read(a.nodeId), lastSeenAt: Math.max(beat, this.init.watchSince) })
     }
-    const peers: PeerSample[] = this.init.peers().map(p => ({
+    const peers: PeerSample[] = this.memberPeers().map(p => ({
       id: p.nodeId,
       live: liveIds.has(p.nodeId),
       lastSeenAt: p.lastSeenAt,
@@ -120,6 +132,20 @@ export class AlertInputs {
       peers,
       plan: { lastClaimAt: this.lastClaimAt, idleAgentsWithWork: this.idleAgentsWithWork(now, agents) }
     }
+  }
+
+  /** Known peers that are members (see DEFAULT_MEMBER_AFTER_LIVENESS); O(peers). */
+  private memberPeers (): PeerInfo[] {
+    const after = DEFAULT_MEMBER_AFTER_LIVENESS * this.init.livenessMs
+    const out: PeerInfo[] = []
+    for (const p of this.init.peers()) {
+      if (p.lastSeenAt === null) continue
+      const first = this.firstHeard.get(p.nodeId) ?? p.lastSeenAt
+      this.firstHeard.set(p.nodeId, first)
+      if (!this.members.has(p.nodeId) && p.lastSeenAt - first >= after) this.members.add(p.nodeId)
+      if (this.members.has(p.nodeId)) out.push(p)
+    }
+    return out
   }
 
   /**

@@ -115,12 +115,12 @@ export function registerAlertMetrics ({ registry, service, inputs }: AlertMetric
   })
   new Gauge({
     name: name('peer_up'),
-    help: '1 while a known peer is live (heard from within --liveness), 0 once it is not',
+    help: '1 while a member is live (heard from within --liveness), 0 once it is not (members: heard from over 3 liveness windows)',
     labelNames: ['peer'],
     registers,
     collect () {
       this.reset()
-      for (const p of view().peers) if (p.lastSeenAt !== null || p.live) this.set({ peer: p.id }, p.live ? 1 : 0)
+      for (const p of view().peers) this.set({ peer: p.id }, p.live ? 1 : 0)
     }
   })
   new Gauge({

@@ -20,7 +20,7 @@ describe('alert inputs follow the document incrementally', function () {
   let store: DocStore
   const init = (over: Partial<AlertInputsInit> = {}): AlertInputs => new AlertInputs({
     store, watchSince: 0, selfMerger: true, peers: () => [], livePeers: () => [], lastBeat: () => null,
-    heartbeatStaleMs: 60_000, heartbeatDeadMs: 120_000, planStalledMs: 600_000,
+    heartbeatStaleMs: 60_000, heartbeatDeadMs: 120_000, livenessMs: 10_000, planStalledMs: 600_000,
     workCheck: () => ({ busyAgents: new Set(), rolesWithWork: new Set() }),
     ...over
   })
@@ -69,6 +69,20 @@ describe('alert inputs follow the document incrementally', function () {
 
     await change((d) => { putIn(d.assignments, 'as1', { id: str('as1'), taskId: str('T3'), agentId: str('A'), nodeId: str('n'), attempt: 0, clock: 1, claimedAt: 400, confirmedAt: null, state: str('active'), progress: 0, message: null, summary: null, endedAt: null, reason: null }) })
     assert.equal(same(450).plan.lastClaimAt, 400)
+  })
+
+  it('a peer becomes a member (alerted on) only after it was heard over 3 liveness windows, and stays one', () => {
+    const peer = { nodeId: 'p1', heads: [], headsAt: null, lastSeenAt: null as number | null, http: null, addrs: [], beats: [], merger: false, connected: false, missingSince: null }
+    let live = true
+    const inputs = init({ livenessMs: 1000, peers: () => [peer], livePeers: () => (live ? [peer] : []) })
+    peer.lastSeenAt = 1000
+    assert.deepEqual(inputs.view(1000).peers, [], 'just appeared')
+    peer.lastSeenAt = 3500
+    assert.deepEqual(inputs.view(3500).peers, [], 'heard for 2.5 s')
+    peer.lastSeenAt = 4000
+    assert.deepEqual(inputs.view(4000).peers.map(p => [p.id, p.live]), [['p1', true]])
+    live = false
+    assert.deepEqual(inputs.view(20_000).peers.map(p => [p.id, p.live]), [['p1', false]], 'a member that went quiet is still known, as down')
   })
 
   it('counts idle agents for available work only once nothing was claimed for the stall window, and at most once a minute', async () => {
