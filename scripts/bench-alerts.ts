@@ -56,7 +56,7 @@ async function measure (tasks: number): Promise<{ idleUs: number[], changeUs: nu
       idleUs.push((performance.now() - t) * 1000)
     }
     const changeUs: number[] = []
-    const ids = services.tasks.view().tasks.map(x => x.id)
+    const ids = [...services.tasks.view().tasks.inOrder()].map(x => x.id)
     for (let i = 0; i < ROUNDS; i++) {
       const id = ids[(i * 7919) % ids.length] as string
       // The change itself is not timed: only what alerting adds to it.

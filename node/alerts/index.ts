@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client'
 import type { DocStore } from '../../crdt/doc-store.js'
+import { read } from '../../crdt/schema.js'
 import { DEFAULT_ALERT_THRESHOLDS, type AlertThresholds } from '../../crdt/rules/alerts.js'
 import type { LeaderService } from '../coord/leader.js'
 import type { CoordinationSettings } from '../coord/settings.js'
@@ -58,10 +59,15 @@ export function createAlerting (init: AlertingInit & AlertingComponents): AlertS
     heartbeatDeadMs: settings.heartbeatDeadMs,
     livenessMs: settings.livenessMs,
     planStalledMs: thresholds.planStalledMs,
+    // From the projection's indexes: held assignments per agent, the first ready task per role. O(agents).
     workCheck: () => {
       const busyAgents = new Set<string>()
-      for (const t of services.projection.get().tasks) if (t.assignee !== null) busyAgents.add(t.assignee)
-      const rolesWithWork = new Set(services.tasks.available().map(t => t.role ?? ''))
+      for (const [agent, held] of services.projection.get().assignmentIndex.heldByAgent) if (held.size > 0) busyAgents.add(agent)
+      const rolesWithWork = new Set<string>()
+      for (const a of Object.values(init.store.doc.agents)) {
+        const role = read(a.role)
+        if (!rolesWithWork.has(role) && services.tasks.next(role) !== undefined) rolesWithWork.add(role)
+      }
       return { busyAgents, rolesWithWork }
     }
   })

@@ -15,7 +15,7 @@ import { SyncLagTracker } from './sync-lag.js'
  */
 export const DEFAULT_MEMBER_AFTER_LIVENESS = 3
 
-/** The O(tasks) check behind FleetPlanStalled runs at most this often, and only when no claim came for the window. */
+/** The idle-agents-with-work check behind FleetPlanStalled runs at most this often, and only when no claim came for the window. */
 export const DEFAULT_STALL_CHECK_MS = 60_000
 
 export interface AlertInputsInit {
@@ -34,8 +34,8 @@ export interface AlertInputsInit {
   /** The liveness window (--liveness): membership needs DEFAULT_MEMBER_AFTER_LIVENESS of them. */
   livenessMs: number
   /**
-   * Agents holding an assignment and roles with available work ('' for tasks any role may take):
-   * the projection-wide check behind FleetPlanStalled (O(tasks): called rarely, see DEFAULT_STALL_CHECK_MS).
+   * Agents holding an assignment and roles with available work ('' for tasks any role may take),
+   * behind FleetPlanStalled (called rarely, see DEFAULT_STALL_CHECK_MS).
    */
   workCheck: () => { busyAgents: ReadonlySet<string>, rolesWithWork: ReadonlySet<string> }
   planStalledMs: number
@@ -149,9 +149,9 @@ export class AlertInputs {
   }
 
   /**
-   * Healthy agents holding nothing whose role has available work. Needs every task, so it is only
-   * computed once nothing was claimed for the stall window (the only time FleetPlanStalled can
-   * fire) and then at most every stallCheckMs; otherwise 0.
+   * Healthy agents holding nothing whose role has available work. Only computed once nothing was
+   * claimed for the stall window (the only time FleetPlanStalled can fire) and then at most every
+   * stallCheckMs; otherwise 0.
    */
   private idleAgentsWithWork (now: number, agents: AgentSample[]): number {
     const quietFor = now - Math.max(this.lastClaimAt ?? 0, this.init.watchSince)
