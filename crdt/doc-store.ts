@@ -5,6 +5,7 @@ import type { ChunkStore } from './storage/chunk-store.js'
 import { Compactor } from './storage/compact.js'
 import { DEFAULT_WRITE_RETRY_MAX_MS, DEFAULT_WRITE_RETRY_MIN_MS, WriteFailures, type StorageHealth } from './storage/write-failures.js'
 import { genesis, type FleetDoc } from './schema.js'
+import { migrate } from './migrations.js'
 
 export const DEFAULT_COMPACT_CHUNKS = 512
 export const DEFAULT_COMPACT_RATIO = 1
@@ -125,13 +126,17 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     }
     const fresh = stored.snapshot === null && stored.chunks.length === 0
     for (const chunk of stored.chunks) doc = A.loadIncremental(doc, chunk)
+    // Root maps added since genesis (crdt/migrations.ts): identical changes on every node.
+    const beforeMigration = A.getHeads(doc).join()
+    doc = migrate(doc)
+    const migrated = A.getHeads(doc).join() !== beforeMigration
     const store = new DocStore(doc, init)
     store.storedSnapshot = stored.snapshot
     store.storedChunks = [...stored.chunks]
     store.loadStats = { ms: performance.now() - t0, bytes: (stored.snapshot?.byteLength ?? 0) + stored.chunks.reduce((n, c) => n + c.byteLength, 0), chunks: stored.chunks.length }
     // A brand new replica persists genesis so that a later load finds the shared root maps.
     if (fresh) store.savedHeads = []
-    if (fresh || stored.chunks.length > 0) store.dirty = true
+    if (fresh || migrated || stored.chunks.length > 0) store.dirty = true
     await store.flush()
     if (store.failures.failure !== null) { // a replica that cannot be written does not start
       store.failures.stop()

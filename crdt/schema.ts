@@ -160,6 +160,29 @@ export interface FleetDoc {
   mergeQueue: Record<string, DocMergeEntry>
   agents: Record<string, DocAgent>
   snapshots: Record<string, DocSnapshot>
+  /** Alert transitions (node/alerts); added by a migration (crdt/migrations.ts), absent before it. */
+  alerts?: Record<string, DocAlert>
+}
+
+/**
+ * One alert (by fingerprint) and its latest transition, written by the node that sent it. Small
+ * and bounded: only transitions are written, and old resolved alerts are pruned.
+ */
+export interface DocAlert {
+  fingerprint: Str
+  alertname: Str
+  /** JSON of the labels (alertname and severity included) and of the annotations. */
+  labels: Str
+  annotations: Str
+  /** firing | resolved */
+  status: Str
+  startsAt: number
+  endsAt: number | null
+  /** The node that owns delivering the latest transition. */
+  sender: Str
+  /** Receiver ids (see node/alerts/receivers.ts) that have not acknowledged it yet, comma separated. */
+  undelivered: Str
+  updatedAt: number
 }
 
 export const BUCKETED_COLLECTIONS = ['tasks', 'taskState', 'assignments', 'evidence'] as const
@@ -196,14 +219,11 @@ export function readOpt (v: Str | string | null | undefined): string | null {
 }
 
 /** The actor of the genesis change: the same on every node so the change hashes the same. */
-const GENESIS_ACTOR = '00000000000000000000000000000000'
+export const GENESIS_ACTOR = '00000000000000000000000000000000'
 
-/**
- * Every replica starts from this byte-identical change (fixed actor, time 0), so all nodes share
- * the root maps and buckets instead of each creating its own.
- */
-export function genesis (actor?: string): A.Doc<FleetDoc> {
-  const base = A.change(A.init<FleetDoc>({ actor: GENESIS_ACTOR }), { time: 0, message: 'genesis' }, (d) => {
+/** Genesis with the genesis actor itself (the base migrations build on; see crdt/migrations.ts). */
+export function genesisBase (): A.Doc<FleetDoc> {
+  return A.change(A.init<FleetDoc>({ actor: GENESIS_ACTOR }), { time: 0, message: 'genesis' }, (d) => {
     d.schema = SCHEMA_VERSION
     d.plan = { id: null, title: null, importedAt: null, digest: null }
     d.epics = {}
@@ -216,5 +236,13 @@ export function genesis (actor?: string): A.Doc<FleetDoc> {
     d.agents = {}
     d.snapshots = {}
   })
+}
+
+/**
+ * Every replica starts from this byte-identical change (fixed actor, time 0), so all nodes share
+ * the root maps and buckets instead of each creating its own.
+ */
+export function genesis (actor?: string): A.Doc<FleetDoc> {
+  const base = genesisBase()
   return actor === undefined ? A.clone(base) : A.clone(base, { actor })
 }

@@ -9,6 +9,7 @@ import { ApiTokenError, isLoopbackHost, readApiTokenFile } from './http/auth.js'
 import { coordinationProblems, DEFAULT_COORDINATION, type CoordinationSettings, type SettingsProblem } from './coord/settings.js'
 import { AgentSpecError, parseAgentSpecs, type AgentSpec } from './agents/spec.js'
 import type { WorkInit } from './work.js'
+import { BadWebhookUrlError, parseReceivers, type Receiver } from './alerts/receivers.js'
 
 export const DEFAULT_DATA_DIR = './.fleet'
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
@@ -71,7 +72,10 @@ const fields = {
   executor: { schema: z.string().min(1, 'must be a shell command or "demo"'), repeat: false },
   executorTimeout: { schema: seconds, repeat: false },
   check: { schema: z.string().min(1, 'must be a shell command'), repeat: false },
-  checkTimeout: { schema: seconds, repeat: false }
+  checkTimeout: { schema: seconds, repeat: false },
+  agentDead: { schema: seconds, repeat: false },
+  queueStuck: { schema: seconds, repeat: false },
+  alertWebhook: { schema: z.string(), repeat: true }
 } as const
 
 export type StartField = keyof typeof fields
@@ -96,6 +100,14 @@ export interface StartConfig {
   coordination: Partial<CoordinationSettings>
   /** Agents and git; null when no --repo is given. */
   work: WorkInit | null
+  /** Alert receivers (--alert-webhook) and thresholds (node/alerts). */
+  alerts: AlertsConfig
+}
+
+export interface AlertsConfig {
+  receivers: Receiver[]
+  /** --queue-stuck in ms, when set. */
+  queueStuckMs?: number
 }
 
 /** How each field is spelled on the command line and in the environment. */
@@ -103,13 +115,15 @@ const flagOf: Record<StartField, string> = {
   data: '--data', listen: '--listen', bootstrap: '--bootstrap', bootstrapFile: '--bootstrap-file', http: '--http', cluster: '--cluster', logLevel: '--log-level', fsync: '--fsync',
   swarmKey: '--swarm-key', allowPeer: '--allow-peer', allowPeersFile: '--allow-peers-file', apiTokenFile: '--api-token-file', authReads: '--auth-reads',
   lease: '--lease', term: '--term', liveness: '--liveness', retryBackoff: '--retry-backoff', maxAttempts: '--max-attempts',
-  agent: '--agent', repo: '--repo', remote: '--remote', main: '--main', executor: '--executor', executorTimeout: '--executor-timeout', check: '--check', checkTimeout: '--check-timeout'
+  agent: '--agent', repo: '--repo', remote: '--remote', main: '--main', executor: '--executor', executorTimeout: '--executor-timeout', check: '--check', checkTimeout: '--check-timeout',
+  agentDead: '--agent-dead', queueStuck: '--queue-stuck', alertWebhook: '--alert-webhook'
 }
 const envOf: Record<StartField, string> = {
   data: 'FLEET_DATA', listen: 'FLEET_LISTEN', bootstrap: 'FLEET_BOOTSTRAP', bootstrapFile: 'FLEET_BOOTSTRAP_FILE', http: 'FLEET_HTTP', cluster: 'FLEET_CLUSTER', logLevel: 'FLEET_LOG_LEVEL', fsync: 'FLEET_FSYNC',
   swarmKey: 'FLEET_SWARM_KEY', allowPeer: 'FLEET_ALLOW_PEER', allowPeersFile: 'FLEET_ALLOW_PEERS_FILE', apiTokenFile: 'FLEET_API_TOKEN_FILE', authReads: 'FLEET_AUTH_READS',
   lease: 'FLEET_LEASE', term: 'FLEET_TERM', liveness: 'FLEET_LIVENESS', retryBackoff: 'FLEET_RETRY_BACKOFF', maxAttempts: 'FLEET_MAX_ATTEMPTS',
-  agent: 'FLEET_AGENTS', repo: 'FLEET_REPO', remote: 'FLEET_REMOTE', main: 'FLEET_MAIN', executor: 'FLEET_EXECUTOR', executorTimeout: 'FLEET_EXECUTOR_TIMEOUT', check: 'FLEET_CHECK', checkTimeout: 'FLEET_CHECK_TIMEOUT'
+  agent: 'FLEET_AGENTS', repo: 'FLEET_REPO', remote: 'FLEET_REMOTE', main: 'FLEET_MAIN', executor: 'FLEET_EXECUTOR', executorTimeout: 'FLEET_EXECUTOR_TIMEOUT', check: 'FLEET_CHECK', checkTimeout: 'FLEET_CHECK_TIMEOUT',
+  agentDead: 'FLEET_AGENT_DEAD', queueStuck: 'FLEET_QUEUE_STUCK', alertWebhook: 'FLEET_ALERT_WEBHOOK'
 }
 
 export type RawOptions = Partial<Record<StartField, string | boolean | string[] | undefined>>
@@ -201,8 +215,22 @@ export function resolveStartConfig (cli: RawOptions, env: NodeJS.ProcessEnv = pr
     apiToken: closed.apiToken,
     authReads: closed.authReads,
     coordination: coordinationOf(get, (f) => merged[f]),
-    work: workOf(get, merged.agent?.label ?? '--agent')
+    work: workOf(get, merged.agent?.label ?? '--agent'),
+    alerts: alertsOf(get, merged.alertWebhook?.label ?? '--alert-webhook')
   }
+}
+
+/** --alert-webhook URLs (a bad one stops the node: exit 2) and --queue-stuck. */
+function alertsOf (get: (f: StartField, dflt: unknown) => unknown, label: string): AlertsConfig {
+  let receivers: Receiver[]
+  try {
+    receivers = parseReceivers(get('alertWebhook', []) as string[])
+  } catch (err) {
+    if (err instanceof BadWebhookUrlError) throw new ConfigError(label, err.message)
+    throw err
+  }
+  const stuck = get('queueStuck', undefined) as number | undefined
+  return { receivers, ...(stuck === undefined ? {} : { queueStuckMs: Math.round(stuck * 1000) }) }
 }
 
 /** --repo and the agents that work in it; agents without a repo are a usage error. */
@@ -259,6 +287,12 @@ function coordinationOf (get: (f: StartField, dflt: unknown) => unknown, given: 
   if (liveness !== undefined) out.livenessMs = liveness
   if (retry !== undefined) out.retryBaseMs = retry
   if (attempts !== undefined) out.maxAttempts = attempts
+  // --agent-dead: health_status turns dead then (and stale at half of it), and FleetAgentDead fires.
+  const agentDead = ms('agentDead')
+  if (agentDead !== undefined) {
+    out.heartbeatDeadMs = agentDead
+    out.heartbeatStaleMs = Math.round(agentDead / 2)
+  }
   const fieldOf: Record<SettingsProblem['setting'], StartField> = { leaseMs: 'lease', livenessMs: 'liveness', termMs: 'term' }
   const problem = coordinationProblems({ ...DEFAULT_COORDINATION, ...out })[0]
   if (problem !== undefined) {

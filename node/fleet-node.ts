@@ -37,6 +37,9 @@ import { wsRoutes } from './http/routes/ws.js'
 import { dashboardRoutes } from './dashboard/routes.js'
 import { EventLoopWatchdog } from './util/event-loop-watchdog.js'
 import { explainStartFailure } from './startup/errors.js'
+import { createAlerting, type AlertingInit } from './alerts/index.js'
+import type { AlertService } from './alerts/service.js'
+import { alertRoutes } from './http/routes/alerts.js'
 
 export interface FleetNodeInit {
   dataDir: string
@@ -58,6 +61,8 @@ export interface FleetNodeInit {
   coordination?: Partial<CoordinationSettings>
   /** A git clone and agents to run; without it the node only replicates and serves the API. */
   work?: WorkInit
+  /** Alert receivers and thresholds (node/alerts); default: no receivers, default thresholds. */
+  alerts?: AlertingInit
 }
 
 /**
@@ -72,6 +77,7 @@ export class FleetNode {
     readonly replicator: Replicator,
     private readonly dialer: PeerDialer,
     private readonly coordinator: Coordinator,
+    readonly alerts: AlertService,
     readonly work: NodeWork | null,
     private readonly http: FastifyInstance,
     readonly httpUrl: string,
@@ -139,6 +145,21 @@ export class FleetNode {
       ? null
       : new NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive: (id) => livePeers().some(p => p.nodeId === id), leaseMs: settings.leaseMs, logger: log,
         onMergeOutcome: (o) => { (o === 'merged' ? metrics.mergesDone : metrics.mergesEjected).inc() } })
+    const alerting = createAlerting({
+      ...init.alerts,
+      selfId: peerId,
+      store,
+      services,
+      settings,
+      selfMerger: init.work !== undefined,
+      peers: () => replicator.peers.all(),
+      livePeers,
+      leader: coordinator.leader,
+      events,
+      registry: metrics.registry,
+      logger: log.child({ c: 'alerts' }),
+      externalUrl: () => httpUrl
+    })
     const ctx: ApiContext = {
       peerId,
       multiaddrs: () => libp2p.getMultiaddrs().map(a => a.toString()),
@@ -153,16 +174,18 @@ export class FleetNode {
     const http = createHttpServer({
       logger: log.child({ c: 'http' }),
       ...(init.apiToken === undefined ? {} : { auth: { token: init.apiToken, protectReads: init.authReads ?? false } })
-    }, ctx, [metricsRoutes(metrics), healthRoutes, peerRoutes, taskRoutes, planRoutes, agentRoutes, assignmentRoutes, evidenceRoutes, progressRoutes, mergeQueueRoutes, documentRoutes, eventRoutes, wsRoutes(), dashboardRoutes()])
+    }, ctx, [metricsRoutes(metrics), healthRoutes, peerRoutes, taskRoutes, planRoutes, agentRoutes, assignmentRoutes, evidenceRoutes, progressRoutes, mergeQueueRoutes, documentRoutes, eventRoutes, wsRoutes(), dashboardRoutes(), alertRoutes(alerting)])
     try {
       await replicator.start()
       dialer.start()
       coordinator.start()
+      alerting.start()
       await work?.start()
       await http.listen({ host: init.http.host, port: init.http.port })
     } catch (err) {
       watchdog.stop()
       await work?.stop()
+      alerting.stop()
       coordinator.stop()
       dialer.stop()
       await replicator.stop()
@@ -174,7 +197,7 @@ export class FleetNode {
     const port = typeof addr === 'object' && addr !== null ? addr.port : init.http.port
     const host = init.http.host.includes(':') ? `[${init.http.host}]` : init.http.host
     httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
-    return new FleetNode(peerId, libp2p, store, replicator, dialer, coordinator, work, http, httpUrl, log, watchdog)
+    return new FleetNode(peerId, libp2p, store, replicator, dialer, coordinator, alerting, work, http, httpUrl, log, watchdog)
   }
 
   multiaddrs (): string[] {
@@ -193,6 +216,7 @@ export class FleetNode {
     await this.http.close()
     // Agents give their tasks back (document writes) before the store closes.
     await this.work?.stop()
+    this.alerts.stop()
     this.coordinator.stop()
     this.dialer.stop()
     await this.replicator.stop()

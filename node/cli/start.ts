@@ -33,7 +33,12 @@ export const START_USAGE = `usage: fleet start [options]
   --executor CMD|demo     what an agent runs for a task (default demo; see README)
   --executor-timeout SECONDS  (default 1800)
   --check CMD             run on each merge result before main is pushed (optional)
-  --check-timeout SECONDS (default 600)`
+  --check-timeout SECONDS (default 600)
+  --alert-webhook URL     POST alerts here (Alertmanager webhook format; a URL ending in
+                          /api/v2/alerts gets Alertmanager's API format), repeatable
+                          (env FLEET_ALERT_WEBHOOK, comma separated)
+  --agent-dead SECONDS    an agent silent this long is dead: FleetAgentDead, health "dead" (default 120)
+  --queue-stuck SECONDS   entries waiting and no merge this long: FleetMergeQueueStuck (default 600)`
 
 /** `fleet start`: runs a node until SIGINT/SIGTERM, then stops it cleanly (storage flushed). */
 export async function startCommand (argv: string[]): Promise<number> {
@@ -64,7 +69,10 @@ export async function startCommand (argv: string[]): Promise<number> {
     executor: { type: 'string' },
     'executor-timeout': { type: 'string' },
     check: { type: 'string' },
-    'check-timeout': { type: 'string' }
+    'check-timeout': { type: 'string' },
+    'alert-webhook': { type: 'string', multiple: true },
+    'agent-dead': { type: 'string' },
+    'queue-stuck': { type: 'string' }
   })
   const cfg = startFailure.around(() => resolveStartConfig({
     data: values.data,
@@ -92,7 +100,10 @@ export async function startCommand (argv: string[]): Promise<number> {
     executor: values.executor,
     executorTimeout: values['executor-timeout'],
     check: values.check,
-    checkTimeout: values['check-timeout']
+    checkTimeout: values['check-timeout'],
+    alertWebhook: values['alert-webhook'],
+    agentDead: values['agent-dead'],
+    queueStuck: values['queue-stuck']
   }, process.env, values.config as string | undefined), (values['log-level'] as string | undefined) ?? process.env.FLEET_LOG_LEVEL)
 
   const logger = createLogger({ level: cfg.logLevel })
@@ -105,6 +116,7 @@ export async function startCommand (argv: string[]): Promise<number> {
     logger,
     fsync: cfg.fsync,
     coordination: cfg.coordination,
+    alerts: cfg.alerts,
     ...(cfg.work === null ? {} : { work: cfg.work }),
     ...(cfg.swarmKey === null ? {} : { swarmKey: cfg.swarmKey.bytes }),
     ...(cfg.allowPeers === null ? {} : { allowPeers: cfg.allowPeers }),
@@ -118,6 +130,7 @@ export async function startCommand (argv: string[]): Promise<number> {
     `document: ${node.store.loadStats.bytes} bytes loaded from disk in ${node.store.loadStats.ms.toFixed(0)} ms`,
     cfg.swarmKey === null ? 'network: open (no --swarm-key: any libp2p peer may connect)' : `network: private (swarm key fingerprint ${cfg.swarmKey.fingerprint})`,
     ...(cfg.allowPeers === null ? [] : [`allowed peers: ${cfg.allowPeers.length}`]),
+    `alerts: ${cfg.alerts.receivers.length === 0 ? 'no webhook (GET /api/alerts only)' : cfg.alerts.receivers.map(r => r.display).join(', ')}`,
     `http auth: ${cfg.apiToken === null ? 'none (loopback only)' : cfg.authReads ? 'token for every request but /health' : 'token for writes'}`
   ]
   process.stdout.write(lines.join('\n') + '\n')

@@ -35,6 +35,8 @@ export interface OverviewJson { totalTasks: number, totalEstimatedHours: number,
 export interface AgentJson { id: string, name?: string, role: string, health_status?: string, lastHeartbeatAt?: number | null, currentAssignment?: string | null, currentTask?: string | null }
 export interface TaskJson { id: string, title: string, epic: string | null, role: string | null, status: string, estimatedHours: number, assignee?: string | null, assignmentId?: string | null, progress?: number | null, reason?: string | null }
 export interface AssignmentJson { id: string, taskId: string, progress?: number | null }
+export interface AlertJson { fingerprint: string, alertname: string, status: string, labels: Record<string, string>, annotations?: { summary?: string }, startsAt: string }
+export interface AlertsJson { active: AlertJson[], recent: AlertJson[] }
 export interface QueueEntryJson { id: string, taskId: string, branch: string, agentId?: string, state: string, reason?: string | null, sha?: string | null }
 
 /** Everything `fleet status` shows; null for what the node does not offer. */
@@ -48,6 +50,8 @@ export interface StatusReport {
   /** The current assignment of each busy agent, by assignment id. */
   assignments: Record<string, AssignmentJson>
   mergeQueue: QueueEntryJson[] | null
+  /** GET /api/alerts; absent or null when the node has no alerting. */
+  alerts?: AlertsJson | null
 }
 
 const commonOptions = {
@@ -92,11 +96,12 @@ function statusOrder (byStatus: Record<string, number>): string[] {
 export async function gatherStatus (client: FleetClient): Promise<StatusReport> {
   // Health first: if the node is not there, say so once instead of six times.
   const health = await client.get<HealthJson>('/health')
-  const [peers, overview, agents, mergeQueue] = await Promise.all([
+  const [peers, overview, agents, mergeQueue, alerts] = await Promise.all([
     client.getOptional<PeerJson[] | { peers: PeerJson[] }>('/api/peers').then(p => p === null || Array.isArray(p) ? p : p.peers),
     client.getOptional<OverviewJson>('/api/progress/overview'),
     client.getOptional<AgentJson[]>('/api/agents'),
-    client.getOptional<QueueEntryJson[]>('/api/git/merge-queue')
+    client.getOptional<QueueEntryJson[]>('/api/git/merge-queue'),
+    client.getOptional<AlertsJson>('/api/alerts')
   ])
   let tasksByStatus = overview?.byStatus ?? null
   if (tasksByStatus === null) {
@@ -108,7 +113,7 @@ export async function gatherStatus (client: FleetClient): Promise<StatusReport> 
   for (const a of await Promise.all(busy.map(async id => await client.getOptional<AssignmentJson>(`/api/assignments/${encodeURIComponent(id)}`)))) {
     if (a !== null) assignments[a.id] = a
   }
-  return { node: client.baseUrl, health, peers, overview, tasksByStatus, agents, assignments, mergeQueue }
+  return { node: client.baseUrl, health, peers, overview, tasksByStatus, agents, assignments, mergeQueue, alerts }
 }
 
 function leaderLine (h: HealthJson): string {
@@ -150,6 +155,18 @@ function bootstrapTable (list: BootstrapJson[], now: number): string {
   )
 }
 
+/** Firing alerts first, so an operator sees at once what needs attention. */
+function alertLines (alerts: AlertsJson | null, now: number): string[] {
+  if (alerts === null) return [`ALERTS  ${DASH}`]
+  const active = alerts.active
+  if (active.length === 0) return ['ALERTS  none firing']
+  const rest = (l: Record<string, string>): string => Object.entries(l).filter(([k]) => k !== 'alertname' && k !== 'severity').map(([k, v]) => `${k}=${v}`).join(' ')
+  return [`ALERTS  ${active.length} firing`, formatTable(
+    [{ header: 'ALERT' }, { header: 'SEVERITY' }, { header: 'LABELS', maxWidth: 60 }, { header: 'SINCE' }, { header: 'SUMMARY', maxWidth: 60 }],
+    active.map(a => [a.alertname, a.labels.severity ?? DASH, rest(a.labels), ago(Date.parse(a.startsAt), now), a.annotations?.summary ?? ''])
+  )]
+}
+
 export function renderStatus (r: StatusReport, now = Date.now()): string {
   const h = r.health
   const out: string[] = []
@@ -171,6 +188,7 @@ export function renderStatus (r: StatusReport, now = Date.now()): string {
     ))
   }
 
+  out.push('', ...alertLines(r.alerts ?? null, now))
   out.push('')
   if (r.tasksByStatus === null) {
     out.push(`TASKS  ${DASH}`)

@@ -1,4 +1,5 @@
 // fleet dashboard: a plain ES module, no build step, nothing loaded from outside this node.
+import { renderAlertsPanel } from './alerts.js'
 // It reads the node's REST API, listens to GET /api/events (Server-Sent Events), and on each
 // event refetches only the resources that event can have changed, debounced, so a burst of
 // events (a plan import) costs one refetch. A missing endpoint or a failed request shows "—".
@@ -18,7 +19,7 @@ const EVIDENCE_SHOWN = 12
 const QUEUE_SHOWN = 30
 const RECONNECT_MS = 3000
 
-const state = { health: null, peers: null, agents: null, overview: null, tasks: null, queue: null, evidence: null }
+const state = { health: null, peers: null, agents: null, overview: null, tasks: null, queue: null, evidence: null, alerts: null }
 let eventsSeen = 0
 
 // ---------- fetching ----------
@@ -44,7 +45,8 @@ const resources = {
   overview: { load: () => getJson('/api/progress/overview'), render: () => { renderHeader(); renderEpics() } },
   tasks: { load: () => getJson('/api/tasks'), render: () => { renderHeader(); renderBoard(); renderAgents(); invalidate('evidence') } },
   queue: { load: () => getJson('/api/git/merge-queue'), render: () => renderQueue() },
-  evidence: { load: loadEvidence, render: () => renderEvidence() }
+  evidence: { load: loadEvidence, render: () => renderEvidence() },
+  alerts: { load: () => getJson('/api/alerts'), render: () => renderAlerts() }
 }
 const ALL = Object.keys(resources)
 
@@ -59,7 +61,8 @@ const EVENT_RESOURCES = {
   epic: ['overview', 'tasks'],
   plan: ['overview', 'tasks'],
   peer: ['peers', 'health'],
-  leader: ['health', 'peers']
+  leader: ['health', 'peers'],
+  alert: ['alerts']
 }
 
 // ---------- debounced refetching ----------
@@ -381,6 +384,10 @@ function renderQueue () {
     h('td', { class: e.state === 'ejected' ? 'reason' : '' }, e.state === 'merged' && e.sha ? h('code', null, e.sha.slice(0, 10)) : (e.reason ?? '')))))
 }
 
+function renderAlerts () {
+  renderAlertsPanel(state.alerts, { h, ago, emptyRow, setText, DASH })
+}
+
 function renderEvidence () {
   const list = document.getElementById('evidence')
   const ev = state.evidence
@@ -410,6 +417,7 @@ function start () {
   connect()
   setInterval(() => {
     invalidate('health', 'peers', 'agents')
+    renderAlerts()
     // Relative times ("5 s ago") move without any fetch.
     renderPeers()
   }, POLL_MS)

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify'
 export const DASHBOARD_FILES = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
+  'alerts.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8'
 } as const
 type DashboardFile = keyof typeof DASHBOARD_FILES
@@ -57,6 +58,7 @@ export function dashboardRoutes (init: DashboardRoutesInit = {}): (app: FastifyI
     }
     serve('/', 'index.html')
     serve('/dashboard/app.js', 'app.js')
+    serve('/dashboard/alerts.js', 'alerts.js')
     serve('/dashboard/style.css', 'style.css')
   }
 }

@@ -103,6 +103,15 @@ describe('dashboard in headless Chromium', function () {
     await put(n, `/api/git/merge-queue/${entry.id}/complete`, { ejected: 'check failed: 2 failing tests after rebase', output: 'FAIL schema.test.ts' })
     await page.waitForSelector(`[data-entry-id="${entry.id}"][data-state="ejected"]`, { timeout: 20_000 })
     assert.match(await text(page, `[data-entry-id="${entry.id}"] td.reason`), /check failed: 2 failing tests after rebase/, 'the ejection reason is shown')
+    // Work under review whose merge is ejected raises an alert; the alerts panel shows it without reload.
+    await post(n, '/api/tasks', { id: 'T-alert', title: 'Rename the orders table' }, 201)
+    const claim2 = await post(n, '/api/assignments', { taskId: 'T-alert', agentId: 'agent-a' }, 202)
+    await waitFor(async () => (await getJson<{ state: string }>(n.url, `/api/assignments/${claim2.id}`)).state === 'confirmed', 'the claim of T-alert to be confirmed')
+    const entry2 = await post(n, '/api/git/merge-queue', { taskId: 'T-alert', assignmentId: claim2.id, branch: 'feat/T-alert' }, 201)
+    await put(n, `/api/git/merge-queue/${entry2.id}/complete`, { ejected: 'merge conflict in db/schema.sql', output: 'CONFLICT (content): db/schema.sql' })
+    await page.waitForSelector('#alerts tr[data-status="firing"]', { timeout: 20_000 })
+    assert.match(await text(page, '#alerts tr[data-status="firing"]'), /FleetMergeEjected\s*info\s*task=T-alert\s*firing/)
+    assert.equal(await text(page, '#alerts-summary'), '1 firing')
 
     if (SCREENSHOT !== undefined) await page.screenshot({ path: SCREENSHOT, fullPage: true })
     assert.deepEqual(problems, [], 'no errors in the page, nothing loaded from elsewhere')

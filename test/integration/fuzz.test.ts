@@ -64,8 +64,12 @@ describe('fuzzing a node over HTTP and libp2p (node processes)', function () {
   before(async () => {
     // eslint-disable-next-line no-console -- the seed is how a failure is replayed
     console.log(`      fuzz seed ${seed} (replay: FLEET_FUZZ_SEED=${seed})`)
-    n1 = await startNode()
-    n2 = await startNode({ bootstrap: [n1.addr] })
+    // Agents the HTTP fuzz registers never heartbeat: with the default --agent-dead their
+    // FleetAgentDead alerts would be recorded (the cluster's own writes) while the wire fuzz checks
+    // that hostile frames change nothing.
+    const args = ['--agent-dead', '86400']
+    n1 = await startNode({ extraArgs: args })
+    n2 = await startNode({ bootstrap: [n1.addr], extraArgs: args })
     dirs.push(n1.dataDir, n2.dataDir)
     await waitFor(async () => (await getJson<{ peers: number }>(n1.url, '/health')).peers === 1, 'the two nodes to connect')
   })

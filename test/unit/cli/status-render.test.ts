@@ -59,6 +59,18 @@ describe('fleet status rendering', () => {
     assert.match(text, /^12D3…NumberOne1 +\/dns4\/vm1\.example\/tcp\/4001 +retrying +2 min ago +9 +in 4 s +cannot resolve vm1\.example: ENOTFOUND$/m)
   })
 
+  it('shows the alerts firing, with their labels and since when', () => {
+    const alerts = {
+      active: [{ fingerprint: 'f1', alertname: 'FleetAgentDead', status: 'firing', labels: { alertname: 'FleetAgentDead', severity: 'warning', agent: 'agent-a', role: 'backend', node: 'n1' }, annotations: { summary: 'Agent agent-a (backend) is dead' }, startsAt: new Date(now - 90_000).toISOString() }],
+      recent: []
+    }
+    const text = renderStatus(report({ alerts }), now)
+    assert.match(text, /^ALERTS {2}1 firing$/m)
+    assert.match(text, /^FleetAgentDead +warning +agent=agent-a role=backend node=n1 +2 min ago +Agent agent-a \(backend\) is dead$/m)
+    assert.match(renderStatus(report({ alerts: { active: [], recent: [] } }), now), /^ALERTS {2}none firing$/m)
+    assert.match(renderStatus(report(), now), /^ALERTS {2}—$/m, 'a node without alerting shows a dash')
+  })
+
   it('lists tasks with a total of hours', () => {
     const text = renderTasks([
       { id: 'T-1', title: 'Set up CI', epic: 'E1', role: null, status: 'done', estimatedHours: 8 },
