@@ -118,18 +118,25 @@ describe('claims, leases and fencing across node processes', function () {
     assert.equal((await getJson<Assignment>(n2.url, `/api/assignments/${a.id}`)).state, 'expired')
 
     await post(n2, '/api/agents', { id: 'heir', role: 'dev' }, 201)
-    const b = await waitFor(async () => {
-      const r = await api<Assignment>(n2.url, 'POST', '/api/assignments', { taskId: 'LEASED', agentId: 'heir' })
-      return r.status === 202 ? r.body : false
-    }, 'the retry backoff to pass so the task can be claimed again')
-    assert.equal((await settle(n2, b.id)).final, 'confirmed')
-    const late = await api<{ error: string }>(n2.url, 'PUT', `/api/assignments/${a.id}/progress`, { percent: 60 })
-    assert.equal(late.status, 409)
-    assert.match(late.body.error, /expired/)
-    // The old node comes back with its old view; once caught up it refuses the late write too.
-    const back = await startNode({ dataDir: n1.dataDir, bootstrap: [n2.addr], extraArgs: args })
-    await waitFor(async () => (await getJson<Task>(back.url, '/api/tasks/LEASED')).assignee === 'heir', 'the restarted node to learn the new assignee')
-    assert.equal((await api(back.url, 'PUT', `/api/assignments/${a.id}/progress`, { percent: 60 })).status, 409)
+    // The heir keeps heartbeating (its lease is 3 s): a restart on a loaded machine takes longer
+    // than that, and a silent heir's task would rightly expire before the old node caught up.
+    const beating = setInterval(() => { api(n2.url, 'PUT', '/api/agents/heir/heartbeat', {}).catch(() => {}) }, 500)
+    try {
+      const b = await waitFor(async () => {
+        const r = await api<Assignment>(n2.url, 'POST', '/api/assignments', { taskId: 'LEASED', agentId: 'heir' })
+        return r.status === 202 ? r.body : false
+      }, 'the retry backoff to pass so the task can be claimed again')
+      assert.equal((await settle(n2, b.id)).final, 'confirmed')
+      const late = await api<{ error: string }>(n2.url, 'PUT', `/api/assignments/${a.id}/progress`, { percent: 60 })
+      assert.equal(late.status, 409)
+      assert.match(late.body.error, /expired/)
+      // The old node comes back with its old view; once caught up it refuses the late write too.
+      const back = await startNode({ dataDir: n1.dataDir, bootstrap: [n2.addr], extraArgs: args })
+      await waitFor(async () => (await getJson<Task>(back.url, '/api/tasks/LEASED')).assignee === 'heir', 'the restarted node to learn the new assignee')
+      assert.equal((await api(back.url, 'PUT', `/api/assignments/${a.id}/progress`, { percent: 60 })).status, 409)
+    } finally {
+      clearInterval(beating)
+    }
   })
 
   it('fails a task after N failed attempts, blocks its dependents with a reason, and retry brings them back', async () => {
