@@ -142,7 +142,8 @@ export class MergeQueueService {
 
   /**
    * Ejected (conflict, failing check, fenced): the reason and output tail are kept, and the task
-   * goes back to pending on a new attempt so the next agent sees why.
+   * goes back to pending on a new attempt so the next agent sees why. With `reopen: false` (the
+   * task is already on main through another entry) a task in review is done instead.
    */
   async eject (id: string, reason: string, output = '', leader?: string, opts: { reopen: boolean } = { reopen: true }): Promise<MergeEntryView> {
     const entry = this.get(id)
@@ -158,8 +159,14 @@ export class MergeQueueService {
       const t = readTask(d, entry.taskId)
       const a = getIn(d.assignments, entry.assignmentId)
       // Only the attempt that produced this branch is sent back; a newer attempt is left alone.
-      if (opts.reopen && t !== undefined && a !== undefined && t.attempt === a.attempt && (t.status === 'review' || t.status === 'pending')) {
+      if (t === undefined || a === undefined || t.attempt !== a.attempt || (t.status !== 'review' && t.status !== 'pending')) return
+      if (opts.reopen) {
         writeTaskState(d, entry.taskId, { status: 'pending', attempt: t.attempt + 1, reason: `merge of ${entry.branch} ejected: ${reason}`, updatedAt: Date.now() })
+      } else if (t.status === 'review') {
+        // The task is on main through another entry (e.g. the other side of a partition merged
+        // it): it is done. Written here too, so that when this side's 'review' meets the other
+        // side's 'done' after a heal, both concurrent values of the status say 'done'.
+        writeTaskState(d, entry.taskId, { status: 'done', reason: null, updatedAt: Date.now() })
       }
     }, `ejected ${id}`)
     return this.get(id)
