@@ -120,6 +120,10 @@ export interface DocAgent {
   capabilities: Str[]
   nodeId: Str
   registeredAt: number
+  /** The `fleet agent` process running the agent (absent for agents inside a node). */
+  instance?: Str | null
+  /** Agent tokens issued before this time (epoch ms) are revoked. */
+  tokensRevokedBefore?: number
 }
 
 export interface DocEpic {

@@ -169,7 +169,8 @@ export class FleetNode {
       events,
       leader: coordinator.leader,
       dialStatus: () => dialer.status(),
-      startedAt: Date.now()
+      startedAt: Date.now(),
+      settings
     }
     const http = createHttpServer({
       logger: log.child({ c: 'http' }),

@@ -3,7 +3,7 @@ import type { DocStore } from '../../crdt/doc-store.js'
 import { HttpError } from '../http/errors.js'
 import type { Services } from '../services/index.js'
 import type { AgentCoordinator, AgentInfo, Claim, Confirmation, EvidenceItem, HeldAssignment, MergeRequest, WorkTask } from './coordinator.js'
-import { MAX_EVIDENCE_BYTES } from '../services/evidence.js'
+import { clipEvidence } from './evidence-text.js'
 
 /** How often a waiting agent re-reads its claim when no change arrives (changes wake it at once). */
 export const DEFAULT_CONFIRM_POLL_MS = 200
@@ -16,12 +16,6 @@ export interface LocalCoordinatorInit {
 }
 
 const ENDED = new Set<AssignmentView['state']>(['lost', 'expired', 'released', 'failed', 'completed'])
-
-/** Keeps an evidence text under the limit by keeping its end (the interesting part of a log). */
-function clip (s: string): string {
-  if (Buffer.byteLength(s, 'utf8') <= MAX_EVIDENCE_BYTES) return s
-  return '[...]\n' + Buffer.from(s, 'utf8').subarray(-(MAX_EVIDENCE_BYTES - 64)).toString('utf8')
-}
 
 /**
  * The agents inside a node use the node's own services directly (the same rules and fencing as
@@ -101,7 +95,7 @@ export class LocalCoordinator implements AgentCoordinator {
   async submitEvidence (assignmentId: string, items: EvidenceItem[]): Promise<void> {
     const a = this.init.services.assignments.get(assignmentId)
     for (const item of items) {
-      await this.init.services.evidence.add({ taskId: a.taskId, assignmentId, kind: item.kind, content: clip(item.content) })
+      await this.init.services.evidence.add({ taskId: a.taskId, assignmentId, kind: item.kind, content: clipEvidence(item.content) })
     }
   }
 

@@ -1,3 +1,5 @@
+import { Transport, TransportError } from './transport.js'
+
 /** A small HTTP client for a fleet node's API, for CLI commands (status, tasks, plan import...). */
 
 export const DEFAULT_NODE_URL = 'http://127.0.0.1:3000'
@@ -6,7 +8,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 /** The node did not answer at all: refused, unknown host, timed out. */
 export class NodeUnreachableError extends Error {
   override name = 'NodeUnreachableError'
-  constructor (readonly url: string, readonly reason: string) {
+  /** false when the request cannot have reached the node (refused, TLS failed): safe to send elsewhere. */
+  constructor (readonly url: string, readonly reason: string, readonly maybeProcessed = true) {
     super(`cannot reach fleet node at ${url} (${reason})`)
   }
 }
@@ -57,29 +60,24 @@ export interface FleetClientInit {
   timeoutMs?: number
   /** Sent as `authorization: Bearer <token>` when set (nodes listening beyond loopback want one to write). */
   token?: string
+  /** PEM of extra CAs for https:// nodes (`--ca FILE`), besides the system's. */
+  ca?: string
+  /** Connections shared with other clients (e.g. one per node URL of `fleet agent`); default a new one. */
+  transport?: Transport
 }
 
-function unreachableReason (err: unknown): string {
-  const e = err as { name?: string, message?: string, cause?: { code?: string, message?: string } }
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'timed out'
-  const code = e.cause?.code
-  if (code === 'ECONNREFUSED') return 'connection refused'
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'unknown host'
-  if (code === 'ECONNRESET') return 'connection reset'
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable'
-  return e.cause?.message ?? e.message ?? String(err)
-}
-
-/** JSON over fetch with one-line errors; used by every command that talks to a node. */
+/** JSON over HTTP(S) with one-line errors; used by every command that talks to a node. */
 export class FleetClient {
   readonly baseUrl: string
   private readonly timeoutMs: number
   private readonly token: string | undefined
+  private readonly transport: Transport
 
   constructor (init: FleetClientInit = {}) {
     this.baseUrl = parseNodeUrl(init.baseUrl ?? DEFAULT_NODE_URL)
     this.timeoutMs = init.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
     this.token = init.token
+    this.transport = init.transport ?? new Transport(init.ca === undefined ? {} : { ca: init.ca })
   }
 
   async get<T> (path: string): Promise<T> {
@@ -108,26 +106,17 @@ export class FleetClient {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (body !== undefined) headers['content-type'] = 'application/json'
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
-    let res: Response
+    let res: { status: number, text: string }
     try {
-      res = await fetch(this.baseUrl + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs)
-      })
+      res = await this.transport.send(this.baseUrl + path, method, headers, body === undefined ? undefined : JSON.stringify(body), this.timeoutMs)
     } catch (err) {
-      throw new NodeUnreachableError(this.baseUrl, unreachableReason(err))
+      if (err instanceof TransportError) throw new NodeUnreachableError(this.baseUrl, err.reason, err.maybeProcessed)
+      throw err
     }
-    let text: string
-    try {
-      text = await res.text()
-    } catch (err) {
-      throw new NodeUnreachableError(this.baseUrl, unreachableReason(err))
-    }
+    const text = res.text
     let parsed: unknown = text
     try { parsed = text === '' ? null : JSON.parse(text) } catch { /* not JSON: keep the text for the error */ }
-    if (!res.ok) throw new ApiError(method, path, res.status, parsed)
+    if (res.status < 200 || res.status > 299) throw new ApiError(method, path, res.status, parsed)
     return parsed as T
   }
 }

@@ -3,6 +3,7 @@ import '../polyfill.js'
 import { ConfigError } from '../config.js'
 import { CliError, EXIT_FAILURE, EXIT_USAGE, traceOf } from './errors.js'
 import { startCommand, START_USAGE } from './start.js'
+import { agentCommand, AGENT_USAGE } from './agent.js'
 import { keyCommand, KEY_USAGE } from './key.js'
 import { planCommand, PLAN_USAGE } from './plan.js'
 import { demoCommand, DEMO_USAGE } from './demo.js'
@@ -12,6 +13,7 @@ type Command = (argv: string[]) => Promise<number>
 
 const commands: Record<string, { run: Command, usage: string }> = {
   start: { run: startCommand, usage: START_USAGE },
+  agent: { run: agentCommand, usage: AGENT_USAGE },
   key: { run: keyCommand, usage: KEY_USAGE },
   plan: { run: planCommand, usage: PLAN_USAGE },
   demo: { run: demoCommand, usage: DEMO_USAGE },
@@ -23,6 +25,7 @@ const commands: Record<string, { run: Command, usage: string }> = {
 const USAGE = `usage: fleet <command> [options]
 commands:
   start        run a node (see fleet start --help)
+  agent        run agents outside any node, through the HTTP API of one or more nodes
   key          print a new swarm key, API token, or a node's peer id (see fleet key --help)
   plan import  import a plan file through a node
   demo         run a whole cluster with agents and a merge queue on this machine

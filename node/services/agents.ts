@@ -3,23 +3,30 @@ import type { DocStore } from '../../crdt/doc-store.js'
 import { own } from '../../crdt/collections.js'
 import { heldBy, type ProjectionCache } from '../../crdt/projection.js'
 import { heartbeatHealth, type HeartbeatHealth } from '../../crdt/rules/leases.js'
-import { read, str } from '../../crdt/schema.js'
+import { read, readOpt, str } from '../../crdt/schema.js'
 import type { AgentBeat, AnnounceFrame } from '../../crdt/wire.js'
 import { IdSchema, RoleSchema } from '../../plan/schema.js'
 import type { CoordinationSettings } from '../coord/settings.js'
-import { NotFoundError } from '../http/errors.js'
+import { ConflictError, NotFoundError } from '../http/errors.js'
+
+/** A `fleet agent` process's id: random, so two processes never share one by accident. */
+export const AgentInstance = z.string().min(8).max(128).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-"')
 
 export const RegisterAgentInput = z.object({
   id: IdSchema,
   name: z.string().trim().min(1).max(200).optional(),
   role: RoleSchema,
-  capabilities: z.array(z.string().min(1).max(64)).max(64).optional()
+  capabilities: z.array(z.string().min(1).max(64)).max(64).optional(),
+  /** The `fleet agent` process registering it (see AgentService.register). */
+  instance: AgentInstance.optional()
 }).strict()
 export type RegisterAgentInput = z.infer<typeof RegisterAgentInput>
 
 export const HeartbeatInput = z.object({
   assignmentId: z.string().min(1).max(128).nullable().optional(),
-  status: z.string().max(64).optional()
+  status: z.string().max(64).optional(),
+  /** The `fleet agent` process sending it: refused (409 agent-replaced) once another one took over. */
+  instance: AgentInstance.optional()
 }).strict()
 export type HeartbeatInput = z.infer<typeof HeartbeatInput>
 
@@ -56,15 +63,24 @@ export class AgentService {
 
   constructor (private readonly init: AgentServiceInit) {}
 
+  /**
+   * Registers (or re-registers) an agent. One process runs an agent at a time: while the agent
+   * heartbeats (anywhere in the cluster), a registration from another process (another
+   * `instance`, or a node's built-in agent vs a `fleet agent`) is refused with 409; once it has
+   * been silent for heartbeatStaleMs, the newcomer takes over and the old process's heartbeats
+   * are refused from then on (it is fenced).
+   */
   async register (input: RegisterAgentInput): Promise<AgentView> {
     const now = Date.now()
+    this.checkTakeover(input.id, input.instance ?? null, now)
     await this.init.store.change((d) => {
       const have = own(d.agents, input.id)
       const caps = (input.capabilities ?? []).map(str)
       if (have === undefined) {
-        d.agents[input.id] = { id: str(input.id), name: str(input.name ?? input.id), role: str(input.role), capabilities: caps, nodeId: str(this.init.nodeId), registeredAt: now }
+        d.agents[input.id] = { id: str(input.id), name: str(input.name ?? input.id), role: str(input.role), capabilities: caps, nodeId: str(this.init.nodeId), registeredAt: now, ...(input.instance === undefined ? {} : { instance: str(input.instance) }) }
         return
       }
+      if ((readOpt(have.instance) ?? null) !== (input.instance ?? null)) have.instance = input.instance === undefined ? null : str(input.instance)
       // Re-registering (an agent restarted, maybe on another node) updates in place.
       if (input.name !== undefined && read(have.name) !== input.name) have.name = str(input.name)
       if (read(have.role) !== input.role) have.role = str(input.role)
@@ -75,13 +91,28 @@ export class AgentService {
     return this.get(input.id)
   }
 
+  private checkTakeover (id: string, instance: string | null, now: number): void {
+    const have = own(this.init.store.doc.agents, id)
+    if (have === undefined) return
+    const running = readOpt(have.instance) ?? null
+    if (running === instance) return
+    const last = this.lastBeat(id)
+    if (last === null || now - last >= this.init.settings.heartbeatStaleMs) return
+    const where = running === null ? `inside node ${read(have.nodeId)}` : 'in another fleet agent process'
+    throw new ConflictError(`agent ${id} is already running ${where} (last heartbeat ${Math.max(0, Math.round((now - last) / 1000))} s ago); stop it first, or wait until it has been silent for ${Math.round(this.init.settings.heartbeatStaleMs / 1000)} s`, { code: 'agent-running', agentId: id })
+  }
+
   exists (id: string): boolean {
     return own(this.init.store.doc.agents, id) !== undefined
   }
 
   /** A heartbeat from an agent on this node: memory only. */
   beat (id: string, input: HeartbeatInput): AgentView {
-    if (!this.exists(id)) throw new NotFoundError(`agent ${id} is not registered`, { agentId: id })
+    const have = own(this.init.store.doc.agents, id)
+    if (have === undefined) throw new NotFoundError(`agent ${id} is not registered`, { agentId: id })
+    if (input.instance !== undefined && readOpt(have.instance) !== input.instance) {
+      throw new ConflictError(`agent ${id} is now run by another process; this one must stop`, { code: 'agent-replaced', agentId: id })
+    }
     const prev = this.local.get(id)
     const b: Beat = { at: Date.now(), assignment: input.assignmentId ?? prev?.assignment ?? null, status: input.status ?? prev?.status ?? 'alive' }
     this.local.set(id, b)

@@ -25,7 +25,9 @@ export function healthRoutes (app: FastifyInstance, ctx: ApiContext): void {
       heads: ctx.store.heads(),
       leader,
       term,
-      uptimeMs: Date.now() - ctx.startedAt
+      uptimeMs: Date.now() - ctx.startedAt,
+      /** Agents outside the node heartbeat well within it. */
+      leaseMs: ctx.settings.leaseMs
     }
   })
 }
