@@ -174,7 +174,18 @@ export class FleetNode {
     }
     const http = createHttpServer({
       logger: log.child({ c: 'http' }),
-      ...(init.apiToken === undefined ? {} : { auth: { token: init.apiToken, protectReads: init.authReads ?? false } })
+      ...(init.apiToken === undefined
+        ? {}
+        : {
+            auth: {
+              token: init.apiToken,
+              protectReads: init.authReads ?? false,
+              agentTokens: {
+                assignmentOwner: (id: string) => services.projection.get().assignments.get(id)?.agentId,
+                revoked: (c: { agent: string, issuedAt: number }) => services.agents.tokenRevoked(c.agent, c.issuedAt)
+              }
+            }
+          })
     }, ctx, [metricsRoutes(metrics), healthRoutes, peerRoutes, taskRoutes, planRoutes, agentRoutes, assignmentRoutes, evidenceRoutes, progressRoutes, mergeQueueRoutes, documentRoutes, eventRoutes, wsRoutes(), dashboardRoutes(), alertRoutes(alerting)])
     try {
       await replicator.start()

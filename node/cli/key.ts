@@ -2,7 +2,9 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { generateSwarmKey, readSwarmKeyFile, SwarmKeyError } from '../../bootstrap/swarm-key.js'
 import { loadOrCreateIdentity } from '../../bootstrap/identity.js'
 import { DEFAULT_DATA_DIR } from '../config.js'
-import { generateApiToken } from '../http/auth.js'
+import { ApiTokenError, generateApiToken, readApiTokenFile } from '../http/auth.js'
+import { issueAgentToken } from '../http/agent-tokens.js'
+import { IdSchema } from '../../plan/schema.js'
 import { parseCommandArgs } from './args.js'
 import { CliError } from './errors.js'
 
@@ -11,6 +13,10 @@ export const KEY_USAGE = `usage: fleet key <what>
                           (every node of the cluster starts with --swarm-key swarm.key)
   token                   print a new HTTP API token: fleet key token > api.token
                           (for --api-token-file; clients send "Authorization: Bearer <token>")
+  agent-token NAME [--api-token-file FILE]
+                          print a token that can only act for agent NAME, signed with the
+                          cluster's API token (env FLEET_API_TOKEN_FILE): fleet key agent-token A > A.token
+                          (revoke with POST /api/agents/NAME/revoke-tokens and the cluster token)
   peer-id [--data DIR]    print the peer id of the node using DIR (created if missing),
                           for --allow-peer lists (default DIR ./.fleet; env FLEET_DATA)
   fingerprint FILE        print a swarm key's fingerprint, to compare keys between machines`
@@ -27,6 +33,23 @@ export async function keyCommand (argv: string[]): Promise<number> {
       parseCommandArgs('key token', rest, {})
       process.stdout.write(generateApiToken() + '\n')
       return 0
+    case 'agent-token': {
+      const { values, positionals } = parseCommandArgs('key agent-token', rest, { 'api-token-file': { type: 'string' } }, true)
+      if (positionals.length !== 1) throw new CliError('key agent-token: expected one agent NAME')
+      const name = positionals[0] as string
+      if (!IdSchema.safeParse(name).success) throw new CliError(`key agent-token: "${name}" is not an agent name (letters, digits, ".", "_", "-")`)
+      const file = (values['api-token-file'] as string | undefined) ?? process.env.FLEET_API_TOKEN_FILE
+      if (file === undefined || file === '') throw new CliError('key agent-token: the cluster token signs it: pass --api-token-file FILE (env FLEET_API_TOKEN_FILE)')
+      let secret: string
+      try {
+        secret = readApiTokenFile(file)
+      } catch (err) {
+        if (err instanceof ApiTokenError) throw new CliError(`key agent-token: ${err.message}`)
+        throw err
+      }
+      process.stdout.write(issueAgentToken(secret, name).token + '\n')
+      return 0
+    }
     case 'peer-id': {
       const { values } = parseCommandArgs('key peer-id', rest, { data: { type: 'string' } })
       const dir = (values.data as string | undefined) ?? process.env.FLEET_DATA ?? DEFAULT_DATA_DIR
@@ -46,6 +69,6 @@ export async function keyCommand (argv: string[]): Promise<number> {
       return 0
     }
     default:
-      throw new CliError(what === undefined ? 'key: say what to print: swarm, token, peer-id or fingerprint (see fleet key --help)' : `key: unknown "${what}" (try: swarm, token, peer-id, fingerprint)`)
+      throw new CliError(what === undefined ? 'key: say what to print: swarm, token, agent-token, peer-id or fingerprint (see fleet key --help)' : `key: unknown "${what}" (try: swarm, token, agent-token, peer-id, fingerprint)`)
   }
 }

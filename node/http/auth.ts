@@ -1,8 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readSecretFile, SecretFileError } from '../../bootstrap/secret-file.js'
 import { isIP } from 'node:net'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpError } from './errors.js'
+import { agentAccessDenial, type AssignmentOwner } from './agent-access.js'
+import { AgentTokenError, isAgentToken, verifyAgentToken, type AgentTokenClaims } from './agent-tokens.js'
 
 /**
  * Bearer-token protection for the HTTP API. The API listens on loopback by default, where the
@@ -65,7 +67,19 @@ export interface HttpAuthInit {
   protectReads?: boolean
   /** Route patterns left open to everyone. Default DEFAULT_OPEN_ROUTES. */
   openRoutes?: readonly string[]
+  /** Accept agent tokens signed with `token` (see agent-tokens.ts); default: only the cluster token. */
+  agentTokens?: AgentTokenAccess
 }
+
+/** What the node tells the auth hook about agents, for agent tokens. */
+export interface AgentTokenAccess {
+  assignmentOwner: AssignmentOwner
+  /** Whether the token was revoked (listed in the document or a deny file). */
+  revoked: (claims: AgentTokenClaims) => boolean
+}
+
+/** Who made a request: the cluster token (full rights) or an agent token (its agent only). */
+export type Principal = { kind: 'cluster' } | { kind: 'agent', claims: AgentTokenClaims }
 
 function digest (s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest()
@@ -97,15 +111,36 @@ export function installHttpAuth (app: FastifyInstance, init: HttpAuthInit): void
   const open = new Set(init.openRoutes ?? DEFAULT_OPEN_ROUTES)
   const required = protectReads ? 'every request except ' + [...open].join(', ') : 'writes (POST, PUT, DELETE, PATCH)'
 
+  const principals = new WeakMap<FastifyRequest, Principal>()
+  const refuse = (reply: FastifyReply, reason: string): never => {
+    void reply.header('www-authenticate', 'Bearer realm="fleet"')
+    throw new HttpError(401, `unauthorized: ${reason}`, { scheme: 'Bearer', required })
+  }
+
   app.addHook('onRequest', async (req, reply) => {
     const isWrite = WRITE_METHODS.has(req.method)
     if (!isWrite && (!protectReads || open.has(req.routeOptions.url ?? ''))) return
     const presented = bearerToken(req)
-    if (presented !== null && tokenMatches(expected, presented)) return
-    void reply.header('www-authenticate', 'Bearer realm="fleet"')
-    const reason = presented === null
-      ? (req.headers.authorization === undefined ? 'missing Authorization header' : 'Authorization header is not "Bearer <token>"')
-      : 'wrong token'
-    throw new HttpError(401, `unauthorized: ${reason}`, { scheme: 'Bearer', required })
+    if (presented === null) refuse(reply, req.headers.authorization === undefined ? 'missing Authorization header' : 'Authorization header is not "Bearer <token>"')
+    const token = presented as string
+    if (tokenMatches(expected, token)) return
+    if (init.agentTokens === undefined || !isAgentToken(token)) refuse(reply, 'wrong token')
+    let claims: AgentTokenClaims
+    try {
+      claims = verifyAgentToken(init.token, token)
+    } catch (err) {
+      if (err instanceof AgentTokenError) refuse(reply, err.message)
+      throw err
+    }
+    if ((init.agentTokens as AgentTokenAccess).revoked(claims)) refuse(reply, `agent token ${claims.id} of agent ${claims.agent} was revoked`)
+    principals.set(req, { kind: 'agent', claims })
+  })
+
+  // After the body is parsed: what an agent token may do depends on what the request names.
+  app.addHook('preHandler', async (req) => {
+    const p = principals.get(req)
+    if (p?.kind !== 'agent') return
+    const denial = agentAccessDenial(p.claims.agent, { method: req.method, route: req.routeOptions.url ?? '', params: (req.params ?? {}) as Record<string, unknown>, body: req.body }, (id) => init.agentTokens?.assignmentOwner(id))
+    if (denial !== null) throw new HttpError(403, `forbidden: ${denial}`, { agent: p.claims.agent, route: `${req.method} ${req.routeOptions.url ?? req.url}` })
   })
 }

@@ -102,6 +102,30 @@ export class AgentService {
     throw new ConflictError(`agent ${id} is already running ${where} (last heartbeat ${Math.max(0, Math.round((now - last) / 1000))} s ago); stop it first, or wait until it has been silent for ${Math.round(this.init.settings.heartbeatStaleMs / 1000)} s`, { code: 'agent-running', agentId: id })
   }
 
+  /**
+   * Revokes every agent token of `id` issued until now (the document holds the cut-off, so every
+   * node refuses them once the change arrives). Returns the cut-off.
+   */
+  async revokeTokens (id: string): Promise<{ agentId: string, tokensRevokedBefore: number }> {
+    if (!this.exists(id)) throw new NotFoundError(`agent ${id} is not registered`, { agentId: id })
+    const now = Date.now()
+    let cutoff = now
+    await this.init.store.change((d) => {
+      const a = own(d.agents, id)
+      if (a === undefined) return
+      // Only ever later: a revocation is never undone by one made with an older clock.
+      cutoff = Math.max(a.tokensRevokedBefore ?? 0, now)
+      a.tokensRevokedBefore = cutoff
+    }, `revoke tokens of agent ${id}`)
+    return { agentId: id, tokensRevokedBefore: cutoff }
+  }
+
+  /** Whether an agent token of `id` issued at `issuedAt` is revoked. */
+  tokenRevoked (id: string, issuedAt: number): boolean {
+    const before = own(this.init.store.doc.agents, id)?.tokensRevokedBefore
+    return before !== undefined && before !== null && issuedAt <= before
+  }
+
   exists (id: string): boolean {
     return own(this.init.store.doc.agents, id) !== undefined
   }

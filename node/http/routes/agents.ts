@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { IdSchema } from '../../../plan/schema.js'
 import { HeartbeatInput, RegisterAgentInput } from '../../services/agents.js'
 import type { ApiContext } from '../context.js'
-import { parseInput } from '../validate.js'
+import { EmptyBody, parseInput } from '../validate.js'
 
 const AgentParams = z.object({ id: IdSchema }).strict()
 
@@ -20,6 +20,13 @@ export function agentRoutes (app: FastifyInstance, ctx: ApiContext): void {
   app.put('/api/agents/:id/heartbeat', async (req) => {
     const { id } = parseInput(AgentParams, req.params, 'path')
     return ctx.agents.beat(id, parseInput(HeartbeatInput, req.body ?? {}, 'body'))
+  })
+
+  // Cluster token only (agent tokens get 403): every agent token of the agent issued until now stops working.
+  app.post('/api/agents/:id/revoke-tokens', async (req) => {
+    const { id } = parseInput(AgentParams, req.params, 'path')
+    parseInput(EmptyBody, req.body ?? undefined, 'body')
+    return await ctx.agents.revokeTokens(id)
   })
 
   app.get('/api/agents/:id/assignments', async (req) => {
