@@ -10,6 +10,7 @@ import { coordinationProblems, DEFAULT_COORDINATION, type CoordinationSettings, 
 import { AgentSpecError, parseAgentSpecs, type AgentSpec } from './agents/spec.js'
 import type { WorkInit } from './work.js'
 import { BadWebhookUrlError, parseReceivers, type Receiver } from './alerts/receivers.js'
+import { readTlsFiles, TlsFilesError, type TlsFiles } from './http/tls.js'
 
 export const DEFAULT_DATA_DIR = './.fleet'
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
@@ -75,7 +76,9 @@ const fields = {
   checkTimeout: { schema: seconds, repeat: false },
   agentDead: { schema: seconds, repeat: false },
   queueStuck: { schema: seconds, repeat: false },
-  alertWebhook: { schema: z.string(), repeat: true }
+  alertWebhook: { schema: z.string(), repeat: true },
+  tlsCert: { schema: z.string().min(1, 'must name a PEM certificate file'), repeat: false },
+  tlsKey: { schema: z.string().min(1, 'must name a PEM key file'), repeat: false }
 } as const
 
 export type StartField = keyof typeof fields
@@ -100,6 +103,8 @@ export interface StartConfig {
   coordination: Partial<CoordinationSettings>
   /** Agents and git; null when no --repo is given. */
   work: WorkInit | null
+  /** --tls-cert/--tls-key: the API and dashboard over HTTPS; null: plain HTTP. */
+  tls: TlsFiles | null
   /** Alert receivers (--alert-webhook) and thresholds (node/alerts). */
   alerts: AlertsConfig
 }
@@ -116,14 +121,16 @@ const flagOf: Record<StartField, string> = {
   swarmKey: '--swarm-key', allowPeer: '--allow-peer', allowPeersFile: '--allow-peers-file', apiTokenFile: '--api-token-file', authReads: '--auth-reads',
   lease: '--lease', term: '--term', liveness: '--liveness', retryBackoff: '--retry-backoff', maxAttempts: '--max-attempts',
   agent: '--agent', repo: '--repo', remote: '--remote', main: '--main', executor: '--executor', executorTimeout: '--executor-timeout', check: '--check', checkTimeout: '--check-timeout',
-  agentDead: '--agent-dead', queueStuck: '--queue-stuck', alertWebhook: '--alert-webhook'
+  agentDead: '--agent-dead', queueStuck: '--queue-stuck', alertWebhook: '--alert-webhook',
+  tlsCert: '--tls-cert', tlsKey: '--tls-key'
 }
 const envOf: Record<StartField, string> = {
   data: 'FLEET_DATA', listen: 'FLEET_LISTEN', bootstrap: 'FLEET_BOOTSTRAP', bootstrapFile: 'FLEET_BOOTSTRAP_FILE', http: 'FLEET_HTTP', cluster: 'FLEET_CLUSTER', logLevel: 'FLEET_LOG_LEVEL', fsync: 'FLEET_FSYNC',
   swarmKey: 'FLEET_SWARM_KEY', allowPeer: 'FLEET_ALLOW_PEER', allowPeersFile: 'FLEET_ALLOW_PEERS_FILE', apiTokenFile: 'FLEET_API_TOKEN_FILE', authReads: 'FLEET_AUTH_READS',
   lease: 'FLEET_LEASE', term: 'FLEET_TERM', liveness: 'FLEET_LIVENESS', retryBackoff: 'FLEET_RETRY_BACKOFF', maxAttempts: 'FLEET_MAX_ATTEMPTS',
   agent: 'FLEET_AGENTS', repo: 'FLEET_REPO', remote: 'FLEET_REMOTE', main: 'FLEET_MAIN', executor: 'FLEET_EXECUTOR', executorTimeout: 'FLEET_EXECUTOR_TIMEOUT', check: 'FLEET_CHECK', checkTimeout: 'FLEET_CHECK_TIMEOUT',
-  agentDead: 'FLEET_AGENT_DEAD', queueStuck: 'FLEET_QUEUE_STUCK', alertWebhook: 'FLEET_ALERT_WEBHOOK'
+  agentDead: 'FLEET_AGENT_DEAD', queueStuck: 'FLEET_QUEUE_STUCK', alertWebhook: 'FLEET_ALERT_WEBHOOK',
+  tlsCert: 'FLEET_TLS_CERT', tlsKey: 'FLEET_TLS_KEY'
 }
 
 export type RawOptions = Partial<Record<StartField, string | boolean | string[] | undefined>>
@@ -216,7 +223,22 @@ export function resolveStartConfig (cli: RawOptions, env: NodeJS.ProcessEnv = pr
     authReads: closed.authReads,
     coordination: coordinationOf(get, (f) => merged[f]),
     work: workOf(get, merged.agent?.label ?? '--agent'),
-    alerts: alertsOf(get, merged.alertWebhook?.label ?? '--alert-webhook')
+    alerts: alertsOf(get, merged.alertWebhook?.label ?? '--alert-webhook'),
+    tls: tlsOf(get, (f) => merged[f]?.label ?? flagOf[f])
+  }
+}
+
+/** The node's certificate and key, read and checked as a pair before anything starts. */
+function tlsOf (get: (f: StartField, dflt: unknown) => unknown, labelOf: (f: StartField) => string): TlsFiles | null {
+  const cert = get('tlsCert', undefined) as string | undefined
+  const key = get('tlsKey', undefined) as string | undefined
+  if (cert === undefined && key === undefined) return null
+  if (cert === undefined || key === undefined) throw new ConfigError(labelOf(cert === undefined ? 'tlsKey' : 'tlsCert'), 'HTTPS needs both --tls-cert FILE and --tls-key FILE')
+  try {
+    return readTlsFiles(cert, key)
+  } catch (err) {
+    if (err instanceof TlsFilesError) throw new ConfigError(labelOf(err.which === 'key' ? 'tlsKey' : 'tlsCert'), err.message)
+    throw err
   }
 }
 

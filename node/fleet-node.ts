@@ -12,6 +12,7 @@ import { Replicator, topicsFor } from './net/replicator.js'
 import type { AgentBeat } from '../crdt/wire.js'
 import type { PeerInfo } from './net/peer-table.js'
 import { createHttpServer } from './http/server.js'
+import type { TlsFiles } from './http/tls.js'
 import type { ApiContext } from './http/context.js'
 import { healthRoutes } from './http/routes/health.js'
 import { peerRoutes } from './http/routes/peers.js'
@@ -63,6 +64,8 @@ export interface FleetNodeInit {
   work?: WorkInit
   /** Alert receivers and thresholds (node/alerts); default: no receivers, default thresholds. */
   alerts?: AlertingInit
+  /** Serve the API and dashboard over HTTPS (--tls-cert, --tls-key). */
+  tls?: TlsFiles
 }
 
 /**
@@ -174,6 +177,7 @@ export class FleetNode {
     }
     const http = createHttpServer({
       logger: log.child({ c: 'http' }),
+      ...(init.tls === undefined ? {} : { tls: init.tls }),
       ...(init.apiToken === undefined
         ? {}
         : {
@@ -208,7 +212,7 @@ export class FleetNode {
     const addr = http.server.address()
     const port = typeof addr === 'object' && addr !== null ? addr.port : init.http.port
     const host = init.http.host.includes(':') ? `[${init.http.host}]` : init.http.host
-    httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
+    httpUrl = `${init.tls === undefined ? 'http' : 'https'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
     return new FleetNode(peerId, libp2p, store, replicator, dialer, coordinator, alerting, work, http, httpUrl, log, watchdog)
   }
 

@@ -3,13 +3,15 @@ import { basename } from 'node:path'
 import { formatFromFileName } from '../../plan/detect.js'
 import type { ImportSummary } from '../services/plans.js'
 import { parseCommandArgs } from './args.js'
-import { ApiError, BadNodeUrlError, DEFAULT_NODE_URL, FleetClient, NodeUnreachableError } from './client.js'
+import { ApiError, DEFAULT_NODE_URL, NodeUnreachableError } from './client.js'
+import { clientOptions } from './status.js'
 import { CliError, EXIT_FAILURE } from './errors.js'
 
 export const PLAN_USAGE = `usage: fleet plan import FILE [--node URL]
   Imports a plan (Markdown, YAML or JSON; see README) into the cluster through any node.
   --node URL   the node's HTTP API (default ${DEFAULT_NODE_URL}; env FLEET_NODE)
-  --token T    bearer token when the node requires one (env FLEET_API_TOKEN)`
+  --token T    bearer token when the node requires one (env FLEET_API_TOKEN)
+  --ca FILE    trust this PEM CA for an https:// node, besides the system CAs (env FLEET_CA)`
 
 interface Problem { path: string, message: string, line?: number, file?: string }
 
@@ -17,17 +19,11 @@ interface Problem { path: string, message: string, line?: number, file?: string 
 export async function planCommand (argv: string[]): Promise<number> {
   const [sub, ...rest] = argv
   if (sub !== 'import') throw new CliError(`plan: unknown subcommand "${sub ?? ''}" (try: fleet plan import FILE)`)
-  const { values, positionals } = parseCommandArgs('plan import', rest, { node: { type: 'string' }, token: { type: 'string' } }, true)
+  const { values, positionals } = parseCommandArgs('plan import', rest, { node: { type: 'string' }, token: { type: 'string' }, ca: { type: 'string' } }, true)
   if (positionals.length !== 1) throw new CliError('plan import: give exactly one plan FILE')
   const file = positionals[0] as string
   const token = (values.token as string | undefined) ?? process.env.FLEET_API_TOKEN
-  let client: FleetClient
-  try {
-    client = new FleetClient({ baseUrl: (values.node as string | undefined) ?? process.env.FLEET_NODE ?? DEFAULT_NODE_URL, ...(token === undefined ? {} : { token }) })
-  } catch (err) {
-    if (err instanceof BadNodeUrlError) throw new CliError(`plan import: --node ${err.message}`)
-    throw err
-  }
+  const client = clientOptions(values.node as string | undefined, values.ca as string | undefined, token)
   let content: string
   try {
     content = await readFile(file, 'utf8')

@@ -20,7 +20,10 @@ export const START_USAGE = `usage: fleet start [options]
   --allow-peers-file FILE allowed peer ids, one per line
   --api-token-file FILE   HTTP writes need "Authorization: Bearer <token>"; required when
                           --http is not loopback (create with: fleet key token > api.token)
-  --auth-reads            require the token for reads too (GET /health stays open)
+  --auth-reads            require the token for reads too (GET /health stays open;
+                          the dashboard asks for the token and keeps a session cookie)
+  --tls-cert FILE         serve the API and dashboard over HTTPS with this PEM certificate
+  --tls-key FILE          ... and this PEM key (env FLEET_TLS_CERT, FLEET_TLS_KEY)
   --lease SECONDS         an assignment's lease, renewed by its agent's heartbeat (default 90)
   --max-attempts N        failed or expired attempts before a task fails (default 3)
   --retry-backoff SECONDS first backoff after a failed attempt, doubling (default 5)
@@ -72,7 +75,9 @@ export async function startCommand (argv: string[]): Promise<number> {
     'check-timeout': { type: 'string' },
     'alert-webhook': { type: 'string', multiple: true },
     'agent-dead': { type: 'string' },
-    'queue-stuck': { type: 'string' }
+    'queue-stuck': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' }
   })
   const cfg = startFailure.around(() => resolveStartConfig({
     data: values.data,
@@ -103,7 +108,9 @@ export async function startCommand (argv: string[]): Promise<number> {
     checkTimeout: values['check-timeout'],
     alertWebhook: values['alert-webhook'],
     agentDead: values['agent-dead'],
-    queueStuck: values['queue-stuck']
+    queueStuck: values['queue-stuck'],
+    tlsCert: values['tls-cert'],
+    tlsKey: values['tls-key']
   }, process.env, values.config as string | undefined), (values['log-level'] as string | undefined) ?? process.env.FLEET_LOG_LEVEL)
 
   const logger = createLogger({ level: cfg.logLevel })
@@ -118,6 +125,7 @@ export async function startCommand (argv: string[]): Promise<number> {
     coordination: cfg.coordination,
     alerts: cfg.alerts,
     ...(cfg.work === null ? {} : { work: cfg.work }),
+    ...(cfg.tls === null ? {} : { tls: cfg.tls }),
     ...(cfg.swarmKey === null ? {} : { swarmKey: cfg.swarmKey.bytes }),
     ...(cfg.allowPeers === null ? {} : { allowPeers: cfg.allowPeers }),
     ...(cfg.apiToken === null ? {} : { apiToken: cfg.apiToken, authReads: cfg.authReads })

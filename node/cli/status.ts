@@ -2,6 +2,7 @@ import { TASK_STATUSES } from '../../crdt/schema.js'
 import { parseCommandArgs } from './args.js'
 import { ApiError, BadNodeUrlError, DEFAULT_NODE_URL, FleetClient, NodeUnreachableError } from './client.js'
 import { CliError, EXIT_FAILURE } from './errors.js'
+import { CaFileError, readCaFile } from './transport.js'
 import { ago, DASH, duration, formatTable, hours, progressBar, shortId } from './format.js'
 
 /**
@@ -9,7 +10,8 @@ import { ago, DASH, duration, formatTable, hours, progressBar, shortId } from '.
  * node does not have (older versions) show as a dash; a node that does not answer is exit 1.
  */
 
-const NODE_OPTION_HELP = `  --node URL    the node to ask (default ${DEFAULT_NODE_URL}; env FLEET_NODE)
+const NODE_OPTION_HELP = `  --node URL    the node to ask (default ${DEFAULT_NODE_URL}; env FLEET_NODE, its first URL)
+  --ca FILE     trust this PEM CA for an https:// node, besides the system CAs (env FLEET_CA)
   --json        print JSON instead of tables`
 
 export const STATUS_USAGE = `usage: fleet status [--node URL] [--json]
@@ -56,14 +58,28 @@ export interface StatusReport {
 
 const commonOptions = {
   node: { type: 'string' },
+  ca: { type: 'string' },
   json: { type: 'boolean' }
 } as const
 
-function clientFor (node: string | undefined): FleetClient {
+function clientFor (values: { node?: unknown, ca?: unknown }): FleetClient {
+  return clientOptions(values.node as string | undefined, values.ca as string | undefined, process.env.FLEET_API_TOKEN)
+}
+
+/**
+ * A client from --node (else the first URL of FLEET_NODE, which `fleet agent` reads as a comma
+ * separated list) and --ca (else FLEET_CA); a bad value is a usage error.
+ */
+export function clientOptions (node: string | undefined, caFile: string | undefined, token: string | undefined): FleetClient {
+  const url = node ?? process.env.FLEET_NODE?.split(',')[0]?.trim() ?? DEFAULT_NODE_URL
+  const file = caFile ?? (process.env.FLEET_CA === '' ? undefined : process.env.FLEET_CA)
+  let ca: string | undefined
   try {
-    return new FleetClient({ baseUrl: node ?? process.env.FLEET_NODE ?? DEFAULT_NODE_URL, ...(process.env.FLEET_API_TOKEN === undefined ? {} : { token: process.env.FLEET_API_TOKEN }) })
+    if (file !== undefined) ca = readCaFile(file)
+    return new FleetClient({ baseUrl: url === '' ? DEFAULT_NODE_URL : url, ...(token === undefined ? {} : { token }), ...(ca === undefined ? {} : { ca }) })
   } catch (err) {
     if (err instanceof BadNodeUrlError) throw new CliError(`invalid --node: ${err.message}`)
+    if (err instanceof CaFileError) throw new CliError(`invalid --ca: ${err.message}`)
     throw err
   }
 }
@@ -234,7 +250,7 @@ export function renderStatus (r: StatusReport, now = Date.now()): string {
 
 export async function statusCommand (argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('status', argv, commonOptions)
-  const client = clientFor(values.node as string | undefined)
+  const client = clientFor(values)
   const report = await talking(async () => await gatherStatus(client))
   print(values.json === true ? JSON.stringify(report, null, 2) : renderStatus(report))
   return 0
@@ -263,7 +279,7 @@ export async function tasksCommand (argv: string[]): Promise<number> {
   }
   const epic = values.epic as string | undefined
   const role = values.role as string | undefined
-  const client = clientFor(values.node as string | undefined)
+  const client = clientFor(values)
   const query = new URLSearchParams()
   if (status !== undefined) query.set('status', status)
   if (epic !== undefined) query.set('epic', epic)
@@ -286,7 +302,7 @@ export async function tasksCommand (argv: string[]): Promise<number> {
 
 export async function agentsCommand (argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('agents', argv, commonOptions)
-  const client = clientFor(values.node as string | undefined)
+  const client = clientFor(values)
   const [agents, tasks] = await talking(async () => await Promise.all([
     client.get<AgentJson[]>('/api/agents'),
     client.getOptional<TaskJson[]>('/api/tasks')

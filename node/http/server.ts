@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from '../logger.js'
 import { domainErrorReply, HttpError, RETRY_AFTER_SECONDS } from './errors.js'
 import { installHttpAuth, type HttpAuthInit } from './auth.js'
+import type { TlsFiles } from './tls.js'
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1'
 export const DEFAULT_HTTP_PORT = 3000
@@ -24,6 +25,8 @@ export interface HttpServerInit {
   largeBodyRoutes?: readonly string[]
   /** Bearer-token protection (see auth.ts); default none (the loopback-only setting). */
   auth?: HttpAuthInit
+  /** Serve HTTPS with this certificate and key; default plain HTTP. */
+  tls?: TlsFiles
 }
 
 /**
@@ -71,7 +74,9 @@ export type RouteModule<C> = (app: FastifyInstance, ctx: C) => void
  * is ours; unknown paths are 404s in the same shape.
  */
 export function createHttpServer<C> (init: HttpServerInit, ctx: C, routes: Array<RouteModule<C>>): FastifyInstance {
+  // With `https` Fastify types the instance over https.Server; routes and hooks are the same.
   const app = Fastify({
+    ...(init.tls === undefined ? {} : { https: { cert: init.tls.cert, key: init.tls.key } }),
     // Fastify's logger type is pino's base type; ours is a pino logger, so this is the same object.
     loggerInstance: init.logger as unknown as FastifyBaseLogger,
     // Per-request lines would drown the log under load; failures are logged by the error handler.
@@ -90,7 +95,7 @@ export function createHttpServer<C> (init: HttpServerInit, ctx: C, routes: Array
       })
     },
     clientErrorHandler: clientErrorResponse
-  })
+  }) as unknown as FastifyInstance
 
   app.setErrorHandler((err: unknown, req, reply) => {
     if (err instanceof HttpError) {
