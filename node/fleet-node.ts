@@ -35,7 +35,8 @@ import { FleetMetrics } from './metrics/fleet-metrics.js'
 import { coordinationMetricsSources, nodeMetricsSources } from './metrics/node-sources.js'
 import { metricsRoutes } from './http/routes/metrics.js'
 import { wsRoutes } from './http/routes/ws.js'
-import { dashboardRoutes } from './dashboard/routes.js'
+import { DASHBOARD_ROUTES, dashboardRoutes } from './dashboard/routes.js'
+import { DEFAULT_OPEN_ROUTES } from './http/auth.js'
 import { EventLoopWatchdog } from './util/event-loop-watchdog.js'
 import { explainStartFailure } from './startup/errors.js'
 import { createAlerting, type AlertingInit } from './alerts/index.js'
@@ -184,6 +185,7 @@ export class FleetNode {
             auth: {
               token: init.apiToken,
               protectReads: init.authReads ?? false,
+              openRoutes: [...DEFAULT_OPEN_ROUTES, ...DASHBOARD_ROUTES],
               agentTokens: {
                 assignmentOwner: (id: string) => services.projection.get().assignments.get(id)?.agentId,
                 revoked: (c: { agent: string, issuedAt: number }) => services.agents.tokenRevoked(c.agent, c.issuedAt)

@@ -3,6 +3,7 @@ import { renderAlertsPanel } from './alerts.js'
 // It reads the node's REST API, listens to GET /api/events (Server-Sent Events), and on each
 // event refetches only the resources that event can have changed, debounced, so a burst of
 // events (a plan import) costs one refetch. A missing endpoint or a failed request shows "—".
+import { ensureSession } from './login.js'
 
 const STATUSES = ['pending', 'blocked', 'claimed', 'in_progress', 'review', 'done', 'failed', 'cancelled']
 /** Columns shown even when empty; the others appear only when they hold a task. */
@@ -411,7 +412,9 @@ function renderEvidence () {
 
 // ---------- start ----------
 
-function start () {
+async function start () {
+  // Under --auth-reads the page first trades the token for a session cookie.
+  await ensureSession()
   setLive('connecting', 'connecting')
   invalidate(...ALL)
   connect()
@@ -423,4 +426,4 @@ function start () {
   }, POLL_MS)
 }
 
-start()
+start().catch((err) => { console.error(err) })

@@ -8,7 +8,8 @@ export const DASHBOARD_FILES = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'alerts.js': 'text/javascript; charset=utf-8',
-  'style.css': 'text/css; charset=utf-8'
+  'style.css': 'text/css; charset=utf-8',
+  'login.js': 'text/javascript; charset=utf-8'
 } as const
 type DashboardFile = keyof typeof DASHBOARD_FILES
 
@@ -35,6 +36,9 @@ export function dashboardDir (moduleUrl: string = import.meta.url): string {
   return found
 }
 
+/** The page and its files: open under --auth-reads, so a browser can show the login (they hold no data). */
+export const DASHBOARD_ROUTES: readonly string[] = ['/', '/dashboard/app.js', '/dashboard/alerts.js', '/dashboard/style.css', '/dashboard/login.js']
+
 export interface DashboardRoutesInit {
   /** Directory holding DASHBOARD_FILES (default: dashboardDir()). */
   dir?: string
@@ -60,5 +64,6 @@ export function dashboardRoutes (init: DashboardRoutesInit = {}): (app: FastifyI
     serve('/dashboard/app.js', 'app.js')
     serve('/dashboard/alerts.js', 'alerts.js')
     serve('/dashboard/style.css', 'style.css')
+    serve('/dashboard/login.js', 'login.js')
   }
 }

@@ -2,7 +2,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readSecretFile, SecretFileError } from '../../bootstrap/secret-file.js'
 import { isIP } from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
 import { HttpError } from './errors.js'
+import { cookieValue, DEFAULT_SESSION_TTL_MS, issueSession, SESSION_COOKIE, sessionCookie, sessionValid } from './sessions.js'
+import { parseInput } from './validate.js'
 import { agentAccessDenial, type AssignmentOwner } from './agent-access.js'
 import { AgentTokenError, isAgentToken, verifyAgentToken, type AgentTokenClaims } from './agent-tokens.js'
 
@@ -78,6 +81,40 @@ export interface AgentTokenAccess {
   revoked: (claims: AgentTokenClaims) => boolean
 }
 
+/** The dashboard's login: GET (state), POST {token} (log in), DELETE (log out). */
+export const SESSION_ROUTE = '/api/session'
+
+const LoginBody = z.object({ token: z.string().min(1).max(4096) }).strict()
+
+function hasSession (req: FastifyRequest, clusterToken: string): boolean {
+  const v = cookieValue(req.headers.cookie, SESSION_COOKIE)
+  return v !== null && sessionValid(clusterToken, v)
+}
+
+/**
+ * The login the dashboard shows under --auth-reads: the cluster token, once, for an HttpOnly,
+ * SameSite=Strict session cookie (see sessions.ts). Agent tokens do not log in.
+ */
+function installSessionRoutes (app: FastifyInstance, token: string, protectReads: boolean, expected: Buffer): void {
+  const secure = (req: FastifyRequest): boolean => req.protocol === 'https'
+  app.get(SESSION_ROUTE, async (req) => {
+    const bearer = bearerToken(req)
+    return { required: protectReads, authenticated: (bearer !== null && tokenMatches(expected, bearer)) || hasSession(req, token) }
+  })
+  app.post(SESSION_ROUTE, async (req, reply) => {
+    const { token: presented } = parseInput(LoginBody, req.body, 'body')
+    if (!tokenMatches(expected, presented)) throw new HttpError(401, 'unauthorized: wrong token', { scheme: 'session' })
+    const s = issueSession(token)
+    return await reply.header('set-cookie', sessionCookie(s.value, { maxAgeS: Math.floor(DEFAULT_SESSION_TTL_MS / 1000), secure: secure(req) })).send({ authenticated: true, expiresAt: s.expiresAt })
+  })
+  app.delete(SESSION_ROUTE, async (req, reply) => await reply.header('set-cookie', sessionCookie('', { maxAgeS: 0, secure: secure(req) })).send({ authenticated: false }))
+}
+
+/** Without a token every read is open: the dashboard's session check says so (no login). */
+export function installOpenSession (app: FastifyInstance): void {
+  app.get(SESSION_ROUTE, async () => ({ required: false, authenticated: true }))
+}
+
 /** Who made a request: the cluster token (full rights) or an agent token (its agent only). */
 export type Principal = { kind: 'cluster' } | { kind: 'agent', claims: AgentTokenClaims }
 
@@ -117,10 +154,18 @@ export function installHttpAuth (app: FastifyInstance, init: HttpAuthInit): void
     throw new HttpError(401, `unauthorized: ${reason}`, { scheme: 'Bearer', required })
   }
 
+  open.add(SESSION_ROUTE)
+  installSessionRoutes(app, init.token, protectReads, expected)
+
   app.addHook('onRequest', async (req, reply) => {
     const isWrite = WRITE_METHODS.has(req.method)
-    if (!isWrite && (!protectReads || open.has(req.routeOptions.url ?? ''))) return
+    const route = req.routeOptions.url ?? ''
+    // Logging in and out carries (or drops) the token itself.
+    if (route === SESSION_ROUTE) return
+    if (!isWrite && (!protectReads || open.has(route))) return
     const presented = bearerToken(req)
+    // A dashboard session (cookie) is good for reads only.
+    if (presented === null && !isWrite && hasSession(req, init.token)) return
     if (presented === null) refuse(reply, req.headers.authorization === undefined ? 'missing Authorization header' : 'Authorization header is not "Bearer <token>"')
     const token = presented as string
     if (tokenMatches(expected, token)) return

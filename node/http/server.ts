@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from '../logger.js'
 import { domainErrorReply, HttpError, RETRY_AFTER_SECONDS } from './errors.js'
-import { installHttpAuth, type HttpAuthInit } from './auth.js'
+import { installHttpAuth, installOpenSession, type HttpAuthInit } from './auth.js'
 import type { TlsFiles } from './tls.js'
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1'
@@ -128,6 +128,7 @@ export function createHttpServer<C> (init: HttpServerInit, ctx: C, routes: Array
     if (route.bodyLimit === undefined && !large.has(route.url)) route.bodyLimit = Math.min(routeLimit, init.bodyLimit ?? DEFAULT_BODY_LIMIT)
   })
   if (init.auth !== undefined) installHttpAuth(app, init.auth)
+  else installOpenSession(app)
 
   for (const r of routes) r(app, ctx)
   return app
