@@ -77,6 +77,7 @@ const fields = {
   agentDead: { schema: seconds, repeat: false },
   queueStuck: { schema: seconds, repeat: false },
   alertWebhook: { schema: z.string(), repeat: true },
+  keepBranches: { schema: z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform(v => v === 'true' || v === '1')]), repeat: false },
   tlsCert: { schema: z.string().min(1, 'must name a PEM certificate file'), repeat: false },
   tlsKey: { schema: z.string().min(1, 'must name a PEM key file'), repeat: false }
 } as const
@@ -122,7 +123,7 @@ const flagOf: Record<StartField, string> = {
   lease: '--lease', term: '--term', liveness: '--liveness', retryBackoff: '--retry-backoff', maxAttempts: '--max-attempts',
   agent: '--agent', repo: '--repo', remote: '--remote', main: '--main', executor: '--executor', executorTimeout: '--executor-timeout', check: '--check', checkTimeout: '--check-timeout',
   agentDead: '--agent-dead', queueStuck: '--queue-stuck', alertWebhook: '--alert-webhook',
-  tlsCert: '--tls-cert', tlsKey: '--tls-key'
+  keepBranches: '--keep-branches', tlsCert: '--tls-cert', tlsKey: '--tls-key'
 }
 const envOf: Record<StartField, string> = {
   data: 'FLEET_DATA', listen: 'FLEET_LISTEN', bootstrap: 'FLEET_BOOTSTRAP', bootstrapFile: 'FLEET_BOOTSTRAP_FILE', http: 'FLEET_HTTP', cluster: 'FLEET_CLUSTER', logLevel: 'FLEET_LOG_LEVEL', fsync: 'FLEET_FSYNC',
@@ -130,7 +131,7 @@ const envOf: Record<StartField, string> = {
   lease: 'FLEET_LEASE', term: 'FLEET_TERM', liveness: 'FLEET_LIVENESS', retryBackoff: 'FLEET_RETRY_BACKOFF', maxAttempts: 'FLEET_MAX_ATTEMPTS',
   agent: 'FLEET_AGENTS', repo: 'FLEET_REPO', remote: 'FLEET_REMOTE', main: 'FLEET_MAIN', executor: 'FLEET_EXECUTOR', executorTimeout: 'FLEET_EXECUTOR_TIMEOUT', check: 'FLEET_CHECK', checkTimeout: 'FLEET_CHECK_TIMEOUT',
   agentDead: 'FLEET_AGENT_DEAD', queueStuck: 'FLEET_QUEUE_STUCK', alertWebhook: 'FLEET_ALERT_WEBHOOK',
-  tlsCert: 'FLEET_TLS_CERT', tlsKey: 'FLEET_TLS_KEY'
+  keepBranches: 'FLEET_KEEP_BRANCHES', tlsCert: 'FLEET_TLS_CERT', tlsKey: 'FLEET_TLS_KEY'
 }
 
 export type RawOptions = Partial<Record<StartField, string | boolean | string[] | undefined>>
@@ -282,6 +283,7 @@ function workOf (get: (f: StartField, dflt: unknown) => unknown, agentLabel: str
     agents,
     executor: get('executor', 'demo') as string,
     check: (get('check', undefined) as string | undefined) ?? null,
+    keepBranches: get('keepBranches', false) as boolean,
     ...(remote === undefined ? {} : { remote }),
     ...(main === undefined ? {} : { mainBranch: main }),
     ...(executorTimeoutMs === undefined ? {} : { executorTimeoutMs }),

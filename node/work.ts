@@ -7,7 +7,8 @@ import type { AgentSpec } from './agents/spec.js'
 import type { LeaderService } from './coord/leader.js'
 import { DocMergeStore } from './git/doc-merge-store.js'
 import { MergeLeader } from './git/merge-leader.js'
-import { MergeRunner } from './git/merge-runner.js'
+import { MergeRunner, type MergeEntry } from './git/merge-runner.js'
+import { deleteMergedBranch } from './git/tidy.js'
 import { GitRepo } from './git/repo.js'
 import type { Logger } from './logger.js'
 import type { Services } from './services/index.js'
@@ -25,6 +26,8 @@ export interface WorkInit {
   /** `--check`: run on each merge result before it is pushed. */
   check?: string | null
   checkTimeoutMs?: number
+  /** `--keep-branches`: leave `fleet/<taskId>` on the remote after its merge (default false: deleted). */
+  keepBranches?: boolean
 }
 
 export interface NodeWorkInit {
@@ -82,7 +85,11 @@ export class NodeWork {
       store: new DocMergeStore({ mergeQueue: services.mergeQueue, projection: services.projection, selfId: init.selfId, isLive: init.isLive, logger }),
       isLeader: () => init.leader.isLeader(),
       logger: logger.child({ c: 'merge-leader' }),
-      onOutcome: (_entry, outcome) => { init.onMergeOutcome?.(outcome.state) }
+      onOutcome: (entry, outcome) => {
+        init.onMergeOutcome?.(outcome.state)
+        // Merged: the branch has served its purpose. Ejected: kept, the next attempt may want it.
+        if (outcome.state === 'merged' && work.keepBranches !== true) this.tidy(repo, entry, logger)
+      }
     })
     init.leader.on('change', () => { this.mergeLeader.poke() })
     init.store.on('change', (e) => {
@@ -103,5 +110,15 @@ export class NodeWork {
   /** Agents give their tasks back and the leader stops mid-merge safely; call before closing the store. */
   async stop (): Promise<void> {
     await Promise.all([this.pool.stop(), this.mergeLeader.stop()])
+    await this.tidying
+  }
+
+  /** Branch deletions run one after another beside the merge loop; a failure only costs a leftover branch. */
+  private tidying: Promise<void> = Promise.resolve()
+  private tidy (repo: GitRepo, entry: MergeEntry, logger: Logger): void {
+    this.tidying = this.tidying.then(async () => {
+      const r = await deleteMergedBranch(repo, entry)
+      logger.debug({ branch: entry.branch, result: r }, 'merged branch tidied')
+    }).catch((err: unknown) => { logger.warn({ err, branch: entry.branch }, 'could not delete a merged branch from the remote') })
   }
 }

@@ -41,7 +41,9 @@ export const START_USAGE = `usage: fleet start [options]
                           /api/v2/alerts gets Alertmanager's API format), repeatable
                           (env FLEET_ALERT_WEBHOOK, comma separated)
   --agent-dead SECONDS    an agent silent this long is dead: FleetAgentDead, health "dead" (default 120)
-  --queue-stuck SECONDS   entries waiting and no merge this long: FleetMergeQueueStuck (default 600)`
+  --queue-stuck SECONDS   entries waiting and no merge this long: FleetMergeQueueStuck (default 600)
+  --keep-branches         keep fleet/<task> on the remote after its merge (default: the
+                          leader deletes it; ejected branches are always kept)`
 
 /** `fleet start`: runs a node until SIGINT/SIGTERM, then stops it cleanly (storage flushed). */
 export async function startCommand (argv: string[]): Promise<number> {
@@ -76,6 +78,7 @@ export async function startCommand (argv: string[]): Promise<number> {
     'alert-webhook': { type: 'string', multiple: true },
     'agent-dead': { type: 'string' },
     'queue-stuck': { type: 'string' },
+    'keep-branches': { type: 'boolean' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' }
   })
@@ -109,6 +112,7 @@ export async function startCommand (argv: string[]): Promise<number> {
     alertWebhook: values['alert-webhook'],
     agentDead: values['agent-dead'],
     queueStuck: values['queue-stuck'],
+    keepBranches: values['keep-branches'],
     tlsCert: values['tls-cert'],
     tlsKey: values['tls-key']
   }, process.env, values.config as string | undefined), (values['log-level'] as string | undefined) ?? process.env.FLEET_LOG_LEVEL)

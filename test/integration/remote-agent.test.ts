@@ -120,6 +120,9 @@ describe('fleet agent: agents outside the nodes, with failover', function () {
     const files = (await gitAt(remote).raw(['ls-tree', '--name-only', 'main'])).split('\n').filter(f => f.startsWith('work-'))
     assert.deepEqual(files.sort(), IDS.map(id => `work-${id}.txt`))
 
+    // The leader deleted each merged fleet/ branch from the remote.
+    await waitFor(async () => (await gitAt(remote).raw(['branch', '--list', 'fleet/*'])).trim() === '', 'the merged fleet/ branches to be deleted from the remote', 30_000, 200)
+
     // The agent never held two tasks: its winning assignments do not overlap in time.
     const held = (await getJson<Assignment[]>(n2.url, '/api/agents/A/assignments')).filter(a => a.state !== 'lost').sort((a, b) => a.claimedAt - b.claimedAt)
     for (let i = 1; i < held.length; i++) {
