@@ -97,7 +97,8 @@ describe('fleet agent: agents outside the nodes, with failover', function () {
     assert.equal((await api(n1.url, 'POST', '/api/plan/import', { content: PLAN, format: 'markdown' })).status, 200)
 
     // Each task takes a moment, so the kill lands while the agent is busy.
-    const executor = 'echo "progress 30 working"; sleep 0.5; echo "$FLEET_TASK_ID" > "work-$FLEET_TASK_ID.txt"; echo "progress 90 written"'
+    // T7, added at the end, runs long: SIGTERM must give it back.
+    const executor = 'echo "progress 30 working"; if [ "$FLEET_TASK_ID" = T7 ]; then sleep 120; fi; sleep 0.5; echo "$FLEET_TASK_ID" > "work-$FLEET_TASK_ID.txt"; echo "progress 90 written"'
     const agent = startAgent(['--node', n1.url, '--node', n2.url, '--agent', 'A:dev', '--repo', agentClone, '--data', join(dir, 'agent'), '--executor', executor])
     agents.push(agent)
     await waitFor(() => agent.stdout.some(l => l === `using: ${n1.url}`) || (agent.proc.exitCode !== null ? Promise.reject(new Error(agent.stderr.join('\n'))) : false), 'the agent to start on n1', 60_000)
@@ -132,7 +133,13 @@ describe('fleet agent: agents outside the nodes, with failover', function () {
     }
     assert.deepEqual([...new Set(held.filter(a => a.state === 'completed').map(a => a.taskId))].sort(), IDS)
 
+    // SIGTERM while working gives the task back at once (not after a lease).
+    assert.equal((await api(n2.url, 'POST', '/api/tasks', { id: 'T7', title: 'Long one', role: 'dev' })).status, 201)
+    await waitFor(async () => (await getJson<{ status: string, assignee: string | null }>(n2.url, '/api/tasks/T7')).status === 'in_progress', 'the agent to work on T7', 60_000, 100)
     agent.proc.kill('SIGTERM')
     assert.equal(await agent.exit, 0, agent.stderr.slice(-5).join('\n'))
+    const t7 = await getJson<{ status: string, assignee: string | null, reason: string | null }>(n2.url, '/api/tasks/T7')
+    assert.equal(t7.status, 'pending', 'T7 was given back')
+    assert.match(t7.reason ?? '', /released by agent A|shutting down/)
   })
 })
