@@ -180,8 +180,8 @@ export class HttpCoordinator implements AgentCoordinator {
   }
 
   /** Not retried while every node is down (shutdown must not hang): the lease returns the task then. */
-  async release (assignmentId: string, _reason: string): Promise<void> {
-    await this.end(assignmentId, 'release', {}, 'released', false)
+  async release (assignmentId: string, reason: string): Promise<void> {
+    await this.end(assignmentId, 'release', reason === '' ? {} : { reason: reason.slice(0, 2000) }, 'released', false)
   }
 
   private async assignment (id: string): Promise<AssignmentJson> {

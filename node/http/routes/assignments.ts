@@ -5,6 +5,8 @@ import type { ApiContext } from '../context.js'
 import { EmptyBody, parseInput } from '../validate.js'
 
 const Params = z.object({ id: AssignmentId }).strict()
+/** Why the task is given back (shown as the task's reason); optional. */
+const ReleaseInput = z.object({ reason: z.string().min(1).max(2000).optional() }).strict().optional()
 
 export function assignmentRoutes (app: FastifyInstance, ctx: ApiContext): void {
   app.post('/api/assignments', async (req, reply) => {
@@ -32,7 +34,7 @@ export function assignmentRoutes (app: FastifyInstance, ctx: ApiContext): void {
 
   app.put('/api/assignments/:id/release', async (req) => {
     const { id } = parseInput(Params, req.params, 'path')
-    parseInput(EmptyBody, req.body ?? undefined, 'body')
-    return await ctx.assignments.release(id)
+    const body = parseInput(ReleaseInput, req.body ?? undefined, 'body')
+    return await ctx.assignments.release(id, body?.reason)
   })
 }
