@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { AssignmentId, ClaimInput, CompleteInput, FailInput, ProgressInput } from '../../services/assignments.js'
 import type { ApiContext } from '../context.js'
-import { EmptyBody, parseInput } from '../validate.js'
+import { parseInput } from '../validate.js'
 
 const Params = z.object({ id: AssignmentId }).strict()
 /** Why the task is given back (shown as the task's reason); optional. */
