@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { cloneRepo, createSharedRemote } from '../../node/git/setup.js'
 import { CLI_ENTRY, killAll, removeDir, runCli, startNode, tempDir } from '../../scripts/lib/node-process.js'
 import { waitFor } from '../../scripts/lib/wait.js'
+import { findExecutable, skipUnlessRequired } from '../helpers/environment.js'
 
 describe('HTTPS on the node', function () {
   this.timeout(180_000)
@@ -13,7 +14,9 @@ describe('HTTPS on the node', function () {
     for (const d of dirs) removeDir(d)
   })
 
-  it('serves the API over TLS; the CLI and fleet agent refuse an unknown CA and work with --ca', async () => {
+  it('serves the API over TLS; the CLI and fleet agent refuse an unknown CA and work with --ca', async function () {
+    // The certificate is made with the openssl CLI (Debian package openssl).
+    if (findExecutable('openssl') === null) skipUnlessRequired(this, 'the TLS test', 'no openssl on PATH (apt-get install openssl)')
     const dir = tempDir('fleet-tls-')
     dirs.push(dir)
     const cert = join(dir, 'cert.pem')
