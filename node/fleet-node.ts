@@ -24,6 +24,7 @@ import { agentRoutes } from './http/routes/agents.js'
 import { assignmentRoutes } from './http/routes/assignments.js'
 import { evidenceRoutes } from './http/routes/evidence.js'
 import { progressRoutes } from './http/routes/progress.js'
+import { analyticsRoutes } from './http/routes/analytics.js'
 import { mergeQueueRoutes } from './http/routes/merge-queue.js'
 import { documentRoutes } from './http/routes/document.js'
 import { NodeWork, type WorkInit } from './work.js'
@@ -142,7 +143,7 @@ export class FleetNode {
     const http = createHttpServer({
       logger: log.child({ c: 'http' }),
       ...(init.apiToken === undefined ? {} : { auth: { token: init.apiToken, protectReads: init.authReads ?? false } })
-    }, ctx, [metricsRoutes(metrics), healthRoutes, peerRoutes, taskRoutes, planRoutes, agentRoutes, assignmentRoutes, evidenceRoutes, progressRoutes, mergeQueueRoutes, documentRoutes, eventRoutes, wsRoutes(), dashboardRoutes()])
+    }, ctx, [metricsRoutes(metrics), healthRoutes, peerRoutes, taskRoutes, planRoutes, agentRoutes, assignmentRoutes, evidenceRoutes, progressRoutes, analyticsRoutes, mergeQueueRoutes, documentRoutes, eventRoutes, wsRoutes(), dashboardRoutes()])
     try {
       await replicator.start()
       dialer.start()

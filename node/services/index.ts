@@ -2,7 +2,9 @@ import type { DocStore } from '../../crdt/doc-store.js'
 import { ProjectionCache } from '../../crdt/projection.js'
 import type { CoordinationSettings } from '../coord/settings.js'
 import { AgentService } from './agents.js'
+import { AnalyticsService } from './analytics.js'
 import { AssignmentService } from './assignments.js'
+import { DownstreamCache } from './downstream.js'
 import { EvidenceService } from './evidence.js'
 import { MergeQueueService } from './merge-queue.js'
 import { PlanService } from './plans.js'
@@ -19,6 +21,7 @@ export interface Services {
   assignments: AssignmentService
   evidence: EvidenceService
   mergeQueue: MergeQueueService
+  analytics: AnalyticsService
 }
 
 export interface ServicesInit {
@@ -33,8 +36,11 @@ export function createServices (init: ServicesInit): Services {
   const projection = new ProjectionCache(() => store.doc)
   // The projection follows every change's patches, so reads re-derive only what changed.
   store.on('change', (e) => { projection.notePatches(e.patches) })
-  const tasks = new TaskService({ store, projection })
+  const downstream = new DownstreamCache(projection)
+  store.on('change', (e) => { downstream.notePatches(e.patches) })
+  const tasks = new TaskService({ store, projection, downstream })
   const agents = new AgentService({ store, projection, nodeId, settings })
+  const mergeQueue = new MergeQueueService({ store, projection })
   return {
     projection,
     tasks,
@@ -43,6 +49,7 @@ export function createServices (init: ServicesInit): Services {
     agents,
     assignments: new AssignmentService({ store, projection, tasks, agents, nodeId, settings, livePeers: init.livePeers }),
     evidence: new EvidenceService({ store, projection }),
-    mergeQueue: new MergeQueueService({ store, projection })
+    mergeQueue,
+    analytics: new AnalyticsService({ store, projection, agents, mergeQueue, downstream })
   }
 }
