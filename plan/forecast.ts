@@ -1,7 +1,7 @@
 import { criticalPath, lowerBoundHours, type RoleLoad } from './critical-path.js'
 import type { Random } from './prng.js'
 import { percentileOfSorted } from './stats.js'
-import { simulate, type SimAgent, type SimTask } from './simulate.js'
+import { prepareSimulation, type SimAgent, type SimTask } from './simulate.js'
 
 /**
  * When will the plan be done? A pure function of the remaining tasks, the live agents, observed
@@ -82,13 +82,13 @@ export function forecastOf (init: ForecastInit): Forecast {
   const cp = criticalPath(init.tasks, remainingOf)
   const lowerBound = lowerBoundHours(cp.hours, [...loads.values()], agentsPerRole)
   const scale = init.estimateRatio ?? 1
-  const base = { tasks: init.tasks, agents: init.agents, ordering: 'fleet' as const, ...(init.downstream === undefined ? {} : { downstream: init.downstream }) }
-  const point = simulate(base)
+  const sim = prepareSimulation({ tasks: init.tasks, agents: init.agents, ordering: 'fleet', ...(init.downstream === undefined ? {} : { downstream: init.downstream }) })
+  const point = sim.run()
   const runs = blockers.length > 0 || init.ratios.length === 0 ? 0 : init.runs ?? DEFAULT_FORECAST_RUNS
   const finishes: number[] = []
   for (let r = 0; r < runs; r++) {
     const ratios = init.ratios
-    const sampled = simulate({ ...base, duration: (_t, h) => h * (ratios[Math.floor(init.random() * ratios.length)] as number) })
+    const sampled = sim.run((_t, h) => h * (ratios[Math.floor(init.random() * ratios.length)] as number))
     finishes.push(init.now + sampled.makespan * HOUR_MS)
   }
   finishes.sort((a, b) => a - b)

@@ -99,17 +99,25 @@ const FINISHED: ReadonlySet<SimStatus> = new Set(['done', 'review'])
 interface Running { end: number, task: number, agent: number }
 
 export function simulate (init: SimulateInit): SimResult {
+  return prepareSimulation(init).run(init.duration)
+}
+
+/** A simulation set up once (graph, order, crew) to run many times with different durations. */
+export interface PreparedSimulation {
+  run: (duration?: (task: SimTask, hours: number) => number) => SimResult
+}
+
+export function prepareSimulation (init: Omit<SimulateInit, 'duration'>): PreparedSimulation {
   const tasks = init.tasks.filter(t => t.status !== 'cancelled')
   const ordering = init.ordering ?? 'fleet'
   const downstream = ordering === 'fleet' ? init.downstream ?? downstreamHours(tasks) : new Map<string, number>()
-  const duration = init.duration ?? ((_t: SimTask, h: number) => h)
   const sched: SchedTask[] = tasks.map(t => ({ id: t.id, status: 'pending', dependsOn: t.dependsOn, priority: t.priority, order: t.order, role: t.role, downstreamHours: downstream.get(t.id) ?? 0 }))
   const index = new Map<string, number>()
   tasks.forEach((t, i) => { if (!index.has(t.id)) index.set(t.id, i) })
   const cancelled = new Set(init.tasks.filter(t => t.status === 'cancelled').map(t => t.id))
 
   // Dependencies still to finish; a cancelled dependency never finishes (fleet blocks its dependents).
-  const waiting = new Array<number>(tasks.length).fill(0)
+  const waiting0 = new Int32Array(tasks.length)
   const dependents: number[][] = tasks.map(() => [])
   const never = new Set<number>()
   tasks.forEach((t, i) => {
@@ -118,81 +126,87 @@ export function simulate (init: SimulateInit): SimResult {
       const j = index.get(d)
       if (j === undefined || j === i || FINISHED.has((tasks[j] as SimTask).status)) continue
       ;(dependents[j] as number[]).push(i)
-      waiting[i] = (waiting[i] as number) + 1
+      waiting0[i] = (waiting0[i] as number) + 1
     }
   })
-
   const agents = [...init.agents].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const agentIndex = new Map(agents.map((a, i) => [a.id, i]))
-  const ready = new Map<string, Heap<number>>()
-  const readyFor = (role: string | null): Heap<number> => {
-    const key = role ?? NO_ROLE
-    let h = ready.get(key)
-    if (h === undefined) ready.set(key, h = new Heap<number>((a, b) => compareUrgency(sched[a] as SchedTask, sched[b] as SchedTask) < 0))
-    return h
-  }
-  const events = new Heap<Running>((a, b) => a.end < b.end || (a.end === b.end && (tasks[a.task] as SimTask).order < (tasks[b.task] as SimTask).order))
-  const idle = new Array<boolean>(agents.length).fill(true)
-  const started: string[] = []
-  const done = new Array<boolean>(tasks.length).fill(false)
-  let now = 0
-  let makespan = 0
+  const byUrgency = (a: number, b: number): boolean => compareUrgency(sched[a] as SchedTask, sched[b] as SchedTask) < 0
 
-  const start = (i: number, agent: number, hours: number): void => {
-    const t = tasks[i] as SimTask
-    started.push(t.id)
-    idle[agent] = false
-    events.push({ end: now + Math.max(0, duration(t, hours)), task: i, agent })
-  }
-  const finish = (i: number): void => {
-    done[i] = true
-    for (const j of dependents[i] as number[]) {
-      waiting[j] = (waiting[j] as number) - 1
-      if (waiting[j] === 0 && !never.has(j)) readyFor((tasks[j] as SimTask).role).push(j)
+  return {
+    run: (duration = (_t: SimTask, h: number) => h) => {
+    const waiting = waiting0.slice()
+    const ready = new Map<string, Heap<number>>()
+    const readyFor = (role: string | null): Heap<number> => {
+      const key = role ?? NO_ROLE
+      let h = ready.get(key)
+      if (h === undefined) ready.set(key, h = new Heap<number>(byUrgency))
+      return h
     }
-  }
+    const events = new Heap<Running>((a, b) => a.end < b.end || (a.end === b.end && (tasks[a.task] as SimTask).order < (tasks[b.task] as SimTask).order))
+    const idle = new Array<boolean>(agents.length).fill(true)
+    const started: string[] = []
+    const done = new Array<boolean>(tasks.length).fill(false)
+    let now = 0
+    let makespan = 0
 
-  // Work already under way keeps its agent; finished work releases its dependents at time 0.
-  const pinned = new Set<number>()
-  tasks.forEach((t, i) => {
-    const a = t.assignee == null ? undefined : agentIndex.get(t.assignee)
-    if ((t.status === 'claimed' || t.status === 'in_progress') && a !== undefined && idle[a] === true) {
-      pinned.add(i)
-      start(i, a, t.estimatedHours * (1 - Math.min(100, Math.max(0, t.progress ?? 0)) / 100))
+    const start = (i: number, agent: number, hours: number): void => {
+      const t = tasks[i] as SimTask
+      started.push(t.id)
+      idle[agent] = false
+      events.push({ end: now + Math.max(0, duration(t, hours)), task: i, agent })
     }
-  })
-  tasks.forEach((t, i) => { if (FINISHED.has(t.status)) finish(i) })
-  tasks.forEach((t, i) => {
-    if (!FINISHED.has(t.status) && !pinned.has(i) && waiting[i] === 0 && !never.has(i)) readyFor(t.role).push(i)
-  })
+    const finish = (i: number): void => {
+      done[i] = true
+      for (const j of dependents[i] as number[]) {
+        waiting[j] = (waiting[j] as number) - 1
+        if (waiting[j] === 0 && !never.has(j)) readyFor((tasks[j] as SimTask).role).push(j)
+      }
+    }
 
-  const dispatch = (): void => {
-    for (let a = 0; a < agents.length; a++) {
-      if (idle[a] !== true) continue
-      const own = ready.get((agents[a] as SimAgent).role)
-      const any = ready.get(NO_ROLE)
-      const x = own?.peek()
-      const y = any?.peek()
-      let from: Heap<number> | undefined
-      if (x !== undefined && (y === undefined || compareUrgency(sched[x] as SchedTask, sched[y] as SchedTask) <= 0)) from = own
-      else if (y !== undefined) from = any
-      const i = from?.pop()
-      if (i !== undefined) start(i, a, (tasks[i] as SimTask).estimatedHours)
-    }
-  }
+    // Work already under way keeps its agent; finished work releases its dependents at time 0.
+    const pinned = new Set<number>()
+    tasks.forEach((t, i) => {
+      const a = t.assignee == null ? undefined : agentIndex.get(t.assignee)
+      if ((t.status === 'claimed' || t.status === 'in_progress') && a !== undefined && idle[a] === true) {
+        pinned.add(i)
+        start(i, a, t.estimatedHours * (1 - Math.min(100, Math.max(0, t.progress ?? 0)) / 100))
+      }
+    })
+    tasks.forEach((t, i) => { if (FINISHED.has(t.status)) finish(i) })
+    tasks.forEach((t, i) => {
+      if (!FINISHED.has(t.status) && !pinned.has(i) && waiting[i] === 0 && !never.has(i)) readyFor(t.role).push(i)
+    })
 
-  dispatch()
-  while (events.size > 0) {
-    now = (events.peek() as Running).end
-    // Everything that ends at this instant ends before anyone picks again.
-    while (events.size > 0 && (events.peek() as Running).end === now) {
-      const e = events.pop() as Running
-      idle[e.agent] = true
-      finish(e.task)
+    const dispatch = (): void => {
+      for (let a = 0; a < agents.length; a++) {
+        if (idle[a] !== true) continue
+        const own = ready.get((agents[a] as SimAgent).role)
+        const any = ready.get(NO_ROLE)
+        const x = own?.peek()
+        const y = any?.peek()
+        let from: Heap<number> | undefined
+        if (x !== undefined && (y === undefined || compareUrgency(sched[x] as SchedTask, sched[y] as SchedTask) <= 0)) from = own
+        else if (y !== undefined) from = any
+        const i = from?.pop()
+        if (i !== undefined) start(i, a, (tasks[i] as SimTask).estimatedHours)
+      }
     }
-    makespan = now
+
     dispatch()
+    while (events.size > 0) {
+      now = (events.peek() as Running).end
+      // Everything that ends at this instant ends before anyone picks again.
+      while (events.size > 0 && (events.peek() as Running).end === now) {
+        const e = events.pop() as Running
+        idle[e.agent] = true
+        finish(e.task)
+      }
+      makespan = now
+      dispatch()
+    }
+    const unschedulable = tasks.filter((t, i) => !done[i] && !FINISHED.has(t.status)).map(t => t.id)
+    return { makespan, started, unschedulable }
+    }
   }
-  const unschedulable = tasks.filter((t, i) => !done[i] && !FINISHED.has(t.status)).map(t => t.id)
-  return { makespan, started, unschedulable }
 }

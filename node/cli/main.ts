@@ -25,6 +25,7 @@ commands:
   start        run a node (see fleet start --help)
   key          print a new swarm key, API token, or a node's peer id (see fleet key --help)
   plan import  import a plan file through a node
+  plan simulate  simulated makespan of a plan: fleet's ordering, plain plan order, lower bound
   demo         run a whole cluster with agents and a merge queue on this machine
   status       what a node sees: peers, leader, tasks, epics, agents, merge queue
   tasks        list tasks (--status, --epic, --role)

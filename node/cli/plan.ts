@@ -5,18 +5,22 @@ import type { ImportSummary } from '../services/plans.js'
 import { parseCommandArgs } from './args.js'
 import { ApiError, BadNodeUrlError, DEFAULT_NODE_URL, FleetClient, NodeUnreachableError } from './client.js'
 import { CliError, EXIT_FAILURE } from './errors.js'
+import { simulateCommand, SIMULATE_USAGE } from './simulate.js'
 
 export const PLAN_USAGE = `usage: fleet plan import FILE [--node URL]
   Imports a plan (Markdown, YAML or JSON; see README) into the cluster through any node.
   --node URL   the node's HTTP API (default ${DEFAULT_NODE_URL}; env FLEET_NODE)
-  --token T    bearer token when the node requires one (env FLEET_API_TOKEN)`
+  --token T    bearer token when the node requires one (env FLEET_API_TOKEN)
+
+${SIMULATE_USAGE}`
 
 interface Problem { path: string, message: string, line?: number, file?: string }
 
 /** `fleet plan import FILE`: one summary line and exit 0, or every problem and exit 1. */
 export async function planCommand (argv: string[]): Promise<number> {
   const [sub, ...rest] = argv
-  if (sub !== 'import') throw new CliError(`plan: unknown subcommand "${sub ?? ''}" (try: fleet plan import FILE)`)
+  if (sub === 'simulate') return await simulateCommand(rest)
+  if (sub !== 'import') throw new CliError(`plan: unknown subcommand "${sub ?? ''}" (try: fleet plan import FILE, fleet plan simulate FILE)`)
   const { values, positionals } = parseCommandArgs('plan import', rest, { node: { type: 'string' }, token: { type: 'string' } }, true)
   if (positionals.length !== 1) throw new CliError('plan import: give exactly one plan FILE')
   const file = positionals[0] as string

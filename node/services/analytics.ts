@@ -9,14 +9,22 @@ import type { AgentService } from './agents.js'
 import type { DownstreamCache } from './downstream.js'
 import type { MergeQueueService } from './merge-queue.js'
 
+/** A forecast younger than this is served even when the document has moved on (see forecast()). */
+export const DEFAULT_FORECAST_REFRESH_MS = 5_000
+/** Task-simulations one forecast may spend on p50/p90: fewer runs for big plans (10,000 tasks: 20 runs). */
+export const DEFAULT_FORECAST_TASK_BUDGET = 200_000
+export const MIN_FORECAST_RUNS = 10
+
 export interface AnalyticsServiceInit {
   store: DocStore
   projection: ProjectionCache
   agents: AgentService
   mergeQueue: MergeQueueService
   downstream: DownstreamCache
-  /** Simulations behind the forecast's p50/p90 (default DEFAULT_FORECAST_RUNS). */
+  /** Simulations behind the forecast's p50/p90 (default: DEFAULT_FORECAST_RUNS, fewer past DEFAULT_FORECAST_TASK_BUDGET). */
   forecastRuns?: number
+  /** Default DEFAULT_FORECAST_REFRESH_MS; 0 recomputes on every change. */
+  forecastRefreshMs?: number
 }
 
 export interface ForecastView extends Forecast {
@@ -73,11 +81,17 @@ export class AnalyticsService {
     return this.analytics().incidents.slice(0, limit)
   }
 
+  /**
+   * The forecast for the document and live agents now. Its simulations cost up to a few hundred ms
+   * on a 10,000-task plan, so while work streams in it is recomputed at most once per
+   * forecastRefreshMs (the answer names the heads and time it was computed for).
+   */
   forecast (now = Date.now()): ForecastView {
     const view = this.init.projection.get()
     const live = this.init.agents.list(now).filter(a => a.health_status !== 'dead').map(a => ({ id: a.id, role: a.role }))
     const key = `${view.heads}|${live.map(a => `${a.id}:${a.role}`).join(',')}`
-    if (this.cachedForecast?.key === key) return this.cachedForecast.forecast
+    const cached = this.cachedForecast
+    if (cached !== null && (cached.key === key || now - cached.forecast.computedAt < (this.init.forecastRefreshMs ?? DEFAULT_FORECAST_REFRESH_MS))) return cached.forecast
     const tasks: SimTask[] = view.tasks.map(t => ({ id: t.id, estimatedHours: t.estimatedHours, dependsOn: t.dependsOn, order: t.order, status: t.status, priority: t.priority, role: t.role, progress: t.progress, assignee: t.assignee }))
     const a = this.analytics()
     const forecast = forecastOf({
@@ -89,7 +103,7 @@ export class AnalyticsService {
       now,
       // Seeded by the heads: every node with the same document and agents gives the same spread.
       random: mulberry32(fnv1a(key)),
-      runs: this.init.forecastRuns ?? DEFAULT_FORECAST_RUNS
+      runs: this.init.forecastRuns ?? Math.min(DEFAULT_FORECAST_RUNS, Math.max(MIN_FORECAST_RUNS, Math.floor(DEFAULT_FORECAST_TASK_BUDGET / Math.max(1, tasks.length))))
     })
     const out = { ...forecast, computedAt: now, heads: view.heads }
     this.cachedForecast = { key, forecast: out }
