@@ -29,7 +29,7 @@ describe('analytics after a demo run (a node restarted on its data)', function (
     const r = await runCli(['demo', '--dir', join(dir, 'demo'), '--nodes', '3', '--timeout', '480'])
     assert.equal(r.code, 0, `demo failed: ${r.stdout.slice(-2000)} ${r.stderr.slice(-2000)}`)
     assert.match(r.stdout, /done: 28 tasks, 552 h/)
-    node = await startNode({ dataDir: join(dir, 'demo', 'node1', 'data') })
+    node = await startNode({ dataDir: join(dir, 'demo', 'node1', 'data'), startTimeoutMs: 120_000 })
   })
 
   after(async () => {
