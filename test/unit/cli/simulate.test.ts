@@ -10,7 +10,8 @@ import { removeDir, runCli, tempDir } from '../../../scripts/lib/node-process.js
 const SAMPLE = fileURLToPath(new URL('../../../../plan/examples/remediation-plan.md', import.meta.url))
 
 describe('fleet plan simulate', function () {
-  this.timeout(60_000)
+  // Four CLI processes; each takes seconds to start on a loaded 2-core machine.
+  this.timeout(300_000)
 
   it('the sample plan with the demo\'s 7 agents: bound 200 h, fleet order 244 h, plan order 268 h (the README\'s figures)', async () => {
     const plan = await readPlanFile(SAMPLE)
