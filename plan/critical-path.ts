@@ -5,7 +5,7 @@
  * A task's chain is its own weight plus the longest chain among the tasks that depend on it. In a
  * DAG the longest chain from any task is a lower bound on the time left until the plan ends once
  * that task starts (nothing on the chain can overlap), which is why it orders available work
- * (compareUrgency) and why the largest one bounds the forecast (lowerBoundHours).
+ * (urgency) and why the largest one bounds the forecast (lowerBoundHours).
  */
 
 export interface DagTask {

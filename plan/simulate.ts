@@ -1,4 +1,4 @@
-import { compareUrgency, type SchedTask } from './availability.js'
+import { urgency, type SchedTask } from './availability.js'
 import { downstreamHours, type DagTask } from './critical-path.js'
 
 /**
@@ -131,7 +131,7 @@ export function prepareSimulation (init: Omit<SimulateInit, 'duration'>): Prepar
   })
   const agents = [...init.agents].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const agentIndex = new Map(agents.map((a, i) => [a.id, i]))
-  const byUrgency = (a: number, b: number): boolean => compareUrgency(sched[a] as SchedTask, sched[b] as SchedTask) < 0
+  const byUrgency = (a: number, b: number): boolean => urgency(sched[a] as SchedTask, sched[b] as SchedTask) < 0
 
   return {
     run: (duration = (_t: SimTask, h: number) => h) => {
@@ -186,7 +186,7 @@ export function prepareSimulation (init: Omit<SimulateInit, 'duration'>): Prepar
         const x = own?.peek()
         const y = any?.peek()
         let from: Heap<number> | undefined
-        if (x !== undefined && (y === undefined || compareUrgency(sched[x] as SchedTask, sched[y] as SchedTask) <= 0)) from = own
+        if (x !== undefined && (y === undefined || urgency(sched[x] as SchedTask, sched[y] as SchedTask) <= 0)) from = own
         else if (y !== undefined) from = any
         const i = from?.pop()
         if (i !== undefined) start(i, a, (tasks[i] as SimTask).estimatedHours)

@@ -6,7 +6,6 @@ import { forecastOf, DEFAULT_FORECAST_RUNS, type Forecast } from '../../plan/for
 import { mulberry32 } from '../../plan/prng.js'
 import type { SimTask } from '../../plan/simulate.js'
 import type { AgentService } from './agents.js'
-import type { DownstreamCache } from './downstream.js'
 import type { MergeQueueService } from './merge-queue.js'
 
 /** A forecast younger than this is served even when the document has moved on (see forecast()). */
@@ -20,7 +19,6 @@ export interface AnalyticsServiceInit {
   projection: ProjectionCache
   agents: AgentService
   mergeQueue: MergeQueueService
-  downstream: DownstreamCache
   /** Simulations behind the forecast's p50/p90 (default: DEFAULT_FORECAST_RUNS, fewer past DEFAULT_FORECAST_TASK_BUDGET). */
   forecastRuns?: number
   /** Default DEFAULT_FORECAST_REFRESH_MS; 0 recomputes on every change. */
@@ -54,7 +52,7 @@ export class AnalyticsService {
     const view = this.init.projection.get()
     if (this.cached?.heads === view.heads) return this.cached.analytics
     const agents = Object.values(this.init.store.doc.agents).map(a => ({ id: read(a.id), role: read(a.role), nodeId: read(a.nodeId) }))
-    const analytics = analyticsOf({ tasks: view.tasks, assignments: [...view.assignments.values()], mergeQueue: this.init.mergeQueue.list(), agents })
+    const analytics = analyticsOf({ tasks: [...view.tasks.inOrder()], assignments: [...view.assignments.values()], mergeQueue: this.init.mergeQueue.list(), agents })
     this.cached = { heads: view.heads, analytics }
     return analytics
   }
@@ -92,12 +90,13 @@ export class AnalyticsService {
     const key = `${view.heads}|${live.map(a => `${a.id}:${a.role}`).join(',')}`
     const cached = this.cachedForecast
     if (cached !== null && (cached.key === key || now - cached.forecast.computedAt < (this.init.forecastRefreshMs ?? DEFAULT_FORECAST_REFRESH_MS))) return cached.forecast
-    const tasks: SimTask[] = view.tasks.map(t => ({ id: t.id, estimatedHours: t.estimatedHours, dependsOn: t.dependsOn, order: t.order, status: t.status, priority: t.priority, role: t.role, progress: t.progress, assignee: t.assignee }))
+    const tasks: SimTask[] = [...view.tasks.inOrder()].map(t => ({ id: t.id, estimatedHours: t.estimatedHours, dependsOn: t.dependsOn, order: t.order, status: t.status, priority: t.priority, role: t.role, progress: t.progress, assignee: t.assignee }))
     const a = this.analytics()
     const forecast = forecastOf({
       tasks,
       agents: live,
-      downstream: this.init.downstream.get(),
+      // The chains the projection keeps for the ready order: the simulation orders work as agents do.
+      downstream: view.downstream,
       estimateRatio: a.overall.estimateRatio,
       ratios: a.done.map(d => d.ratio).filter((r): r is number => r !== null),
       now,
@@ -112,7 +111,7 @@ export class AnalyticsService {
 
   burndown (now = Date.now()): BurndownView {
     const a = this.analytics()
-    const points = burndownOf(this.init.projection.get().tasks, a.done)
+    const points = burndownOf([...this.init.projection.get().tasks.inOrder()], a.done)
     const f = this.forecast(now)
     const at = (t: number | null): BurndownPoint | null => t === null ? null : { at: t, remainingHours: 0 }
     return { points, forecast: { from: { at: now, remainingHours: f.remainingHours }, projected: at(f.projectedFinishAt), p90: at(f.p90FinishAt) } }

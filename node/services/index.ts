@@ -4,7 +4,6 @@ import type { CoordinationSettings } from '../coord/settings.js'
 import { AgentService } from './agents.js'
 import { AnalyticsService } from './analytics.js'
 import { AssignmentService } from './assignments.js'
-import { DownstreamCache } from './downstream.js'
 import { EvidenceService } from './evidence.js'
 import { MergeQueueService } from './merge-queue.js'
 import { PlanService } from './plans.js'
@@ -36,9 +35,7 @@ export function createServices (init: ServicesInit): Services {
   const projection = new ProjectionCache(() => store.doc)
   // The projection follows every change's patches, so reads re-derive only what changed.
   store.on('change', (e) => { projection.notePatches(e.patches) })
-  const downstream = new DownstreamCache(projection)
-  store.on('change', (e) => { downstream.notePatches(e.patches) })
-  const tasks = new TaskService({ store, projection, downstream })
+  const tasks = new TaskService({ store, projection })
   const agents = new AgentService({ store, projection, nodeId, settings })
   const mergeQueue = new MergeQueueService({ store, projection })
   return {
@@ -50,6 +47,6 @@ export function createServices (init: ServicesInit): Services {
     assignments: new AssignmentService({ store, projection, tasks, agents, nodeId, settings, livePeers: init.livePeers }),
     evidence: new EvidenceService({ store, projection }),
     mergeQueue,
-    analytics: new AnalyticsService({ store, projection, agents, mergeQueue, downstream })
+    analytics: new AnalyticsService({ store, projection, agents, mergeQueue })
   }
 }

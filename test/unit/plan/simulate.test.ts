@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { availableTasks, compareUrgency, downstreamHours, forecastOf, mulberry32, simulate, type SimAgent, type SimTask } from '../../../plan/index.js'
+import { availableTasks, urgency, downstreamHours, forecastOf, mulberry32, simulate, type SimAgent, type SimTask } from '../../../plan/index.js'
 
 let order = 0
 function t (id: string, hours: number, dependsOn: string[] = [], extra: Partial<SimTask> = {}): SimTask {
@@ -37,7 +37,7 @@ describe('plan/simulate (list scheduling)', () => {
     assert.deepEqual(availableTasks(sched).map(x => x.id), ['A', 'X', 'Y'])
     const urgentY = sched.map(x => (x.id === 'Y' ? { ...x, priority: 1 } : x))
     assert.deepEqual(availableTasks(urgentY).map(x => x.id), ['Y', 'A', 'X'])
-    assert.ok(compareUrgency(sched[0] as never, sched[1] as never) < 0, 'equal chains: plan order')
+    assert.ok(urgency(sched[0] as never, sched[1] as never) < 0, 'equal chains: plan order')
   })
 
   it('one agent per role: roles run in parallel, a role without an agent leaves its tasks (and their dependents) unscheduled', () => {
