@@ -3,6 +3,7 @@ import { AssignmentIndex, type AssignmentState, type AssignmentView } from './as
 import { getIn, valuesOf } from './collections.js'
 import type { SchedStatus } from './rules/availability.js'
 import { BlockingIndex, type BlockInfo, type BlockNode } from './rules/blocking.js'
+import { ChainIndex } from './rules/chains.js'
 import { claimWinner, toClaimView, type ClaimView } from './rules/claims.js'
 import { read, readOpt, type DocAssignment, type FleetDoc, type TaskStatus } from './schema.js'
 import { TaskIndex } from './task-index.js'
@@ -18,8 +19,9 @@ export { ASSIGNMENT_STATES, type AssignmentState, type AssignmentView } from './
  *
  * It is maintained from each change's patches: only the tasks and assignments a change touched
  * are re-read, blocking is re-derived through the reverse-dependency index for the tasks whose
- * blocking can change (crdt/rules/blocking.ts), and the indexes (plan order, counts, ready tasks
- * per role, assignments per agent) are updated in place. A full rebuild runs at load and on a
+ * blocking can change (crdt/rules/blocking.ts), downstream chains for the tasks upstream of a
+ * changed spec (crdt/rules/chains.ts), and the indexes (plan order, counts, ready tasks per role in
+ * urgency order, assignments per agent) are updated in place. A full rebuild runs at load and on a
  * patch it cannot place, and gives the identical result (test/unit/projection).
  */
 
@@ -39,6 +41,8 @@ export interface Projection {
   /** Tasks in plan order (priority does not reorder the board), counts, ready tasks per role. */
   tasks: TaskIndex<TaskState>
   taskById: ReadonlyMap<string, TaskState>
+  /** Hours of the longest chain of work each task starts, itself included (none for cancelled tasks). */
+  downstream: ReadonlyMap<string, number>
   assignments: ReadonlyMap<string, AssignmentView>
   assignmentsByTask: ReadonlyMap<string, readonly AssignmentView[]>
   claimsByTask: ReadonlyMap<string, readonly ClaimView[]>
@@ -112,6 +116,7 @@ function taskState (t: TaskView & { failures: number, notBefore: number }, statu
 }
 
 const NO_HOLDER = { assignee: null, assignmentId: null, progress: null } as const
+const EMPTY_IDS: ReadonlySet<string> = new Set()
 
 /** The task as shown: blocking applied to its effective state (only a pending task can be blocked). */
 function withBlocking (base: TaskState, info: BlockInfo | undefined): TaskState {
@@ -123,9 +128,18 @@ function blockNode (t: TaskState): BlockNode {
   return { status: t.status as SchedStatus, dependsOn: t.dependsOn }
 }
 
+function sameDeps (a: TaskState, b: TaskState): boolean {
+  return a.dependsOn.length === b.dependsOn.length && a.dependsOn.every((d, i) => d === b.dependsOn[i])
+}
+
 function sameBlockNode (a: TaskState | undefined, b: TaskState | undefined): boolean {
   if (a === undefined || b === undefined) return a === b
-  return a.status === b.status && a.dependsOn.length === b.dependsOn.length && a.dependsOn.every((d, i) => d === b.dependsOn[i])
+  return a.status === b.status && sameDeps(a, b)
+}
+
+/** A task's weight in the downstream chains: none once cancelled (it will never run) or gone. */
+function chainWeight (t: TaskState | undefined): number | undefined {
+  return t === undefined || t.status === 'cancelled' ? undefined : t.estimatedHours
 }
 
 export class ProjectionCache {
@@ -135,20 +149,22 @@ export class ProjectionCache {
   private readonly rawByTask = new Map<string, Set<string>>()
   private readonly claims = new Map<string, ClaimView[]>()
   private readonly assignmentIndex = new AssignmentIndex()
-  private index = new TaskIndex<TaskState>()
   private blocking = new BlockingIndex()
+  private chains = new ChainIndex(this.blocking)
+  private index = new TaskIndex<TaskState>(this.chains.scores)
   private readonly dirtyTasks = new Set<string>()
   private readonly dirtyAssignments = new Set<string>()
   private full = true
   private readonly view: Projection
   /**
    * What maintaining the projection cost so far: full rebuilds (load, patches it could not place),
-   * incremental updates, steps (tasks re-derived, blocking visits, readiness checks) and time.
+   * incremental updates, steps (tasks re-derived, blocking visits, chain steps, readiness checks),
+   * the chain steps alone (spec changes only) and time.
    */
-  readonly stats = { rebuilds: 0, updates: 0, work: 0, ms: 0 }
+  readonly stats = { rebuilds: 0, updates: 0, work: 0, chainWork: 0, ms: 0 }
 
   constructor (private readonly docOf: () => A.Doc<FleetDoc>) {
-    this.view = { heads: '', tasks: this.index, taskById: this.index.byId, assignments: this.assignmentIndex.byId, assignmentsByTask: this.assignmentIndex.byTask, claimsByTask: this.claims, assignmentIndex: this.assignmentIndex }
+    this.view = { heads: '', tasks: this.index, taskById: this.index.byId, downstream: this.chains.scores, assignments: this.assignmentIndex.byId, assignmentsByTask: this.assignmentIndex.byTask, claimsByTask: this.claims, assignmentIndex: this.assignmentIndex }
   }
 
   /** Records what a change touched (call with every change's patches, in order). */
@@ -196,14 +212,28 @@ export class ProjectionCache {
   private apply (touched: Map<string, TaskRecord | undefined>, fresh: boolean): number {
     let work = 0
     const blockChanges = new Map<string, BlockNode | undefined>()
+    const weights = new Map<string, number | undefined>()
+    const staleChains = new Set<string>()
     for (const [id, record] of touched) {
       const before = fresh ? undefined : this.bases.get(id)
       const after = this.derive(id, record)
       work++
       if (fresh || !sameBlockNode(before, after)) blockChanges.set(id, after === undefined ? undefined : blockNode(after))
+      // Chains read hours, dependencies and cancellation only: claims and progress skip this.
+      if (fresh || chainWeight(before) !== chainWeight(after) || before === undefined || after === undefined || !sameDeps(before, after)) {
+        weights.set(id, chainWeight(after))
+        staleChains.add(id)
+        // A dependency this task no longer lists loses it as a dependent.
+        for (const d of before?.dependsOn ?? []) staleChains.add(d)
+      }
     }
     const reblocked = this.blocking.apply(blockChanges)
     work += this.blocking.lastWork
+    const rechained = staleChains.size === 0 ? EMPTY_IDS : this.chains.apply(weights, staleChains)
+    if (staleChains.size > 0) {
+      work += this.chains.lastWork
+      this.stats.chainWork += this.chains.lastWork
+    }
     const readyCheck = new Set<string>()
     const show = (id: string): void => {
       const base = this.bases.get(id)
@@ -218,6 +248,8 @@ export class ProjectionCache {
     }
     for (const id of touched.keys()) show(id)
     for (const id of reblocked) if (!touched.has(id)) show(id)
+    // A new chain figure re-keys the task in the ready index (if it is ready).
+    for (const id of rechained) readyCheck.add(id)
     for (const id of readyCheck) this.index.refreshReady(id)
     return work + readyCheck.size
   }
@@ -228,10 +260,12 @@ export class ProjectionCache {
     this.rawByTask.clear()
     this.claims.clear()
     this.assignmentIndex.clear()
-    this.index = new TaskIndex<TaskState>()
     this.blocking = new BlockingIndex()
+    this.chains = new ChainIndex(this.blocking)
+    this.index = new TaskIndex<TaskState>(this.chains.scores)
     this.view.tasks = this.index
     this.view.taskById = this.index.byId
+    this.view.downstream = this.chains.scores
     const touched = new Map<string, TaskRecord | undefined>()
     for (const t of allTasks(doc)) touched.set(t.id, t)
     for (const a of valuesOf(doc.assignments)) {

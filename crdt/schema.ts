@@ -192,14 +192,19 @@ export interface DocAlert {
 export const BUCKETED_COLLECTIONS = ['tasks', 'taskState', 'assignments', 'evidence'] as const
 export type BucketedCollection = typeof BUCKETED_COLLECTIONS[number]
 
-/** FNV-1a of the id, so every replica puts a key in the same bucket. */
-export function bucketOf (id: string): string {
+/** 32-bit FNV-1a of a string's code units: the same on every replica. */
+export function fnv1a (s: string): number {
   let h = 0x811c9dc5
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i)
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
     h = Math.imul(h, 0x01000193)
   }
-  return ((h >>> 0) % BUCKET_COUNT).toString(16).padStart(2, '0')
+  return h >>> 0
+}
+
+/** FNV-1a of the id, so every replica puts a key in the same bucket. */
+export function bucketOf (id: string): string {
+  return (fnv1a(id) % BUCKET_COUNT).toString(16).padStart(2, '0')
 }
 
 export function bucketKeys (): string[] {

@@ -5,8 +5,8 @@ import type { TaskStatus } from './schema.js'
 
 /**
  * The projection's task indexes, updated one task at a time: plan order, per-status and per-epic
- * counts, and the ready tasks per role in urgency order. Each put/remove costs O(log n) plus a
- * block shift, never a pass over every task.
+ * counts, and the ready tasks per role in urgency order (priority, downstream chain, plan order).
+ * Each put/remove costs O(log n) plus a block shift, never a pass over every task.
  */
 
 export interface IndexedTask {
@@ -21,7 +21,8 @@ export interface IndexedTask {
 }
 
 export interface OrderKey { id: string, order: number }
-export interface UrgencyKey { id: string, order: number, priority: number }
+/** The urgency order's fields (rules/availability.ts): the ready index's key and its paging cursor. */
+export interface UrgencyKey { id: string, order: number, priority: number, downstreamHours: number }
 
 export class TaskIndex<T extends IndexedTask> {
   readonly byId = new Map<string, T>()
@@ -33,6 +34,12 @@ export class TaskIndex<T extends IndexedTask> {
   private readonly readyNoRole = new OrderedSet<UrgencyKey>(urgency)
   private readonly readyByRole = new Map<string, OrderedSet<UrgencyKey>>()
   private readonly readyKey = new Map<string, { key: UrgencyKey, role: string | null }>()
+
+  /**
+   * `downstream`: each task's downstream chain in hours (rules/chains.ts), part of the ready key.
+   * Whoever changes a figure calls refreshReady for that task, which re-keys it.
+   */
+  constructor (private readonly downstream: ReadonlyMap<string, number> = new Map()) {}
 
   get size (): number { return this.byId.size }
 
@@ -89,14 +96,15 @@ export class TaskIndex<T extends IndexedTask> {
 
   private setReady (id: string, t: T | undefined): void {
     const had = this.readyKey.get(id)
-    if (had !== undefined && t !== undefined && had.role === t.role && had.key.priority === t.priority && had.key.order === t.order) return
+    const downstreamHours = this.downstream.get(id) ?? 0
+    if (had !== undefined && t !== undefined && had.role === t.role && had.key.priority === t.priority && had.key.order === t.order && had.key.downstreamHours === downstreamHours) return
     if (had !== undefined) {
       this.readyAll.delete(had.key)
       this.roleSet(had.role)?.delete(had.key)
       this.readyKey.delete(id)
     }
     if (t === undefined) return
-    const key = { id, order: t.order, priority: t.priority }
+    const key = { id, order: t.order, priority: t.priority, downstreamHours }
     this.readyAll.add(key)
     let set = this.roleSet(t.role)
     if (set === undefined) this.readyByRole.set(t.role as string, set = new OrderedSet<UrgencyKey>(urgency))

@@ -25,6 +25,7 @@ import { agentRoutes } from './http/routes/agents.js'
 import { assignmentRoutes } from './http/routes/assignments.js'
 import { evidenceRoutes } from './http/routes/evidence.js'
 import { progressRoutes } from './http/routes/progress.js'
+import { analyticsRoutes } from './http/routes/analytics.js'
 import { mergeQueueRoutes } from './http/routes/merge-queue.js'
 import { documentRoutes } from './http/routes/document.js'
 import { NodeWork, type WorkInit } from './work.js'
@@ -192,7 +193,7 @@ export class FleetNode {
               }
             }
           })
-    }, ctx, [metricsRoutes(metrics), healthRoutes, peerRoutes, taskRoutes, planRoutes, agentRoutes, assignmentRoutes, evidenceRoutes, progressRoutes, mergeQueueRoutes, documentRoutes, eventRoutes, wsRoutes(), dashboardRoutes(), alertRoutes(alerting)])
+    }, ctx, [metricsRoutes(metrics), healthRoutes, peerRoutes, taskRoutes, planRoutes, agentRoutes, assignmentRoutes, evidenceRoutes, progressRoutes, analyticsRoutes, mergeQueueRoutes, documentRoutes, eventRoutes, wsRoutes(), dashboardRoutes(), alertRoutes(alerting)])
     try {
       await replicator.start()
       dialer.start()

@@ -8,7 +8,11 @@ export {
 export { parsePlan, readPlanFile, type ParsePlanOptions } from './load.js'
 export { formatFromFileName, sniffFormat, PLAN_FORMATS, type PlanFormat } from './detect.js'
 export { validatePlan } from './validate.js'
-export { availableTasks, blockedReasons, type SchedTask, type SchedStatus, type AvailableOptions } from './availability.js'
+export { availableTasks, blockedReasons, urgency, planOrder, type UrgencyFields, type SchedTask, type SchedStatus, type AvailableOptions } from './availability.js'
+export { downstreamHours, longestChains, criticalPath, lowerBoundHours, type DagTask, type CriticalPath, type RoleLoad } from './critical-path.js'
+export { simulate, type SimTask, type SimAgent, type SimOrdering, type SimulateInit, type SimResult } from './simulate.js'
+export { forecastOf, remainingOf, DEFAULT_FORECAST_RUNS, type Forecast, type ForecastInit, type Blocker } from './forecast.js'
+export { mulberry32, type Random } from './prng.js'
 export {
   planImportOps, planEpicOps,
   type ImportOp, type EpicOp, type ExistingTask, type ExistingEpic, type PlanTaskRecord, type PlanEpicRecord, type PlanTaskFields

@@ -9,7 +9,7 @@ import { transitionKey, writeDelivered, writeFiring, writeResolved, alertRecordO
 import { DEFAULT_COORDINATION } from '../node/coord/settings.js'
 import { AlertInputs } from '../node/alerts/inputs.js'
 import { createServices } from '../node/services/index.js'
-import { generatePlan } from './bench-plan.js'
+import { generatePlan } from './lib/generate-plan.js'
 import { removeDir, tempDir } from './lib/node-process.js'
 import { machineLine, percentile } from './lib/stats.js'
 

@@ -2,6 +2,7 @@ import '../node/polyfill.js'
 import { killAll, removeDir, startNode, stopNode, type StartedNode } from './lib/node-process.js'
 import { machineLine, rssMb } from './lib/stats.js'
 import { waitFor } from './lib/wait.js'
+import { generatePlan, GENERATED_EPICS } from './lib/generate-plan.js'
 
 /**
  * bench:plan — a generated 10,000-task plan: import time on one node, time until 5 nodes hold it
@@ -9,29 +10,6 @@ import { waitFor } from './lib/wait.js'
  */
 const NODES = Number(process.env.BENCH_NODES ?? 5)
 const TASKS = Number(process.env.BENCH_TASKS ?? 10_000)
-const EPICS = 20
-const ROLES = ['backend', 'frontend', 'schemas', 'facilities', 'incidents', 'remaining', 'routes']
-
-export function generatePlan (tasks: number): object {
-  const perEpic = Math.ceil(tasks / EPICS)
-  const epics = Array.from({ length: EPICS }, (_, e) => ({ id: `E${e + 1}`, title: `Epic ${e + 1}: generated work stream`, role: ROLES[e % ROLES.length] }))
-  const list = Array.from({ length: tasks }, (_, i) => {
-    const e = Math.floor(i / perEpic)
-    const k = i % perEpic
-    const deps = k === 0 ? [] : k % 3 === 0 ? [`T${e + 1}.${k - 1}`, `T${e + 1}.${Math.floor(k / 2)}`] : [`T${e + 1}.${k - 1}`]
-    return {
-      id: `T${e + 1}.${k}`,
-      epic: `E${e + 1}`,
-      title: `Generated task ${i}: refactor module ${k} of stream ${e + 1}`,
-      description: `Bring module ${k} in line with the remediation guidelines; keep behaviour, add tests.`,
-      estimatedHours: 1 + (i % 16),
-      dependsOn: [...new Set(deps)],
-      priority: i % 5
-    }
-  })
-  return { id: 'generated', title: `Generated plan of ${tasks} tasks`, epics, tasks: list }
-}
-
 async function health (n: StartedNode): Promise<{ heads: string[] }> {
   return await (await fetch(n.url + '/health')).json() as { heads: string[] }
 }
@@ -69,7 +47,7 @@ async function main (): Promise<void> {
 
     process.stdout.write([
       `bench:plan  ${machineLine()}`,
-      `plan: ${TASKS} tasks, ${EPICS} epics, request body ${(body.length / 1024 / 1024).toFixed(1)} MB`,
+      `plan: ${TASKS} tasks, ${GENERATED_EPICS} epics, request body ${(body.length / 1024 / 1024).toFixed(1)} MB`,
       `import on one node (HTTP request, validated, written, on disk): ${imported.toFixed(0)} ms`,
       `all ${NODES} nodes hold all ${TASKS} tasks after: ${everywhere.toFixed(0)} ms`,
       `restarted node: ${loadLine}`,

@@ -1,7 +1,7 @@
 import '../node/polyfill.js'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generatePlan } from './bench-plan.js'
+import { generatePlan } from './lib/generate-plan.js'
 import { projectionCost } from './lib/projection-cost.js'
 import { killAll, removeDir, startCluster, startNode, stopNode, type StartedNode } from './lib/node-process.js'
 import { machineLine, percentile, rssMb } from './lib/stats.js'

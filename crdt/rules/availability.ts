@@ -16,6 +16,12 @@ export interface SchedTask {
   order: number
   /** null: any role may take it. */
   role: string | null
+  /**
+   * Hours of the longest chain of work this task starts, itself included (crdt/rules/chains.ts;
+   * plan/critical-path.ts downstreamHours for a plain list): the tie-break after priority, so a
+   * long chain is not started late. Absent counts as 0.
+   */
+  downstreamHours?: number
 }
 
 export interface AvailableOptions {
@@ -94,7 +100,7 @@ function closestBlocked (t: SchedTask, distance: ReadonlyMap<string, number>): s
   return best as string
 }
 
-/** Pending, unblocked tasks whose dependencies are all done: most urgent first, then plan order, then id. */
+/** Pending, unblocked tasks whose dependencies are all done, in urgency order. */
 export function availableTasks<T extends SchedTask> (tasks: readonly T[], opts: AvailableOptions = {}): T[] {
   const status = new Map<string, SchedStatus>()
   for (const t of tasks) if (!status.has(t.id)) status.set(t.id, t.status)
@@ -112,13 +118,19 @@ export function planOrder (a: Pick<SchedTask, 'order' | 'id'>, b: Pick<SchedTask
   return a.order - b.order || compareIds(a.id, b.id)
 }
 
+/** The fields the urgency order reads (also the ready index's key, and the paging cursor's). */
+export type UrgencyFields = Pick<SchedTask, 'priority' | 'order' | 'id' | 'downstreamHours'>
+
 /**
- * THE order of available tasks (what an agent takes next): most urgent first, then plan order.
- * Everything that orders available tasks (availableTasks, the projection's per-role index, the
- * API) uses this one comparator, so a new criterion (e.g. critical path) is added here only.
+ * THE order of available tasks (what an agent takes next): higher priority first; within a
+ * priority the longer downstream chain first (critical-path scheduling: the plan cannot end
+ * before its longest chain, so that chain should not wait behind short, independent work); then
+ * plan order, then id. Everything that orders available tasks (availableTasks, the projection's
+ * per-role ready index, the API and its paging cursors, the schedule simulation) uses this one
+ * comparator, so a new criterion is added here only.
  */
-export function urgency (a: Pick<SchedTask, 'priority' | 'order' | 'id'>, b: Pick<SchedTask, 'priority' | 'order' | 'id'>): number {
-  return b.priority - a.priority || planOrder(a, b)
+export function urgency (a: UrgencyFields, b: UrgencyFields): number {
+  return b.priority - a.priority || (b.downstreamHours ?? 0) - (a.downstreamHours ?? 0) || planOrder(a, b)
 }
 
 const byPlanOrder = planOrder

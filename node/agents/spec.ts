@@ -42,3 +42,10 @@ export function parseAgentSpecs (values: readonly string[]): AgentSpec[] {
   }
   return specs
 }
+
+const AGENT_NAMES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+
+/** One agent per role, named A, B, C, ... (then A26, B27, ...): the demo's crew for a plan. */
+export function agentsForRoles (roles: readonly string[]): AgentSpec[] {
+  return roles.map((role, i) => ({ name: `${AGENT_NAMES[i % AGENT_NAMES.length] ?? 'X'}${i >= AGENT_NAMES.length ? String(i) : ''}`, role }))
+}

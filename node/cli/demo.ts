@@ -7,6 +7,7 @@ import { parsePlan } from '../../plan/load.js'
 import { formatFromFileName } from '../../plan/detect.js'
 import { createSharedRemote, cloneRepo } from '../git/setup.js'
 import { gitAt } from '../git/git.js'
+import { agentsForRoles } from '../agents/spec.js'
 import { FleetClient } from './client.js'
 import { parseCommandArgs } from './args.js'
 import { CliError, EXIT_FAILURE } from './errors.js'
@@ -17,7 +18,6 @@ export const DEFAULT_DEMO_ROOT = 'fleet-demo'
 export const DEFAULT_DEMO_TIMEOUT_S = 600
 const SAMPLE_PLAN = fileURLToPath(new URL('../../../plan/examples/remediation-plan.md', import.meta.url))
 const CLI_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url))
-const AGENT_NAMES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
 
 export const DEMO_USAGE = `usage: fleet demo [--dir DIR] [--plan FILE] [--nodes N] [--executor CMD] [--check CMD] [--timeout SECONDS]
   Runs a whole cluster on this machine: N node processes on 127.0.0.1, a bare git repository
@@ -85,7 +85,7 @@ export async function demoCommand (argv: string[]): Promise<number> {
   const plan = parsePlan(planText, { file: planFile, ...(format === undefined ? {} : { format }) })
   const roles = [...new Set(plan.tasks.map(t => t.role).filter((r): r is string => r !== null))]
   if (roles.length === 0) roles.push('dev')
-  const agents = roles.map((role, i) => `${AGENT_NAMES[i % AGENT_NAMES.length] ?? 'X'}${i >= AGENT_NAMES.length ? String(i) : ''}:${role}`)
+  const agents = agentsForRoles(roles).map(a => `${a.name}:${a.role}`)
 
   const started = Date.now()
   const say = (line: string): void => { process.stdout.write(line + '\n') }

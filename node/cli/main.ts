@@ -7,6 +7,7 @@ import { agentCommand, AGENT_USAGE } from './agent.js'
 import { keyCommand, KEY_USAGE } from './key.js'
 import { planCommand, PLAN_USAGE } from './plan.js'
 import { demoCommand, DEMO_USAGE } from './demo.js'
+import { reportCommand, REPORT_USAGE } from './report.js'
 import { agentsCommand, AGENTS_USAGE, statusCommand, STATUS_USAGE, tasksCommand, TASKS_USAGE } from './status.js'
 
 type Command = (argv: string[]) => Promise<number>
@@ -19,7 +20,8 @@ const commands: Record<string, { run: Command, usage: string }> = {
   demo: { run: demoCommand, usage: DEMO_USAGE },
   status: { run: statusCommand, usage: STATUS_USAGE },
   tasks: { run: tasksCommand, usage: TASKS_USAGE },
-  agents: { run: agentsCommand, usage: AGENTS_USAGE }
+  agents: { run: agentsCommand, usage: AGENTS_USAGE },
+  report: { run: reportCommand, usage: REPORT_USAGE }
 }
 
 const USAGE = `usage: fleet <command> [options]
@@ -28,10 +30,12 @@ commands:
   agent        run agents outside any node, through the HTTP API of one or more nodes
   key          print a new swarm key, API token, or a node's peer id (see fleet key --help)
   plan import  import a plan file through a node
+  plan simulate  simulated makespan of a plan file (fleet's ordering, plan order, lower bound)
   demo         run a whole cluster with agents and a merge queue on this machine
   status       what a node sees: peers, leader, tasks, epics, agents, merge queue
   tasks        list tasks (--status, --epic, --role)
-  agents       list agents with their health`
+  agents       list agents with their health
+  report       progress, forecast, per-agent and per-role figures, throughput, slow tasks, failures`
 
 async function main (argv: string[]): Promise<number> {
   const [name, ...rest] = argv

@@ -6,19 +6,23 @@ import { parseCommandArgs } from './args.js'
 import { ApiError, DEFAULT_NODE_URL, NodeUnreachableError } from './client.js'
 import { clientOptions } from './status.js'
 import { CliError, EXIT_FAILURE } from './errors.js'
+import { simulateCommand, SIMULATE_USAGE } from './simulate.js'
 
 export const PLAN_USAGE = `usage: fleet plan import FILE [--node URL]
   Imports a plan (Markdown, YAML or JSON; see README) into the cluster through any node.
   --node URL   the node's HTTP API (default ${DEFAULT_NODE_URL}; env FLEET_NODE)
   --token T    bearer token when the node requires one (env FLEET_API_TOKEN)
-  --ca FILE    trust this PEM CA for an https:// node, besides the system CAs (env FLEET_CA)`
+  --ca FILE    trust this PEM CA for an https:// node, besides the system CAs (env FLEET_CA)
+
+${SIMULATE_USAGE}`
 
 interface Problem { path: string, message: string, line?: number, file?: string }
 
 /** `fleet plan import FILE`: one summary line and exit 0, or every problem and exit 1. */
 export async function planCommand (argv: string[]): Promise<number> {
   const [sub, ...rest] = argv
-  if (sub !== 'import') throw new CliError(`plan: unknown subcommand "${sub ?? ''}" (try: fleet plan import FILE)`)
+  if (sub === 'simulate') return await simulateCommand(rest)
+  if (sub !== 'import') throw new CliError(`plan: unknown subcommand "${sub ?? ''}" (try: fleet plan import FILE, fleet plan simulate FILE)`)
   const { values, positionals } = parseCommandArgs('plan import', rest, { node: { type: 'string' }, token: { type: 'string' }, ca: { type: 'string' } }, true)
   if (positionals.length !== 1) throw new CliError('plan import: give exactly one plan FILE')
   const file = positionals[0] as string

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
@@ -8,6 +9,7 @@ export const DASHBOARD_FILES = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'alerts.js': 'text/javascript; charset=utf-8',
+  'charts.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
   'login.js': 'text/javascript; charset=utf-8'
 } as const
@@ -15,6 +17,16 @@ type DashboardFile = keyof typeof DASHBOARD_FILES
 
 /** Everything the page loads comes from this node: a stray external URL fails loudly in the browser. */
 export const DASHBOARD_CSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+/**
+ * Third-party files the page uses, served from this node's node_modules (never a CDN): uPlot, a
+ * small (~50 KB) dependency-free chart library, for the burn-down and throughput charts.
+ */
+export const VENDOR_FILES = {
+  'uPlot.iife.min.js': { module: 'uplot/dist/uPlot.iife.min.js', type: 'text/javascript; charset=utf-8' },
+  'uPlot.min.css': { module: 'uplot/dist/uPlot.min.css', type: 'text/css; charset=utf-8' }
+} as const
+type VendorFile = keyof typeof VENDOR_FILES
 
 export class DashboardAssetsMissingError extends Error {
   override name = 'DashboardAssetsMissingError'
@@ -37,21 +49,26 @@ export function dashboardDir (moduleUrl: string = import.meta.url): string {
 }
 
 /** The page and its files: open under --auth-reads, so a browser can show the login (they hold no data). */
-export const DASHBOARD_ROUTES: readonly string[] = ['/', '/dashboard/app.js', '/dashboard/alerts.js', '/dashboard/style.css', '/dashboard/login.js']
+export const DASHBOARD_ROUTES: readonly string[] = ['/', '/dashboard/app.js', '/dashboard/alerts.js', '/dashboard/charts.js', '/dashboard/style.css', '/dashboard/login.js', ...Object.keys(VENDOR_FILES).map(name => `/dashboard/vendor/${name}`)]
 
 export interface DashboardRoutesInit {
   /** Directory holding DASHBOARD_FILES (default: dashboardDir()). */
   dir?: string
+  /** Resolves a VENDOR_FILES module path to a file (default: Node's resolution from this module). */
+  resolveVendor?: (module: string) => string
 }
 
 /**
- * `GET /` serves the dashboard; `/dashboard/app.js` and `/dashboard/style.css` its assets. The
- * files are small and read once, when the routes are registered.
+ * `GET /` serves the dashboard; `/dashboard/app.js`, `charts.js`, `style.css` and `vendor/*` its
+ * assets. The files are small and read once, when the routes are registered.
  */
 export function dashboardRoutes (init: DashboardRoutesInit = {}): (app: FastifyInstance) => void {
   const dir = init.dir ?? dashboardDir()
   const files = new Map<DashboardFile, Buffer>()
   for (const name of Object.keys(DASHBOARD_FILES) as DashboardFile[]) files.set(name, readFileSync(join(dir, name)))
+  const resolve = init.resolveVendor ?? ((m: string) => createRequire(import.meta.url).resolve(m))
+  const vendor = new Map<VendorFile, Buffer>()
+  for (const name of Object.keys(VENDOR_FILES) as VendorFile[]) vendor.set(name, readFileSync(resolve(VENDOR_FILES[name].module)))
   return (app) => {
     const serve = (url: string, name: DashboardFile): void => {
       app.get(url, async (_req, reply) => await reply
@@ -63,7 +80,16 @@ export function dashboardRoutes (init: DashboardRoutesInit = {}): (app: FastifyI
     serve('/', 'index.html')
     serve('/dashboard/app.js', 'app.js')
     serve('/dashboard/alerts.js', 'alerts.js')
+    serve('/dashboard/charts.js', 'charts.js')
     serve('/dashboard/style.css', 'style.css')
     serve('/dashboard/login.js', 'login.js')
+    for (const name of Object.keys(VENDOR_FILES) as VendorFile[]) {
+      app.get(`/dashboard/vendor/${name}`, async (_req, reply) => await reply
+        .header('content-type', VENDOR_FILES[name].type)
+        .header('content-security-policy', DASHBOARD_CSP)
+        // Versioned with the package: the browser may keep it.
+        .header('cache-control', 'max-age=3600')
+        .send(vendor.get(name)))
+    }
   }
 }

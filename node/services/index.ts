@@ -2,6 +2,7 @@ import type { DocStore } from '../../crdt/doc-store.js'
 import { ProjectionCache } from '../../crdt/projection.js'
 import type { CoordinationSettings } from '../coord/settings.js'
 import { AgentService } from './agents.js'
+import { AnalyticsService } from './analytics.js'
 import { AssignmentService } from './assignments.js'
 import { EvidenceService } from './evidence.js'
 import { MergeQueueService } from './merge-queue.js'
@@ -19,6 +20,7 @@ export interface Services {
   assignments: AssignmentService
   evidence: EvidenceService
   mergeQueue: MergeQueueService
+  analytics: AnalyticsService
 }
 
 export interface ServicesInit {
@@ -35,6 +37,7 @@ export function createServices (init: ServicesInit): Services {
   store.on('change', (e) => { projection.notePatches(e.patches) })
   const tasks = new TaskService({ store, projection })
   const agents = new AgentService({ store, projection, nodeId, settings })
+  const mergeQueue = new MergeQueueService({ store, projection })
   return {
     projection,
     tasks,
@@ -43,6 +46,7 @@ export function createServices (init: ServicesInit): Services {
     agents,
     assignments: new AssignmentService({ store, projection, tasks, agents, nodeId, settings, livePeers: init.livePeers }),
     evidence: new EvidenceService({ store, projection }),
-    mergeQueue: new MergeQueueService({ store, projection })
+    mergeQueue,
+    analytics: new AnalyticsService({ store, projection, agents, mergeQueue })
   }
 }

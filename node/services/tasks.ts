@@ -5,6 +5,7 @@ import { editTaskSpec, newTaskSpec, specOf } from '../../crdt/mutations/tasks.js
 import { ProjectionCache, type Projection, type TaskState } from '../../crdt/projection.js'
 import { TASK_STATUSES, type FleetDoc } from '../../crdt/schema.js'
 import { hasTask, readTask, writeTaskSpec, writeTaskState } from '../../crdt/task-records.js'
+import type { UrgencyKey } from '../../crdt/task-index.js'
 import { findCycle } from '../../plan/graph.js'
 import { IdSchema, RoleSchema, MAX_TITLE_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_ACCEPTANCE_LENGTH, MAX_ESTIMATED_HOURS, MAX_DEPENDENCIES } from '../../plan/schema.js'
 import { ConflictError, NotFoundError } from '../http/errors.js'
@@ -45,6 +46,9 @@ export type TaskFilter = z.infer<typeof TaskFilter>
 
 export const AvailableQuery = z.object({ role: RoleSchema.optional() }).extend(PageQuery.shape).strict()
 export type AvailableQuery = z.infer<typeof AvailableQuery>
+
+/** An available task: its state and the hours of the longest chain of work it starts (itself included). */
+export type AvailableTask = TaskState & { downstreamHours: number }
 
 export interface TaskServiceInit {
   store: DocStore
@@ -88,25 +92,28 @@ export class TaskService {
 
   /**
    * Pending tasks whose dependencies are done and whose retry backoff has passed, most urgent first
-   * (the order of crdt/rules/availability.ts urgency). Read from the ready index: the cost is the
-   * tasks returned plus those backing off, not the plan.
+   * (crdt/rules/availability.ts urgency: priority, then the longest downstream chain, then plan
+   * order), each with its `downstreamHours`. Read from the ready index: the cost is the tasks
+   * returned plus those backing off, not the plan.
    */
-  available (role?: string, now = Date.now()): TaskState[] {
+  available (role?: string, now = Date.now()): AvailableTask[] {
     return this.availablePage({ ...(role === undefined ? {} : { role }) }, now).items
   }
 
   /** The task an agent of this role should take next (the first available one), found in O(1) of the plan. */
-  next (role: string, now = Date.now()): TaskState | undefined {
+  next (role: string, now = Date.now()): AvailableTask | undefined {
     return this.availablePage({ role, limit: 1 }, now).items[0]
   }
 
-  availablePage (query: AvailableQuery = {}, now = Date.now()): Page<TaskState> {
-    let after: { priority: number, order: number, id: string } | undefined
+  /** A page of available tasks; the cursor is the last one's urgency key (priority, chain, order, id). */
+  availablePage (query: AvailableQuery = {}, now = Date.now()): Page<AvailableTask> {
+    let after: UrgencyKey | undefined
     if (query.cursor !== undefined) {
-      const [priority, order, id] = decodeCursor(query.cursor, 'nns') as [number, number, string]
-      after = { priority, order, id }
+      const [priority, downstreamHours, order, id] = decodeCursor(query.cursor, 'nnns') as [number, number, number, string]
+      after = { priority, downstreamHours, order, id }
     }
-    return takePage(notBackingOff(this.view().tasks.ready(query.role, after), now), query.limit, t => [t.priority, t.order, t.id])
+    const view = this.view()
+    return takePage(withChains(notBackingOff(view.tasks.ready(query.role, after), now), view.downstream), query.limit, t => [t.priority, t.downstreamHours, t.order, t.id])
   }
 
   async create (input: CreateTaskInput): Promise<TaskState> {
@@ -176,6 +183,11 @@ function * matching (tasks: Iterable<TaskState>, filter: TaskFilter): Generator<
 
 function * notBackingOff (tasks: Iterable<TaskState>, now: number): Generator<TaskState> {
   for (const t of tasks) if (t.notBefore <= now) yield t
+}
+
+/** The tasks as the available list shows them: with the chain figure that ordered them. */
+function * withChains (tasks: Iterable<TaskState>, downstream: ReadonlyMap<string, number>): Generator<AvailableTask> {
+  for (const t of tasks) yield { ...t, downstreamHours: downstream.get(t.id) ?? 0 }
 }
 
 /** Dependencies must exist and must not close a cycle through this task. */

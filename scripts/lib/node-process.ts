@@ -34,7 +34,7 @@ export interface NodeOptions {
   httpPort?: number
   /** Command the node runs under, e.g. ['ip', 'netns', 'exec', NS] (it must exec, not fork). */
   wrapper?: string[]
-  /** How long the node may take to print its addresses (default 30 s). */
+  /** How long to wait for the node to print its HTTP URL (default 30 s; more for a large data dir on a busy machine). */
   startTimeoutMs?: number
   /** Another build's CLI entry (default CLI_ENTRY), e.g. a baseline for a before/after benchmark. */
   entry?: string

@@ -1,9 +1,8 @@
+import { percentileOfSorted } from '../../plan/stats.js'
+
 /** Percentile of a sample (nearest rank); NaN for an empty sample. */
 export function percentile (values: number[], p: number): number {
-  if (values.length === 0) return NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[rank] ?? NaN
+  return percentileOfSorted([...values].sort((a, b) => a - b), p) ?? NaN
 }
 
 /** Resident set size of a process in MB, from /proc (Linux). */

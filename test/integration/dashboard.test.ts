@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
-import { CHROMIUM_FLAGS, findChromium, skipUnlessRequired } from '../helpers/environment.js'
+import type { BrowserContext, Page } from 'playwright-core'
+import { chromiumOrSkip, launchBrowser, watchProblems } from '../helpers/chromium.js'
 import { api, getJson } from '../helpers/http.js'
-import { killAll, removeDir, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
+import { killAll, removeDir, startNode, type StartedNode } from '../../scripts/lib/node-process.js'
 import { waitFor } from '../../scripts/lib/wait.js'
 
-/** Debian's package (.ci/run installs it); FLEET_CHROMIUM points elsewhere. */
-const CHROMIUM = findChromium()
 const SAMPLE_PLAN = new URL('../../../plan/examples/remediation-plan.md', import.meta.url)
 /** Set to a path to save a screenshot of the dashboard at the end (how node/dashboard/screenshot.png is made). */
 const SCREENSHOT = process.env.FLEET_DASHBOARD_SCREENSHOT
@@ -34,11 +32,9 @@ describe('dashboard in headless Chromium', function () {
   let profile: string | undefined
 
   before(async function () {
-    if (CHROMIUM === null) skipUnlessRequired(this, 'the dashboard browser test', 'no chromium on PATH (apt-get install chromium; .ci/run does)', process.env.CI === 'true')
+    chromiumOrSkip(this, 'the dashboard browser test')
     node = await startNode()
-    profile = tempDir('fleet-chromium-')
-    // A fresh profile directory per run: no cache, cookies or service workers from earlier runs.
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1440, height: 1000 } })
+    ;({ browser, profile } = await launchBrowser())
   })
 
   after(async () => {
@@ -54,11 +50,7 @@ describe('dashboard in headless Chromium', function () {
     assert.equal(imported.totalTasks, 28)
 
     const page = (browser as BrowserContext).pages()[0] ?? await (browser as BrowserContext).newPage()
-    const problems: string[] = []
-    const origin = new URL(n.url).host
-    page.on('pageerror', (e) => { problems.push(`page error: ${e.message}`) })
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`) })
-    page.on('request', (r) => { if (!r.url().startsWith('data:') && new URL(r.url()).host !== origin) problems.push(`request to another host: ${r.url()}`) })
+    const problems = watchProblems(page, n.url)
 
     await page.goto(n.url)
     await waitFor(async () => await page.locator('[data-task-id]').count() === 28, 'the page to show 28 task cards')

@@ -4,6 +4,8 @@ import { getIn, putIn } from '../../../crdt/collections.js'
 import { newTaskSpec, editTaskSpec, specOf } from '../../../crdt/mutations/tasks.js'
 import { project, ProjectionCache, type Projection } from '../../../crdt/projection.js'
 import { availableTasks } from '../../../crdt/rules/availability.js'
+import { stronglyConnected } from '../../../plan/graph.js'
+import { downstreamHours } from '../../../plan/critical-path.js'
 import { bucketOf, read, str, type FleetDoc } from '../../../crdt/schema.js'
 import { readTask, writeTaskSpec, writeTaskState } from '../../../crdt/task-records.js'
 import { forTrials, type Rng } from '../rules/prng.js'
@@ -65,6 +67,7 @@ function snapshot (p: Projection): unknown {
     claimsByTask: [...p.claimsByTask].sort((a, b) => a[0] < b[0] ? -1 : 1),
     counts: { ...p.tasks.counts, byEpic: [...p.tasks.counts.byEpic].sort((a, b) => a[0] < b[0] ? -1 : 1) },
     ready: [undefined, 'a', 'b', 'nobody'].map(role => [...p.tasks.ready(role)].map(t => t.id)),
+    downstream: [...p.downstream].sort((a, b) => a[0] < b[0] ? -1 : 1),
     held: [...agents].sort().map(a => [a, p.assignmentIndex.heldBy(a)?.id ?? null, byId(p.assignmentIndex.forAgent(a)).map(x => x.id)]),
     pending: [...p.assignmentIndex.pending].sort(),
     holding: [...p.assignmentIndex.holding].sort()
@@ -192,13 +195,27 @@ function checkAssignmentIndexes (p: Projection, step: string): void {
   }
 }
 
+/** No dependency cycle (nor self-dependency) among these tasks. */
+function acyclic (tasks: ReadonlyArray<{ id: string, dependsOn: readonly string[] }>): boolean {
+  const at = new Map(tasks.map((t, i) => [t.id, i]))
+  const successors = tasks.map(t => t.dependsOn.map(d => at.get(d)).filter((j): j is number => j !== undefined))
+  if (successors.some((s, i) => s.includes(i))) return false
+  return stronglyConnected(tasks.length, successors).every(c => c.length === 1)
+}
+
 function check (r: Replica, step: string): void {
   checkAssignmentIndexes(r.cache.get(), step)
   const incremental = snapshot(r.cache.get())
   const full = snapshot(project(r.doc))
   assert.deepEqual(incremental, full, `after ${step}`)
-  // Readiness also matches the plain rule over the whole list (an independent implementation).
-  const list = [...r.cache.get().tasks.inOrder()]
+  // Readiness also matches the plain rule over the whole list (an independent implementation),
+  // ordered with the projection's chain figures.
+  const view = r.cache.get()
+  const list = [...view.tasks.inOrder()].map(t => ({ ...t, downstreamHours: view.downstream.get(t.id) ?? 0 }))
+  // On a dependency DAG the chains are the batch longest paths of plan/critical-path.ts (another
+  // independent implementation); cycles (concurrent edits) are checked by the rebuild alone.
+  const live = list.filter(t => t.status !== 'cancelled')
+  if (acyclic(live)) assert.deepEqual(new Map([...view.downstream].sort((a, b) => a[0] < b[0] ? -1 : 1)), new Map([...downstreamHours(live)].sort((a, b) => a[0] < b[0] ? -1 : 1)), `chains after ${step}`)
   for (const role of [undefined, 'a', 'b']) {
     assert.deepEqual([...r.cache.get().tasks.ready(role)].map(t => t.id), availableTasks(list, role === undefined ? {} : { role }).map(t => t.id), `ready(${role ?? 'any'}) after ${step}`)
   }

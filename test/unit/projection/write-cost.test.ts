@@ -4,7 +4,7 @@ import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
 import { DEFAULT_COORDINATION } from '../../../node/coord/settings.js'
 import { silentLogger } from '../../../node/logger.js'
 import { createServices, type Services } from '../../../node/services/index.js'
-import { generatePlan } from '../../../scripts/bench-plan.js'
+import { generatePlan } from '../../../scripts/lib/generate-plan.js'
 import { newTaskSpec } from '../../../crdt/mutations/tasks.js'
 import { writeTaskSpec } from '../../../crdt/task-records.js'
 

@@ -1,16 +1,7 @@
 /** A small seeded PRNG for property tests, so a failing trial can be replayed from its seed. */
+import { mulberry32 } from '../../../plan/prng.js'
 
-/** mulberry32: 32-bit state, good enough spread for test data. */
-export function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { mulberry32 }
 
 export class Rng {
   private readonly next: () => number
