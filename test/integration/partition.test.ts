@@ -423,6 +423,9 @@ describe('partition 3/2 in network namespaces while both sides claim, then heal'
       const shaB = await commitOn(cb)
       await push(ca, shaA)
       const entryA = await queueAndWait(ca, shaA)
+      // Once merged, side A's leader deletes fleet/G1 from the remote (tidy remote); pushing B's
+      // branch while that deletion is in flight would race it (a stale lease), so let it finish.
+      await waitFor(async () => (await gitAt(remote).raw(['branch', '--list', `fleet/${task}`])).trim() === '', `side A's leader to delete the merged branch fleet/${task}`, 30_000, 50)
       await push(cb, shaB)
       const entryB = await queueAndWait(cb, shaB)
       const splitLog = await mainLog()
