@@ -136,7 +136,8 @@ const envOf: Record<StartField, string> = {
 
 export type RawOptions = Partial<Record<StartField, string | boolean | string[] | undefined>>
 
-interface Sourced { value: unknown, label: string }
+/** An option value with where it came from (flag, env, config file), for error messages. */
+export interface Sourced { value: unknown, label: string }
 
 function fromEnv (env: NodeJS.ProcessEnv): Partial<Record<StartField, Sourced>> {
   const out: Partial<Record<StartField, Sourced>> = {}
@@ -148,7 +149,12 @@ function fromEnv (env: NodeJS.ProcessEnv): Partial<Record<StartField, Sourced>> 
   return out
 }
 
-function fromFile (path: string): Partial<Record<StartField, Sourced>> {
+/**
+ * Reads a JSON or YAML config file of option names (camelCase) to values, refusing names not in
+ * `known`; each value is labelled with where it came from, for error messages. Shared by
+ * `fleet start` and `fleet agent`.
+ */
+export function readConfigFile<F extends string> (path: string, known: Record<F, unknown>): Partial<Record<F, Sourced>> {
   let raw: unknown
   try {
     const text = readFileSync(path, 'utf8')
@@ -157,12 +163,16 @@ function fromFile (path: string): Partial<Record<StartField, Sourced>> {
     throw new ConfigError(`--config ${path}`, (err as Error).message.split('\n')[0] ?? 'unreadable')
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`--config ${path}`, 'expected a mapping of option names to values')
-  const out: Partial<Record<StartField, Sourced>> = {}
+  const out: Partial<Record<F, Sourced>> = {}
   for (const [k, v] of Object.entries(raw)) {
-    if (!(k in fields)) throw new ConfigError(`${k} in ${path}`, `unknown option (known: ${Object.keys(fields).join(', ')})`)
-    out[k as StartField] = { value: v, label: `${k} in ${path}` }
+    if (!(k in known)) throw new ConfigError(`${k} in ${path}`, `unknown option (known: ${Object.keys(known).join(', ')})`)
+    out[k as F] = { value: v, label: `${k} in ${path}` }
   }
   return out
+}
+
+function fromFile (path: string): Partial<Record<StartField, Sourced>> {
+  return readConfigFile(path, fields)
 }
 
 /**

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs'
-import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { BadNodeUrlError, parseNodeUrl } from '../cli/client.js'
 import { CaFileError, readCaFile } from '../cli/transport.js'
-import { ConfigError, LOG_LEVELS } from '../config.js'
+import { ConfigError, LOG_LEVELS, readConfigFile, type Sourced } from '../config.js'
 import { ApiTokenError, parseApiToken, readApiTokenFile } from '../http/auth.js'
 import { AgentSpecError, parseAgentSpecs, type AgentSpec } from './spec.js'
 
@@ -51,23 +49,9 @@ export interface AgentConfig {
   logLevel: typeof LOG_LEVELS[number]
 }
 
-interface Sourced { value: unknown, label: string }
 
 function fromFile (path: string): Partial<Record<AgentField, Sourced>> {
-  let raw: unknown
-  try {
-    const text = readFileSync(path, 'utf8')
-    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
-  } catch (err) {
-    throw new ConfigError(`--config ${path}`, (err as Error).message.split('\n')[0] ?? 'unreadable')
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`--config ${path}`, 'expected a mapping of option names to values')
-  const out: Partial<Record<AgentField, Sourced>> = {}
-  for (const [k, v] of Object.entries(raw)) {
-    if (!(k in fields)) throw new ConfigError(`${k} in ${path}`, `unknown option (known: ${Object.keys(fields).join(', ')})`)
-    out[k as AgentField] = { value: v, label: `${k} in ${path}` }
-  }
-  return out
+  return readConfigFile(path, fields)
 }
 
 function fromSeedEnv (env: NodeJS.ProcessEnv): Partial<Record<AgentField, Sourced>> {
