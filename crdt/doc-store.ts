@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import * as A from '@automerge/automerge'
 import type { Logger } from '../node/logger.js'
+import { checkedView } from './materialization.js'
 import type { ChunkStore } from './storage/chunk-store.js'
 import { Compactor } from './storage/compact.js'
 import { DEFAULT_WRITE_RETRY_MAX_MS, DEFAULT_WRITE_RETRY_MIN_MS, WriteFailures, type StorageHealth } from './storage/write-failures.js'
@@ -91,6 +92,8 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   private readonly compactor: Compactor | null
   private compacting: Promise<void> | null = null
   private readonly failures: WriteFailures
+  /** Times the materialized view was rebuilt after Automerge showed a stale value (see materialization.ts). */
+  materializationRepairs = 0
   /** How long loading from disk took at open, and how much was read. */
   loadStats = { ms: 0, bytes: 0, chunks: 0 }
 
@@ -228,7 +231,12 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   }
 
   /** Takes a document that remote changes produced; if its heads moved, persists and announces it. */
-  private adoptRemote (after: A.Doc<FleetDoc>, beforeHeads: A.Heads, patches: A.Patch[]): boolean {
+  private adoptRemote (applied: A.Doc<FleetDoc>, beforeHeads: A.Heads, patches: A.Patch[]): boolean {
+    const { doc: after, stale } = checkedView(applied, patches)
+    if (stale.length > 0) {
+      this.materializationRepairs++
+      this.log.warn({ paths: stale.slice(0, 5).map(p => p.join('/')), count: stale.length }, 'Automerge showed a stale value after remote changes; rebuilt the view from the document')
+    }
     this.current = after
     const heads = A.getHeads(after)
     if (heads.join() === beforeHeads.join()) return false

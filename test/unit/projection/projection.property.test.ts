@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
 import { getIn, putIn } from '../../../crdt/collections.js'
 import { newTaskSpec, editTaskSpec, specOf } from '../../../crdt/mutations/tasks.js'
+import { checkedView } from '../../../crdt/materialization.js'
 import { project, ProjectionCache, type Projection } from '../../../crdt/projection.js'
 import { availableTasks } from '../../../crdt/rules/availability.js'
 import { stronglyConnected } from '../../../plan/graph.js'
@@ -45,7 +46,8 @@ class Replica {
   receive (changes: Uint8Array[]): void {
     let patches: A.Patch[] = []
     const [next] = A.applyChanges(this.doc, changes, { patchCallback: (p) => { patches = p } })
-    this.doc = next
+    // As DocStore does: Automerge can show a stale value after a batch (crdt/materialization.ts).
+    this.doc = checkedView(next, patches).doc
     this.cache.notePatches(patches)
   }
 }
