@@ -9,6 +9,7 @@ import type { BootstrapPeer } from '../bootstrap/peers.js'
 import type { Logger } from './logger.js'
 import { createFleetLibp2p, type FleetLibp2p } from './net/libp2p.js'
 import { Replicator, topicsFor } from './net/replicator.js'
+import { Libp2pNetwork } from './net/libp2p-network.js'
 import type { AgentBeat } from '../crdt/wire.js'
 import type { PeerInfo } from './net/peer-table.js'
 import { createHttpServer } from './http/server.js'
@@ -125,7 +126,7 @@ export class FleetNode {
     // Presence announcements carry this node's agent heartbeats (set once services exist).
     let beats: () => AgentBeat[] = () => []
     const replicator = new Replicator({
-      libp2p,
+      network: new Libp2pNetwork({ libp2p, logger: log.child({ c: 'network' }) }),
       store,
       logger: log.child({ c: 'replicator' }),
       cluster: init.cluster,

@@ -5,7 +5,7 @@ import { DEFAULT_COORDINATION } from '../../../node/coord/settings.js'
 import { silentLogger } from '../../../node/logger.js'
 import { createServices, type Services } from '../../../node/services/index.js'
 import { HttpError } from '../../../node/http/errors.js'
-import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 
 /**
  * Two in-process replicas wired by hand, so the exact interleaving of issue 17 can be replayed:

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { LevelChunkStore } from '../../../crdt/storage/level-chunk-store.js'
 import { tempDir } from '../../../scripts/lib/node-process.js'
 import { chunkStoreSuite } from '../../helpers/chunk-store-suite.js'
-import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 
 describe('ChunkStore adapters keep the same contract', () => {
   describe('LevelChunkStore', () => {

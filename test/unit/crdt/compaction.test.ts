@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
 import { DocStore } from '../../../crdt/doc-store.js'
-import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 import { silentLogger } from '../../../node/logger.js'
 import { waitFor } from '../../../scripts/lib/wait.js'
 

@@ -6,7 +6,7 @@ import { genesis } from '../../../crdt/schema.js'
 import { StorageUnavailableError } from '../../../crdt/storage/errors.js'
 import { silentLogger } from '../../../node/logger.js'
 import { waitFor } from '../../../scripts/lib/wait.js'
-import { diskFullError, MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { diskFullError, MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 
 const title = (s: DocStore): string => String(s.doc.plan.title ?? '')
 

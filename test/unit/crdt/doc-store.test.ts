@@ -4,7 +4,7 @@ import { DocStore } from '../../../crdt/doc-store.js'
 import { genesis, str } from '../../../crdt/schema.js'
 import type { ChunkStore } from '../../../crdt/storage/chunk-store.js'
 import { silentLogger } from '../../../node/logger.js'
-import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 import { waitFor } from '../../../scripts/lib/wait.js'
 
 /** A memory store that counts writes and can hold them back, to see what one disk write carries. */

@@ -4,7 +4,7 @@ import { str } from '../../../crdt/schema.js'
 import { silentLogger } from '../../../node/logger.js'
 import { MergeQueueService, mergeOrder, type MergeEntryView } from '../../../node/services/merge-queue.js'
 import { entryView } from '../../../node/services/merge-queue-view.js'
-import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 import { forTrials } from '../rules/prng.js'
 
 /** The merge queue's index (kept from patches) against plain passes over the document's queue. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
 import { DocStore } from '../../../crdt/doc-store.js'
-import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 import { DEFAULT_COORDINATION } from '../../../node/coord/settings.js'
 import type { ApiContext } from '../../../node/http/context.js'
 import { NEXT_CURSOR_HEADER } from '../../../node/http/paging.js'

@@ -6,7 +6,7 @@ import { changeBytesProblem, decodeGossip, WireFrameError } from '../../../crdt/
 import { silentLogger } from '../../../node/logger.js'
 import { FuzzRng, fuzzSeed } from '../../../scripts/lib/fuzz.js'
 import { hostileGossip, hostileSyncFrame, wireCorpus } from '../../../scripts/lib/fuzz-wire.js'
-import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 
 const SIGNER = '12D3KooWFuzzSignerPeerId'
 const CASES = 10_000

@@ -1,7 +1,7 @@
-import type { ChunkStore, StoredDoc } from '../../crdt/storage/chunk-store.js'
+import type { ChunkStore, StoredDoc } from './chunk-store.js'
 
 /**
- * Keeps a replica's chunks in memory: for tests about documents and rules, not disks.
+ * Keeps a replica's chunks in memory: for tests and the simulator, where disks are not the subject.
  * `failWith` makes every write fail (a full disk) until cleared.
  */
 export class MemoryChunkStore implements ChunkStore {
