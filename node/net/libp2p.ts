@@ -9,6 +9,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import type { ConnectionGater, PeerId, PrivateKey, PubSub } from '@libp2p/interface'
 import { createHash } from 'node:crypto'
 import { MAX_GOSSIP_FRAME_BYTES } from '../../crdt/wire.js'
+import { installKeyCache } from './key-cache.js'
 
 export type FleetServices = { identify: Identify, pubsub: PubSub<GossipsubEvents> }
 export type FleetLibp2p = Libp2p<FleetServices>
@@ -68,6 +69,8 @@ export function allowListGater (allowPeers: readonly string[]): ConnectionGater 
  * @libp2p/interface 2 (libp2p 2.x); with libp2p 3 it starts but never exchanges subscriptions.
  */
 export async function createFleetLibp2p (init: FleetLibp2pInit): Promise<FleetLibp2p> {
+  // Every received gossip message is signature-checked: keep peers' key objects (key-cache.ts).
+  installKeyCache()
   return createLibp2p({
     privateKey: init.privateKey,
     addresses: { listen: init.listen },
