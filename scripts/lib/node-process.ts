@@ -34,11 +34,14 @@ export interface NodeOptions {
   httpPort?: number
   /** Command the node runs under, e.g. ['ip', 'netns', 'exec', NS] (it must exec, not fork). */
   wrapper?: string[]
-  /** How long to wait for the node to print its HTTP URL (default 30 s; more for a large data dir on a busy machine). */
+  /** How long the node may take to print its addresses (default FLEET_TEST_START_TIMEOUT_MS or 30 s; a loaded machine needs more). */
   startTimeoutMs?: number
   /** Another build's CLI entry (default CLI_ENTRY), e.g. a baseline for a before/after benchmark. */
   entry?: string
 }
+
+/** How long startNode waits for a node to come up; FLEET_TEST_START_TIMEOUT_MS raises it on a busy machine. */
+export const DEFAULT_START_TIMEOUT_MS = Number(process.env.FLEET_TEST_START_TIMEOUT_MS ?? 30_000)
 
 export function tempDir (prefix = 'fleet-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
@@ -83,7 +86,7 @@ export async function startNode (opts: NodeOptions = {}): Promise<StartedNode> {
   const url = await waitFor(() => {
     if (exited !== null) throw new GiveUpError(`node exited with ${exited}: ${stderr.slice(-5).join(' | ')}`)
     return stdout.find(l => l.startsWith('http: '))?.slice(6)
-  }, 'the node to print its HTTP URL', opts.startTimeoutMs ?? 30_000)
+  }, 'the node to print its HTTP URL', opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS)
   const peerId = stdout.find(l => l.startsWith('peer id: '))?.slice(9) ?? ''
   const addr = stdout.find(l => l.startsWith('listen: '))?.slice(8) ?? ''
   return { proc, dataDir, peerId, addr, url, stdout, stderr }
