@@ -115,12 +115,24 @@ export function decodeGossip (bytes: Uint8Array): GossipFrame {
   return parsed.data
 }
 
-/** Sync stream frames: one type byte, then the payload. */
-export const SyncFrameType = { sync: 1, reset: 2 } as const
-export type SyncFrame = { type: 'sync', message: Uint8Array } | { type: 'reset' }
+/**
+ * Sync stream frames: one type byte, then the payload. `heads` carries the sender's heads (32-byte
+ * hashes, concatenated): the direct acknowledgement a node sends a claiming peer (see
+ * node/net/membership.ts), in order with the sync messages on the same authenticated stream.
+ */
+export const SyncFrameType = { sync: 1, reset: 2, heads: 3 } as const
+export type SyncFrame = { type: 'sync', message: Uint8Array } | { type: 'reset' } | { type: 'heads', heads: string[] }
+
+const HASH_BYTES = 32
 
 export function encodeSyncFrame (frame: SyncFrame): Uint8Array {
   if (frame.type === 'reset') return Uint8Array.of(SyncFrameType.reset)
+  if (frame.type === 'heads') {
+    const out = new Uint8Array(1 + frame.heads.length * HASH_BYTES)
+    out[0] = SyncFrameType.heads
+    frame.heads.forEach((h, i) => { out.set(Buffer.from(h, 'hex'), 1 + i * HASH_BYTES) })
+    return out
+  }
   const out = new Uint8Array(frame.message.byteLength + 1)
   out[0] = SyncFrameType.sync
   out.set(frame.message, 1)
@@ -137,6 +149,14 @@ export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
     case SyncFrameType.reset:
       if (bytes.byteLength !== 1) throw new WireFrameError('reset frame carries no payload')
       return { type: 'reset' }
+    case SyncFrameType.heads: {
+      const n = (bytes.byteLength - 1) / HASH_BYTES
+      if (!Number.isInteger(n)) throw new WireFrameError(`heads frame of ${bytes.byteLength - 1} bytes is not a whole number of 32-byte hashes`)
+      if (n > MAX_HEADS) throw new WireFrameError(`heads frame carries ${n} heads, more than ${MAX_HEADS}`)
+      const heads: string[] = []
+      for (let i = 0; i < n; i++) heads.push(Buffer.from(bytes.subarray(1 + i * HASH_BYTES, 1 + (i + 1) * HASH_BYTES)).toString('hex'))
+      return { type: 'heads', heads }
+    }
     default:
       throw new WireFrameError(`unknown sync frame type ${bytes[0]}`)
   }

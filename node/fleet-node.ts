@@ -130,6 +130,7 @@ export class FleetNode {
       store,
       logger: log.child({ c: 'replicator' }),
       cluster: init.cluster,
+      livenessMs: settings.livenessMs,
       ...(init.allowPeers === undefined ? {} : { allowPeer: (id: string) => (init.allowPeers as string[]).includes(id) }),
       presence: () => ({ http: httpUrl, beats: beats(), merger: init.work !== undefined })
     })

@@ -6,6 +6,8 @@ export interface SyncSessionInit {
   store: DocStore
   /** Sends one frame to the peer, in order. */
   send: (frame: Uint8Array) => void
+  /** The peer told us its heads directly (an acknowledgement; see sendHeads). */
+  onHeads?: (heads: string[]) => void
 }
 
 export interface SyncSessionStats {
@@ -26,11 +28,19 @@ export class SyncSession {
   private state: A.SyncState = A.initSyncState()
   private readonly store: DocStore
   private readonly sendFrame: (frame: Uint8Array) => void
+  private readonly onHeads: (heads: string[]) => void
   private closed = false
 
   constructor (init: SyncSessionInit) {
     this.store = init.store
     this.sendFrame = init.send
+    this.onHeads = init.onHeads ?? (() => {})
+  }
+
+  /** Tells the peer our heads, in order with the sync messages already sent. */
+  sendHeads (heads: string[]): void {
+    if (this.closed) return
+    this.sendFrame(encodeSyncFrame({ type: 'heads', heads }))
   }
 
   /** Sends our next sync message, if the protocol has anything to say. */
@@ -59,6 +69,10 @@ export class SyncSession {
   receive (bytes: Uint8Array): void {
     if (this.closed) return
     const frame = decodeSyncFrame(bytes)
+    if (frame.type === 'heads') {
+      this.onHeads(frame.heads)
+      return
+    }
     if (frame.type === 'reset') {
       this.stats.rounds++
       this.state = A.initSyncState()

@@ -3,13 +3,13 @@ import type { DocStore, DocChangeEvent } from '../../crdt/doc-store.js'
 import { WIRE_VERSION, type AnnounceFrame } from '../../crdt/wire.js'
 import type { Logger } from '../logger.js'
 import { GossipChannel } from './gossip-channel.js'
-import { Membership, touchesClaims, type Presence } from './membership.js'
+import { Membership, type Presence } from './membership.js'
 import type { FleetNetwork } from './network.js'
 import { PeerTable } from './peer-table.js'
 import { newReplicationStats, Rejections, type RejectKind, type ReplicationStats } from './replication-stats.js'
 import { SyncSessions } from './sync-sessions.js'
 
-export { DEFAULT_ACK_DELAY_MS, DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_RESYNC_AFTER_MS, touchesClaims } from './membership.js'
+export { DEFAULT_ACK_DELAY_MS, DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_KEEPALIVE_MS, DEFAULT_RESYNC_AFTER_MS, claimantsOf, touchesClaims } from './membership.js'
 export { DEFAULT_MAX_BAD_SYNC_FRAMES, DEFAULT_SESSION_RETRY_MS } from './sync-sessions.js'
 export { DEFAULT_REJECT_LOG_INTERVAL_MS, type ReplicationStats } from './replication-stats.js'
 
@@ -23,16 +23,20 @@ export interface ReplicatorInit {
   /** Namespaces topics and the sync protocol, so clusters sharing a network stay apart. */
   cluster?: string
   announceIntervalMs?: number
+  /** Announcement period with nothing changed (see DEFAULT_KEEPALIVE_MS). */
+  keepaliveMs?: number
+  /** The liveness window (CoordinationSettings.livenessMs): keepalives fit into it three times. */
+  livenessMs?: number
   ackDelayMs?: number
   resyncAfterMs?: number
   /** Ephemeral data carried by each announcement (HTTP URL, agent heartbeats). */
   presence?: () => Presence
   /**
-   * Which remote changes deserve a prompt heads announcement (an ack). Default: changes to
-   * claims, which wait for every live node's ack before they are confirmed. Acking every
-   * change would multiply gossip traffic by the cluster size for nothing.
+   * Which peers must promptly hear our heads (an ack) after a remote change. Default: the nodes
+   * whose claims it touched (claimantsOf), which wait for every live node's ack before they
+   * confirm; they get it directly, not by broadcast.
    */
-  ackWhen?: (evt: DocChangeEvent) => boolean
+  ackTo?: (evt: DocChangeEvent) => string[]
   /**
    * Whether a peer belongs to the cluster (the allow-list); default: everyone who could connect.
    * Gossip published by anyone else is ignored and no sync session is held with them.
@@ -101,6 +105,10 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
         const p = this.peers.find(peer)
         if (p !== undefined) p.connected = false
         this.emit('peer:disconnected', peer)
+      },
+      onHeads: (peer, heads) => {
+        this.membership.receiveHeads(peer, heads)
+        this.emit('peer:heads', peer)
       }
     })
     this.membership = new Membership({
@@ -112,9 +120,12 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       addresses: () => network.addresses(),
       presence: init.presence ?? (() => ({ http: null, beats: [] })),
       resync: (peer) => { this.resync(peer) },
-      ackWhen: init.ackWhen ?? touchesClaims,
+      sendHeads: (peer, heads) => this.sessions.sendHeads(peer, heads),
+      ...(init.ackTo === undefined ? {} : { ackTo: init.ackTo }),
       onAnnounce: (frame) => { this.emit('announce', frame) },
       ...(init.announceIntervalMs === undefined ? {} : { announceIntervalMs: init.announceIntervalMs }),
+      ...(init.keepaliveMs === undefined ? {} : { keepaliveMs: init.keepaliveMs }),
+      ...(init.livenessMs === undefined ? {} : { livenessMs: init.livenessMs }),
       ...(init.ackDelayMs === undefined ? {} : { ackDelayMs: init.ackDelayMs }),
       ...(init.resyncAfterMs === undefined ? {} : { resyncAfterMs: init.resyncAfterMs })
     })

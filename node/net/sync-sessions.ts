@@ -24,6 +24,8 @@ export interface SyncSessionsInit {
   retryMs?: number
   onOpen: (peer: string) => void
   onClose: (peer: string) => void
+  /** A peer sent its heads directly (an acknowledgement). */
+  onHeads: (peer: string, heads: string[]) => void
 }
 
 interface OpenSession {
@@ -88,6 +90,14 @@ export class SyncSessions {
     s.session.requestReset()
   }
 
+  /** Sends our heads to a peer over its session; false when we hold none with it. */
+  sendHeads (peer: string, heads: string[]): boolean {
+    const s = this.sessions.get(peer)
+    if (s === undefined) return false
+    s.session.sendHeads(heads)
+    return true
+  }
+
   /** Offers our changes to every peer now (e.g. a change too big for gossip). */
   pumpAll (): void {
     for (const s of this.sessions.values()) s.session.pump()
@@ -133,7 +143,8 @@ export class SyncSessions {
     this.close(peer)
     const session = new SyncSession({
       store: this.init.store,
-      send: (frame) => { stats.syncOut++; channel.send(frame) }
+      send: (frame) => { stats.syncOut++; channel.send(frame) },
+      onHeads: (heads) => { this.init.onHeads(peer, heads) }
     })
     this.sessions.set(peer, { session, channel })
     this.init.logger.debug({ peer, direction }, 'sync session open')

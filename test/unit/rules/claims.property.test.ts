@@ -146,6 +146,94 @@ describe('rules/claims property (real Automerge)', () => {
     return { confirmed, winner, docs }
   }
 
+  /**
+   * The same, with acknowledgements as node/net/membership.ts sends them: a node that receives a
+   * claim sends its heads (then) to the claiming node only, as a message that arrives at a random
+   * later step, in order per link. The claimant knows a peer's heads only from those messages and
+   * settles as node/coord/settler.ts does: a peer has acknowledged a claim once heads it sent
+   * include it (judged only when the claimant holds those heads), and the claimant must hold every
+   * change of the heads each peer acknowledged with. No partition: at most one claim is ever confirmed.
+   */
+  function simulateDirectAcks (rng: Rng): { confirmed: Set<string>, winner: ClaimView | null } {
+    const n = 2 + rng.int(5)
+    const docs = actors(rng, n).map(replica)
+    const nodes = docs.map((_, i) => `node-${i}`)
+    const own: Array<Array<{ id: string, hash: string, ackHeads: Map<number, A.Heads> }>> = nodes.map(() => [])
+    /** Acks in flight to each node, in order: from whom, their heads then, and what those heads hold. */
+    const inbox: Array<Array<{ from: number, heads: A.Heads, holds: Set<string> }>> = nodes.map(() => [])
+    /** What each node last heard from each peer. */
+    const known: Array<Map<number, { heads: A.Heads, holds: Set<string> }>> = nodes.map(() => new Map())
+    const confirmed = new Set<string>()
+    let claims = 0
+
+    const claimantsOfClaims = (doc: Doc): Map<string, number> => new Map(claimsOf(doc, TASK).map((c) => [c.id, Number(c.nodeId.slice(5))]))
+    /** Node r merges node s; every claimant whose claim r just received gets r's heads. */
+    const merge = (r: number, s: number): void => {
+      const before = claimantsOfClaims(docs[r]!)
+      docs[r] = mergeInto(docs[r]!, docs[s]!, rng)
+      const claimants = new Set<number>()
+      for (const [id, node] of claimantsOfClaims(docs[r]!)) if (!before.has(id) && node !== r) claimants.add(node)
+      const heads = A.getHeads(docs[r]!)
+      // What "these heads include the claim" means: the sender held the claim's change.
+      for (const c of claimants) inbox[c]!.push({ from: r, heads, holds: new Set(own[c]!.filter((x) => A.hasHeads(docs[r]!, [x.hash])).map((x) => x.hash)) })
+    }
+    const deliver = (to: number): void => {
+      const m = inbox[to]!.shift()
+      if (m !== undefined) known[to]!.set(m.from, { heads: m.heads, holds: m.holds })
+    }
+    const settleAll = (): void => {
+      for (let r = 0; r < n; r++) {
+        const winner = claimWinner(claimsOf(docs[r]!, TASK), 1)
+        const mine = own[r]!.find((c) => c.id === winner?.id)
+        if (mine === undefined || confirmed.has(mine.id)) continue
+        const live = nodes.map((_, i) => i).filter((i) => i !== r)
+        for (const i of live) {
+          const k = known[r]!.get(i)
+          if (k === undefined || mine.ackHeads.has(i) || !A.hasHeads(docs[r]!, k.heads)) continue
+          if (k.holds.has(mine.hash)) mine.ackHeads.set(i, k.heads)
+        }
+        const acked = new Set(live.filter((i) => mine.ackHeads.has(i)).map((i) => nodes[i]!))
+        const missingDeps = live.some((i) => !A.hasHeads(docs[r]!, mine.ackHeads.get(i) ?? []))
+        if (settleClaim({ isWinner: true, claimChangeAckedBy: acked, livePeers: new Set(live.map((i) => nodes[i]!)), missingDeps }) === 'confirmed') confirmed.add(mine.id)
+      }
+    }
+
+    for (let step = 0; step < 40; step++) {
+      const x = rng.float()
+      if (claims < 10 && x < 0.25) {
+        const r = rng.int(n)
+        const id = `${rng.hex(4)}-${claims++}`
+        docs[r] = addClaim(docs[r]!, { id, taskId: TASK, nodeId: nodes[r], attempt: 1, clock: nextClaimClock(claimsOf(docs[r]!, TASK)) })
+        own[r]!.push({ id, hash: A.getHeads(docs[r]!)[0]!, ackHeads: new Map() })
+      } else if (x < 0.6) {
+        const r = rng.int(n)
+        merge(r, rng.pick(nodes.map((_, i) => i).filter((i) => i !== r)))
+      } else {
+        deliver(rng.int(n))
+      }
+      settleAll()
+    }
+    // Finish: everyone merges everyone, every ack arrives, and the holders settle.
+    for (const r of rng.shuffle(docs.map((_, i) => i))) for (let s = 0; s < n; s++) if (s !== r) merge(r, s)
+    for (let r = 0; r < n; r++) while (inbox[r]!.length > 0) deliver(r)
+    settleAll()
+    return { confirmed, winner: claimWinner(claimsOf(docs[0]!, TASK), 1) }
+  }
+
+  it('with acks sent to the claiming node only (delayed, in order per link), still at most one confirmed, the final winner', function () {
+    this.timeout(60_000)
+    let confirmedSome = 0
+    forTrials(30, (rng) => {
+      const { confirmed, winner } = simulateDirectAcks(rng)
+      assert.ok(confirmed.size <= 1, `two claims confirmed: ${[...confirmed].join(', ')}`)
+      if (confirmed.size === 1) {
+        confirmedSome++
+        assert.deepEqual([...confirmed], [winner?.id], 'the confirmed claim is not the final winner')
+      }
+    })
+    assert.ok(confirmedSome > 0, 'the model never confirmed a claim: it tests nothing')
+  })
+
   it('without partitions a confirmed claim is the final winner everywhere', function () {
     this.timeout(90_000)
     forTrials(40, (rng) => {

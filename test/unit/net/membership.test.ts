@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict'
+import * as A from '@automerge/automerge'
+import { putIn } from '../../../crdt/collections.js'
+import { DocStore } from '../../../crdt/doc-store.js'
+import type { DocAssignment } from '../../../crdt/schema.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
+import type { AgentBeat, AnnounceFrame } from '../../../crdt/wire.js'
+import { silentLogger } from '../../../node/logger.js'
+import { MemoryHub } from '../../../node/net/memory-network.js'
+import { Replicator, type ReplicatorInit } from '../../../node/net/replicator.js'
+import { waitFor } from '../../../scripts/lib/wait.js'
+
+const S = (s: string): A.ImmutableString => new A.ImmutableString(s)
+
+function claim (id: string, nodeId: string): DocAssignment {
+  return {
+    id: S(id), taskId: S('T1'), agentId: S('agent'), nodeId: S(nodeId), attempt: 0, clock: 1, claimedAt: 1,
+    confirmedAt: null, state: S('active'), progress: 0, message: null, summary: null, endedAt: null
+  } as unknown as DocAssignment
+}
+
+/** Presence and acknowledgements (node/net/membership.ts) over the in-memory network. */
+describe('membership: keepalives, heartbeat deltas, direct claim acks', function () {
+  this.timeout(30_000)
+  const running: Array<{ replicator: Replicator, store: DocStore }> = []
+  afterEach(async () => {
+    for (const r of running.splice(0)) {
+      await r.replicator.stop()
+      await r.store.close()
+    }
+  })
+
+  async function node (hub: MemoryHub, id: string, extra: Partial<ReplicatorInit> = {}): Promise<{ replicator: Replicator, store: DocStore }> {
+    const store = await DocStore.open({ storage: new MemoryChunkStore(), logger: silentLogger() })
+    const replicator = new Replicator({ network: hub.endpoint(id), store, logger: silentLogger(), ...extra })
+    await replicator.start()
+    const n = { replicator, store }
+    running.push(n)
+    return n
+  }
+
+  it('an idle node announces once per keepalive, and a changed heartbeat at once with only that beat', async () => {
+    const hub = new MemoryHub()
+    let beats: AgentBeat[] = [{ id: 'A', at: 1, assignment: null, status: 'idle' }, { id: 'B', at: 1, assignment: null, status: 'idle' }]
+    const a = await node(hub, 'a', { announceIntervalMs: 20, keepaliveMs: 400, presence: () => ({ http: null, beats }) })
+    const b = await node(hub, 'b', { announceIntervalMs: 20, keepaliveMs: 400 })
+    const frames: AnnounceFrame[] = []
+    b.replicator.on('announce', (f) => { if (f.node === 'a') frames.push(f) })
+    hub.connect('a', 'b')
+    await waitFor(() => frames.length >= 1, 'a first announcement from a')
+    const t0 = Date.now()
+    const n0 = frames.length
+    await waitFor(() => Date.now() - t0 >= 1000, 'one second of idling')
+    const idle = frames.length - n0
+    // 20 ms ticks would be 50 announcements; keepalives every 400 ms are 2-3.
+    assert.ok(idle >= 1 && idle <= 5, `${idle} announcements in 1 s of idling`)
+    assert.ok(frames.every(f => f.beats.length === 2), 'keepalives carry every heartbeat')
+    beats = [{ id: 'A', at: 2, assignment: 'x', status: 'working' }, beats[1] as AgentBeat]
+    const before = frames.length
+    await waitFor(() => frames.length > before, 'an announcement right after the heartbeat changed', 300, 5)
+    assert.deepEqual(frames[before]?.beats.map(x => x.id), ['A'], 'only the changed heartbeat')
+  })
+
+  it('after a claim, other nodes send their heads to the claiming node directly, not by broadcast', async () => {
+    const hub = new MemoryHub()
+    const nodes = [await node(hub, 'a'), await node(hub, 'b'), await node(hub, 'c')]
+    const [a, b, c] = nodes as [typeof nodes[0], typeof nodes[0], typeof nodes[0]]
+    hub.connect('a', 'b'); hub.connect('b', 'c'); hub.connect('a', 'c')
+    await waitFor(() => nodes.every(n => n.replicator.connectedPeers().length === 2), 'a full mesh of sync sessions')
+    const announcesBefore = b.replicator.stats.gossipOut + c.replicator.stats.gossipOut
+    await a.store.change((d) => { putIn(d.assignments, 'as-1', claim('as-1', 'a')) }, 'claim')
+    const want = a.store.heads().join()
+    await waitFor(() => ['b', 'c'].every(id => a.replicator.peers.find(id)?.heads.join() === want), 'a to hold b\'s and c\'s heads including its claim')
+    assert.equal(b.replicator.stats.gossipOut + c.replicator.stats.gossipOut, announcesBefore, 'b and c published nothing to acknowledge the claim')
+  })
+
+  it('falls back to an announcement when the claimant is not directly connected', async () => {
+    const hub = new MemoryHub()
+    const [a, , c] = [await node(hub, 'a', { keepaliveMs: 60_000 }), await node(hub, 'b', { keepaliveMs: 60_000 }), await node(hub, 'c', { keepaliveMs: 60_000 })]
+    hub.connect('a', 'b'); hub.connect('b', 'c')
+    await waitFor(() => c.replicator.connectedPeers().length === 1, 'c connected to b only')
+    await a.store.change((d) => { putIn(d.assignments, 'as-2', claim('as-2', 'a')) }, 'claim')
+    const want = a.store.heads().join()
+    await waitFor(() => a.replicator.peers.find('c')?.heads.join() === want, 'a to learn c\'s heads through c\'s announcement, relayed by b')
+  })
+})
