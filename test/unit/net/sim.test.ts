@@ -1,0 +1,18 @@
+import assert from 'node:assert/strict'
+import { runSim } from '../../../scripts/lib/sim.js'
+
+/** npm run sim at a small N: the scenario runs end to end and its figures make sense. */
+describe('simulator (scripts/lib/sim.ts), 6 nodes', function () {
+  this.timeout(120_000)
+  it('spreads a write, sees a crashed leader dead and replaced within the liveness window, and converges after a partition heals', async () => {
+    const livenessMs = 1500
+    const r = await runSim({ nodes: 6, degree: 3, idleMs: 1000, livenessMs, loss: 0.05, seed: 42 })
+    assert.equal(r.nodes, 6)
+    assert.ok(r.idleMsgsPerNodePerS > 0, 'idle nodes still exchange keepalives')
+    assert.ok(r.loadMsgsPerNodePerS > r.idleMsgsPerNodePerS, 'writes add messages')
+    // The crash is noticed after the last keepalive ages out: at least most of a window, at most about two.
+    assert.ok(r.deadDetectedMs >= livenessMs / 2 && r.deadDetectedMs <= livenessMs * 2.5, `dead seen after ${r.deadDetectedMs} ms`)
+    assert.ok(r.leaderReplacedMs <= livenessMs * 2.5, `leader replaced after ${r.leaderReplacedMs} ms`)
+    assert.ok(Number.isFinite(r.writeSpreadMs) && Number.isFinite(r.healConvergedMs))
+  })
+})
