@@ -8,7 +8,7 @@ import { PeerDialer } from '../bootstrap/dialer.js'
 import type { BootstrapPeer } from '../bootstrap/peers.js'
 import type { Logger } from './logger.js'
 import { createFleetLibp2p, type FleetLibp2p } from './net/libp2p.js'
-import { Replicator, topicsFor } from './net/replicator.js'
+import { keepaliveFor, Replicator, topicsFor } from './net/replicator.js'
 import { Libp2pNetwork } from './net/libp2p-network.js'
 import type { AgentBeat } from '../crdt/wire.js'
 import type { PeerInfo } from './net/peer-table.js'
@@ -122,7 +122,10 @@ export class FleetNode {
     }
     const peerId = libp2p.peerId.toString()
     let httpUrl = ''
-    const settings: CoordinationSettings = { ...DEFAULT_COORDINATION, ...init.coordination }
+    const base: CoordinationSettings = { ...DEFAULT_COORDINATION, ...init.coordination }
+    // A (re)started node claims nothing for two presence periods (AssignmentService.caughtUp):
+    // presence is a keepalive now, so the grace follows its period (6 s by default, never under 2 s).
+    const settings: CoordinationSettings = { ...base, joinGraceMs: init.coordination?.joinGraceMs ?? Math.max(base.joinGraceMs, 2 * keepaliveFor(base.livenessMs)) }
     // Presence announcements carry this node's agent heartbeats (set once services exist).
     let beats: () => AgentBeat[] = () => []
     const replicator = new Replicator({

@@ -10,8 +10,9 @@ export const DEFAULT_PRESENCE_INTERVAL_MS = 1000
 /** Progress updates reach the document at most this often per assignment (the rest is coalesced). */
 export const DEFAULT_PROGRESS_THROTTLE_MS = 1000
 /**
- * A started (or restarted) node claims nothing for this long: two presence periods, so that every
- * peer has heard it and it has heard every peer's announcement since (see AssignmentService.caughtUp).
+ * A started (or restarted) node claims nothing for at least this long: two presence periods, so that
+ * every peer has heard it and it has heard every peer's announcement since (see
+ * AssignmentService.caughtUp). fleet-node.ts raises it to two keepalive periods (node/net/membership.ts).
  */
 export const DEFAULT_JOIN_GRACE_MS = 2 * DEFAULT_PRESENCE_INTERVAL_MS
 /** How often leases, claims and the leader are re-evaluated. */

@@ -21,6 +21,11 @@ export const DEFAULT_KEEPALIVE_MS = 3000
 export const DEFAULT_ACK_DELAY_MS = 20
 /** A peer whose announced heads we have lacked this long gets a full sync round. */
 export const DEFAULT_RESYNC_AFTER_MS = 1500
+/** The keepalive period for a liveness window: DEFAULT_KEEPALIVE_MS, or a third of the window if shorter. */
+export function keepaliveFor (livenessMs: number = DEFAULT_LIVENESS_MS): number {
+  return Math.min(DEFAULT_KEEPALIVE_MS, Math.floor(livenessMs / 3))
+}
+
 /** Addresses carried per announcement (peer exchange). */
 export const MAX_ANNOUNCED_ADDRS = 32
 
@@ -103,8 +108,7 @@ export class Membership {
 
   constructor (init: MembershipInit) {
     this.init = init
-    const livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
-    this.keepaliveMs = init.keepaliveMs ?? Math.min(DEFAULT_KEEPALIVE_MS, Math.floor(livenessMs / 3))
+    this.keepaliveMs = init.keepaliveMs ?? keepaliveFor(init.livenessMs)
     this.announceIntervalMs = Math.min(init.announceIntervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS, this.keepaliveMs)
     this.ackDelayMs = init.ackDelayMs ?? DEFAULT_ACK_DELAY_MS
     this.resyncAfterMs = init.resyncAfterMs ?? DEFAULT_RESYNC_AFTER_MS
