@@ -143,6 +143,8 @@ export class MemoryNetwork extends EventEmitter<FleetNetworkEvents> implements F
   private readonly handlers = new Map<string, Handler>()
   private readonly seen = new Set<number>()
   private readonly seenOrder: number[] = []
+  /** Closers of the open channels with each peer: a lost link ends them all. */
+  readonly channels = new Map<string, Set<() => void>>()
 
   constructor (private readonly hub: MemoryHub, readonly selfId: string) {
     super()
@@ -165,6 +167,8 @@ export class MemoryNetwork extends EventEmitter<FleetNetworkEvents> implements F
   }
 
   lost (peer: string): void {
+    for (const close of this.channels.get(peer) ?? []) close()
+    this.channels.delete(peer)
     this.emit('peer:disconnect', peer)
   }
 
@@ -236,14 +240,22 @@ function channelPair (hub: MemoryHub, a: MemoryNetwork, b: MemoryNetwork, maxA: 
   const inB = pushable<Uint8Array>()
   let open = true
   const linkAlive = (): boolean => open && a.links.has(b.selfId) && !a.crashed && !b.crashed
-  const close = (): void => {
+  const track = (ep: MemoryNetwork, peer: string, add: boolean): void => {
+    let set = ep.channels.get(peer)
+    if (set === undefined && add) ep.channels.set(peer, set = new Set())
+    if (add) set?.add(close)
+    else set?.delete(close)
+  }
+  function close (): void {
     if (!open) return
     open = false
+    track(a, b.selfId, false)
+    track(b, a.selfId, false)
     inA.end()
     inB.end()
   }
-  const onLost = (peer: string): void => { if (peer === b.selfId) close() }
-  a.on('peer:disconnect', onLost)
+  track(a, b.selfId, true)
+  track(b, a.selfId, true)
   const end = (from: MemoryNetwork, to: MemoryNetwork, inbox: Pushable<Uint8Array>, outbox: Pushable<Uint8Array>, max: number): FrameChannel => {
     let lastAt = 0
     return {
@@ -264,10 +276,7 @@ function channelPair (hub: MemoryHub, a: MemoryNetwork, b: MemoryNetwork, maxA: 
         })
       },
       frames: inbox,
-      close: () => {
-        a.off('peer:disconnect', onLost)
-        close()
-      }
+      close
     }
   }
   return [end(a, b, inA, inB, maxB), end(b, a, inB, inA, maxA)]
