@@ -148,7 +148,6 @@ export class SyncSessions {
     })
     this.sessions.set(peer, { session, channel })
     this.init.logger.debug({ peer, direction }, 'sync session open')
-    this.init.onOpen(peer)
     this.read(peer, session, channel).catch((err: unknown) => {
       rejections.reject('sync', err, peer)
     }).finally(() => {
@@ -157,6 +156,7 @@ export class SyncSessions {
     // Both sides speak first: whoever has changes the other lacks says so at once.
     stats.syncRounds++
     session.pump()
+    this.init.onOpen(peer)
   }
 
   private async read (peer: string, session: SyncSession, channel: FrameChannel): Promise<void> {
