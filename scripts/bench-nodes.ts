@@ -8,12 +8,13 @@ import { waitFor } from './lib/wait.js'
  * 4,8,16): start N nodes on 127.0.0.1 bootstrapped from node 1, wait until every node sees the
  * others, then with nothing happening measure each node's CPU (user + system, from /proc) and the
  * gossip messages it received over BENCH_IDLE_S seconds; then time one write until every node holds it.
- * Prints one table. Figures depend on the machine's load: run it on an otherwise idle machine.
+ * Prints one table. Figures depend on the machine's load: run it on an otherwise idle machine
+ * (BENCH_START_TIMEOUT_S, default 120, bounds each node's start-up).
  */
 const SIZES = (process.env.BENCH_SIZES ?? '4,8,16').split(',').map(Number)
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 20)
 const START_BATCH = 2
-const START_TIMEOUT_MS = 120_000
+const START_TIMEOUT_MS = Number(process.env.BENCH_START_TIMEOUT_S ?? 120) * 1000
 
 interface Row { n: number, formS: number, cpuPct: number, cpuMaxPct: number, msgsIn: number, writeMs: number }
 
