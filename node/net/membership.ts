@@ -62,10 +62,6 @@ export interface MembershipInit {
   resyncAfterMs?: number
 }
 
-export function touchesClaims (evt: DocChangeEvent): boolean {
-  return evt.patches.some(p => p.path[0] === 'assignments')
-}
-
 /**
  * The nodes whose claims (assignments) a change touched, except ourselves: they wait for our
  * heads to confirm a claim (the settle rule), so they hear them directly. O(patches), no scan.
