@@ -7,7 +7,7 @@ import { silentLogger } from '../../../node/logger.js'
 import { DEFAULT_COORDINATION } from '../../../node/coord/settings.js'
 import { createServices, type Services } from '../../../node/services/index.js'
 import { parsePlan } from '../../../plan/index.js'
-import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 
 const MIN = 60_000
 const HOUR = 60 * MIN

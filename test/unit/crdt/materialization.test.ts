@@ -4,7 +4,7 @@ import { DocStore } from '../../../crdt/doc-store.js'
 import { checkedView, staleConflicts } from '../../../crdt/materialization.js'
 import { str, type FleetDoc } from '../../../crdt/schema.js'
 import { silentLogger } from '../../../node/logger.js'
-import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 
 /**
  * A replica that shows key k = v1 receives, in one batch, v1's author deleting it and a put of v3
