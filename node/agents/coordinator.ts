@@ -1,3 +1,5 @@
+import { FencedError } from '../../crdt/errors.js'
+
 /**
  * What an agent worker needs from its node. The node implements it over its local services
  * (document, claims, merge queue); the worker knows nothing of the document or the network.
@@ -61,21 +63,14 @@ export interface MergeRequest {
 
 /**
  * The assignment is no longer the task's live one (lost to another claim, lease expired, ended):
- * the worker drops the task at once and writes nothing more for it. HTTP 409 "fenced".
+ * the worker drops the task at once and writes nothing more for it. The node's services throw
+ * the same class (crdt/errors.ts), so the local coordinator passes it through untranslated; the
+ * HTTP coordinator makes one from a 409 that names the assignment's state.
  */
-export class FencedError extends Error {
-  override name = 'FencedError'
-  constructor (readonly assignmentId: string, reason = 'assignment is no longer live') {
-    super(`assignment ${assignmentId} fenced: ${reason}`)
-  }
-}
+export { FencedError }
 
-/**
- * Whether an error means "fenced": this module's FencedError or any error named 'FencedError'
- * (the node's services throw their own class of that name), so adapters need not translate.
- */
-export function isFencedError (err: unknown): boolean {
-  return err instanceof FencedError || (err instanceof Error && err.name === 'FencedError')
+export function isFencedError (err: unknown): err is FencedError {
+  return err instanceof FencedError
 }
 
 export interface AgentCoordinator {

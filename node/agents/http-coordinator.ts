@@ -188,7 +188,7 @@ export class HttpCoordinator implements AgentCoordinator {
     try {
       return await this.client.get<AssignmentJson>(`/api/assignments/${enc(id)}`, { untilAnswered: true })
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) throw new FencedError(id, 'unknown to the node')
+      if (err instanceof ApiError && err.status === 404) throw new FencedError(id, 'unknown', `assignment ${id} fenced: unknown to the node`)
       throw err
     }
   }

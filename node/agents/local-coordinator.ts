@@ -1,6 +1,6 @@
 import type { AssignmentView } from '../../crdt/projection.js'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { HttpError } from '../http/errors.js'
+import { ClaimRefusedError, NotCaughtUpError, NotFoundError } from '../../crdt/errors.js'
 import type { Services } from '../services/index.js'
 import type { AgentCoordinator, AgentInfo, Claim, Confirmation, EvidenceItem, HeldAssignment, MergeRequest, WorkTask } from './coordinator.js'
 import { clipEvidence } from './evidence-text.js'
@@ -51,9 +51,10 @@ export class LocalCoordinator implements AgentCoordinator {
       const a = await this.init.services.assignments.claim({ taskId: task.id, agentId: agent.id })
       return { assignmentId: a.id }
     } catch (err) {
-      // Taken meanwhile, not available, the agent still holds a task, or this node is still
-      // catching up: refused, and the worker backs off before it picks again.
-      if (err instanceof HttpError && (err.status === 409 || err.status === 503 || err.status === 404)) return null
+      // Taken meanwhile, not available, the agent still holds a task, the task or agent is
+      // unknown here, or this node is still catching up: refused, and the worker backs off
+      // before it picks again. Anything else (a full disk...) is the worker's transient failure.
+      if (err instanceof ClaimRefusedError || err instanceof NotCaughtUpError || err instanceof NotFoundError) return null
       throw err
     }
   }

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify'
 import { z } from 'zod'
-import { BadRequestError } from './errors.js'
+import { InvalidInputError } from '../../crdt/errors.js'
 
 /**
  * `?limit=&cursor=` for list endpoints. Without a limit a list answers as it always did (all of
@@ -38,7 +38,7 @@ export function decodeCursor (cursor: string, shape: string): Array<string | num
   }
   const ok = Array.isArray(key) && key.length === shape.length &&
     key.every((v, i) => shape[i] === 's' ? typeof v === 'string' : typeof v === 'number' && Number.isFinite(v))
-  if (!ok) throw new BadRequestError('invalid query: cursor: not a cursor of this list', [{ path: 'cursor', message: 'not a cursor of this list' }])
+  if (!ok) throw new InvalidInputError('invalid query: cursor: not a cursor of this list', [{ path: 'cursor', message: 'not a cursor of this list' }])
   return key as Array<string | number>
 }
 

@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from '../logger.js'
-import { domainErrorReply, HttpError, RETRY_AFTER_SECONDS } from './errors.js'
+import { errorReply } from './errors.js'
 import { installHttpAuth, installOpenSession, type HttpAuthInit } from './auth.js'
 import type { TlsFiles } from './tls.js'
 
@@ -98,24 +98,10 @@ export function createHttpServer<C> (init: HttpServerInit, ctx: C, routes: Array
   }) as unknown as FastifyInstance
 
   app.setErrorHandler((err: unknown, req, reply) => {
-    if (err instanceof HttpError) {
-      void reply.status(err.status).send({ error: err.message, details: err.details })
-      return
-    }
-    const domain = domainErrorReply(err)
-    if (domain !== null) {
-      if (domain.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS))
-      void reply.status(domain.status).send(domain.body)
-      return
-    }
-    const e = err as { statusCode?: number, message?: string, code?: string }
-    // Fastify's own client errors: bad JSON, body too large, wrong content type.
-    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-      void reply.status(e.statusCode).send({ error: e.message ?? 'bad request', details: { code: e.code ?? null } })
-      return
-    }
-    req.log.error({ err }, 'request failed')
-    void reply.status(500).send({ error: 'internal error', details: null })
+    const r = errorReply(err)
+    if (r.internal) req.log.error({ err }, 'request failed')
+    if (r.retryAfter !== undefined) void reply.header('retry-after', String(r.retryAfter))
+    void reply.status(r.status).send(r.body)
   })
 
   app.setNotFoundHandler((req, reply) => {

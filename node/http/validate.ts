@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { BadRequestError, zodDetails } from './errors.js'
+import { InvalidInputError } from '../../crdt/errors.js'
+import { zodDetails } from './errors.js'
 
 /** Actions without parameters take no body, or an empty object. */
 export const EmptyBody = z.object({}).strict().optional()
@@ -9,7 +10,7 @@ export function parseInput<S extends z.ZodType> (schema: S, value: unknown, what
   const r = schema.safeParse(value ?? (what === 'body' ? undefined : {}))
   if (!r.success) {
     const details = zodDetails(r.error)
-    throw new BadRequestError(`invalid ${what}: ${details.map(d => `${d.path}: ${d.message}`).join('; ')}`, details)
+    throw new InvalidInputError(`invalid ${what}: ${details.map(d => `${d.path}: ${d.message}`).join('; ')}`, details)
   }
   return r.data
 }

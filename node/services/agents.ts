@@ -7,7 +7,7 @@ import { read, readOpt, str } from '../../crdt/schema.js'
 import type { AgentBeat, AnnounceFrame } from '../../crdt/wire.js'
 import { IdSchema, RoleSchema } from '../../plan/schema.js'
 import type { CoordinationSettings } from '../coord/settings.js'
-import { ConflictError, NotFoundError } from '../http/errors.js'
+import { AgentReplacedError, AgentRunningError, NotFoundError } from '../../crdt/errors.js'
 
 /** A `fleet agent` process's id: random, so two processes never share one by accident. */
 export const AgentInstance = z.string().min(8).max(128).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-"')
@@ -99,7 +99,7 @@ export class AgentService {
     const last = this.lastBeat(id)
     if (last === null || now - last >= this.init.settings.heartbeatStaleMs) return
     const where = running === null ? `inside node ${read(have.nodeId)}` : 'in another fleet agent process'
-    throw new ConflictError(`agent ${id} is already running ${where} (last heartbeat ${Math.max(0, Math.round((now - last) / 1000))} s ago); stop it first, or wait until it has been silent for ${Math.round(this.init.settings.heartbeatStaleMs / 1000)} s`, { code: 'agent-running', agentId: id })
+    throw new AgentRunningError(`agent ${id} is already running ${where} (last heartbeat ${Math.max(0, Math.round((now - last) / 1000))} s ago); stop it first, or wait until it has been silent for ${Math.round(this.init.settings.heartbeatStaleMs / 1000)} s`, id)
   }
 
   /**
@@ -135,7 +135,7 @@ export class AgentService {
     const have = own(this.init.store.doc.agents, id)
     if (have === undefined) throw new NotFoundError(`agent ${id} is not registered`, { agentId: id })
     if (input.instance !== undefined && readOpt(have.instance) !== input.instance) {
-      throw new ConflictError(`agent ${id} is now run by another process; this one must stop`, { code: 'agent-replaced', agentId: id })
+      throw new AgentReplacedError(`agent ${id} is now run by another process; this one must stop`, id)
     }
     const prev = this.local.get(id)
     const b: Beat = { at: Date.now(), assignment: input.assignmentId ?? prev?.assignment ?? null, status: input.status ?? prev?.status ?? 'alive' }

@@ -10,7 +10,7 @@ import { read, str, type DocAssignment, type FleetDoc } from '../../crdt/schema.
 import { readTask, writeTaskState } from '../../crdt/task-records.js'
 import { IdSchema } from '../../plan/schema.js'
 import type { CoordinationSettings } from '../coord/settings.js'
-import { ConflictError, HttpError, NotFoundError } from '../http/errors.js'
+import { ClaimRefusedError, ConflictError, FencedError, NotCaughtUpError, NotFoundError } from '../../crdt/errors.js'
 import { Backoff, sleep } from '../util/backoff.js'
 import type { AgentService } from './agents.js'
 import type { TaskService } from './tasks.js'
@@ -37,25 +37,11 @@ export type CompleteInput = z.infer<typeof CompleteInput>
 export const FailInput = z.object({ reason: z.string().min(1).max(20_000) }).strict()
 export type FailInput = z.infer<typeof FailInput>
 
-/** The node is still catching up with a peer: a claim now could ignore claims it has not seen. */
-export class NotCaughtUpError extends HttpError {
-  override name = 'NotCaughtUpError'
-  constructor (peer: string | null) {
-    super(503, peer === null
-      ? 'this node is still joining the cluster (waiting for its peers\' announcements); retry the claim shortly'
-      : `this node is still receiving changes from peer ${peer}; retry the claim shortly`, { peer })
-  }
-}
-
-/** Fencing: the assignment no longer (or never did) own its task. */
-export class FencedError extends ConflictError {
-  override name = 'FencedError'
-  constructor (a: AssignmentView | undefined, id: string, winner?: AssignmentView) {
-    super(a === undefined
-      ? `assignment ${id} is unknown`
-      : `assignment ${id} is ${a.state}${a.state === 'lost' && winner !== undefined ? ` (task ${a.taskId} belongs to assignment ${winner.id} of agent ${winner.agentId})` : ''}`,
-    { assignmentId: id, state: a?.state ?? 'unknown' })
-  }
+/** Fencing: the assignment no longer (or never did) own its task; the message names the winner if known. */
+export function fencedError (a: AssignmentView | undefined, id: string, winner?: AssignmentView): FencedError {
+  return new FencedError(id, a?.state ?? 'unknown', a === undefined
+    ? `assignment ${id} is unknown`
+    : `assignment ${id} is ${a.state}${a.state === 'lost' && winner !== undefined ? ` (task ${a.taskId} belongs to assignment ${winner.id} of agent ${winner.agentId})` : ''}`)
 }
 
 export interface AssignmentServiceInit {
@@ -127,7 +113,7 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     const id = randomUUID()
     const { hash } = await this.init.store.commit((d) => {
       const t = readTask(d, input.taskId)
-      if (t === undefined || t.attempt !== task.attempt) throw new ConflictError(`task ${input.taskId} moved on while claiming`, { taskId: input.taskId })
+      if (t === undefined || t.attempt !== task.attempt) throw new ClaimRefusedError(`task ${input.taskId} moved on while claiming`, { taskId: input.taskId })
       const a: DocAssignment = {
         id: str(id),
         taskId: str(input.taskId),
@@ -157,14 +143,14 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     const task = view.taskById.get(input.taskId)
     if (task === undefined) throw new NotFoundError(`task ${input.taskId} not found`, { taskId: input.taskId })
     const holding = heldBy(view, input.agentId)
-    if (holding !== undefined) throw new ConflictError(`agent ${input.agentId} already holds assignment ${holding.id} (task ${holding.taskId})`, { assignmentId: holding.id })
+    if (holding !== undefined) throw new ClaimRefusedError(`agent ${input.agentId} already holds assignment ${holding.id} (task ${holding.taskId})`, { assignmentId: holding.id })
     if (task.status !== 'pending') {
-      throw new ConflictError(`task ${task.id} is ${task.status}${task.assignee === null ? '' : ` (assignee ${task.assignee})`}${task.blockedReason === null ? '' : `: ${task.blockedReason}`}`, { status: task.status, assignee: task.assignee })
+      throw new ClaimRefusedError(`task ${task.id} is ${task.status}${task.assignee === null ? '' : ` (assignee ${task.assignee})`}${task.blockedReason === null ? '' : `: ${task.blockedReason}`}`, { status: task.status, assignee: task.assignee })
     }
-    if (task.role !== null && task.role !== agent.role) throw new ConflictError(`task ${task.id} is for role ${task.role}, agent ${agent.id} is ${agent.role}`, { role: task.role })
+    if (task.role !== null && task.role !== agent.role) throw new ClaimRefusedError(`task ${task.id} is for role ${task.role}, agent ${agent.id} is ${agent.role}`, { role: task.role })
     const notDone = task.dependsOn.filter(d => view.taskById.get(d)?.status !== 'done')
-    if (notDone.length > 0) throw new ConflictError(`task ${task.id} waits for ${notDone.join(', ')}`, { waitingFor: notDone })
-    if (task.notBefore > now) throw new ConflictError(`task ${task.id} is backing off after a failed attempt until ${new Date(task.notBefore).toISOString()}`, { notBefore: task.notBefore })
+    if (notDone.length > 0) throw new ClaimRefusedError(`task ${task.id} waits for ${notDone.join(', ')}`, { waitingFor: notDone })
+    if (task.notBefore > now) throw new ClaimRefusedError(`task ${task.id} is backing off after a failed attempt until ${new Date(task.notBefore).toISOString()}`, { notBefore: task.notBefore })
     return task
   }
 
@@ -205,7 +191,7 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     const a = view.assignments.get(id)
     if (a === undefined || a.state !== 'confirmed') {
       const winner = a === undefined ? undefined : [...(view.assignmentsByTask.get(a.taskId) ?? [])].find(x => x.state === 'confirmed' || x.state === 'pending' || x.state === 'completed')
-      throw new FencedError(a, id, winner)
+      throw fencedError(a, id, winner)
     }
     return a
   }
@@ -288,7 +274,7 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
   async release (id: string, reason?: string): Promise<AssignmentView> {
     const a = this.view().assignments.get(id)
     if (a === undefined) throw new NotFoundError(`assignment ${id} not found`, { assignmentId: id })
-    if (a.state !== 'pending' && a.state !== 'confirmed' && a.state !== 'lost') throw new FencedError(a, id)
+    if (a.state !== 'pending' && a.state !== 'confirmed' && a.state !== 'lost') throw fencedError(a, id)
     this.dropPendingProgress(id)
     await this.init.store.change((d) => {
       endAttempt(d, a, 'released', `released by agent ${a.agentId}${reason === undefined ? '' : `: ${reason}`}`, false, this.init.settings)

@@ -6,8 +6,8 @@ import { EvidenceIndex, type EvidenceRef } from '../../crdt/evidence-index.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
 import { read, readOpt, str, type DocEvidence } from '../../crdt/schema.js'
 import { IdSchema } from '../../plan/schema.js'
-import { BadRequestError, ConflictError, HttpError } from '../http/errors.js'
-import { AssignmentId, FencedError } from './assignments.js'
+import { ConflictError, EvidenceTooLargeError, InvalidInputError } from '../../crdt/errors.js'
+import { AssignmentId, fencedError } from './assignments.js'
 
 export const MAX_EVIDENCE_BYTES = 64 * 1024
 /** `GET /api/evidence` returns this many unless asked (`limit`), and never more than the maximum. */
@@ -24,13 +24,6 @@ export const EvidenceInput = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 is 64 lowercase hex characters').optional()
 }).strict().refine(v => (v.content === undefined) !== (v.uri === undefined), 'give exactly one of content or uri')
 export type EvidenceInput = z.infer<typeof EvidenceInput>
-
-export class EvidenceTooLargeError extends HttpError {
-  override name = 'EvidenceTooLargeError'
-  constructor (bytes: number) {
-    super(413, `evidence content is ${bytes} bytes; the limit is ${MAX_EVIDENCE_BYTES} (64 KiB). Put large artifacts in git and attach a commit or link instead`, { bytes, limit: MAX_EVIDENCE_BYTES })
-  }
-}
 
 export interface EvidenceView {
   id: string
@@ -62,13 +55,13 @@ export class EvidenceService {
   async add (input: EvidenceInput): Promise<EvidenceView> {
     const view = this.init.projection.get()
     const a = view.assignments.get(input.assignmentId)
-    if (a === undefined || (a.state !== 'confirmed' && a.state !== 'completed')) throw new FencedError(a, input.assignmentId)
+    if (a === undefined || (a.state !== 'confirmed' && a.state !== 'completed')) throw fencedError(a, input.assignmentId)
     if (a.taskId !== input.taskId) throw new ConflictError(`assignment ${a.id} is for task ${a.taskId}, not ${input.taskId}`, { taskId: a.taskId })
     const body = input.content ?? input.uri ?? ''
     const bytes = Buffer.byteLength(body, 'utf8')
-    if (input.content !== undefined && bytes > MAX_EVIDENCE_BYTES) throw new EvidenceTooLargeError(bytes)
+    if (input.content !== undefined && bytes > MAX_EVIDENCE_BYTES) throw new EvidenceTooLargeError(bytes, MAX_EVIDENCE_BYTES)
     const digest = createHash('sha256').update(body, 'utf8').digest('hex')
-    if (input.sha256 !== undefined && input.sha256 !== digest) throw new BadRequestError(`sha256 does not match the content (computed ${digest})`, { expected: input.sha256, computed: digest })
+    if (input.sha256 !== undefined && input.sha256 !== digest) throw new InvalidInputError(`sha256 does not match the content (computed ${digest})`, { expected: input.sha256, computed: digest })
     const id = randomUUID()
     const createdAt = Date.now()
     await this.init.store.change((d) => {

@@ -6,9 +6,9 @@ import type { ProjectionCache } from '../../crdt/projection.js'
 import { read, str } from '../../crdt/schema.js'
 import { readTask, writeTaskState } from '../../crdt/task-records.js'
 import { IdSchema } from '../../plan/schema.js'
-import { ConflictError, NotFoundError } from '../http/errors.js'
+import { ConflictError, NotFoundError } from '../../crdt/errors.js'
 import { decodeCursor, takePage, type Page, type PageQuery } from '../http/paging.js'
-import { AssignmentId, FencedError } from './assignments.js'
+import { AssignmentId, fencedError } from './assignments.js'
 import { MergeQueueIndex } from './merge-queue-index.js'
 import { type MergeEntryView, type MergeState } from './merge-queue-view.js'
 
@@ -86,7 +86,7 @@ export class MergeQueueService {
   async enqueue (input: EnqueueInput): Promise<{ entry: MergeEntryView, created: boolean }> {
     const view = this.init.projection.get()
     const a = view.assignments.get(input.assignmentId)
-    if (a === undefined || (a.state !== 'confirmed' && a.state !== 'completed')) throw new FencedError(a, input.assignmentId)
+    if (a === undefined || (a.state !== 'confirmed' && a.state !== 'completed')) throw fencedError(a, input.assignmentId)
     if (a.taskId !== input.taskId) throw new ConflictError(`assignment ${a.id} is for task ${a.taskId}, not ${input.taskId}`, { taskId: a.taskId })
     const existing = this.index.forAssignment(input.assignmentId).find(e => e.branch === input.branch && e.state !== 'ejected')
     if (existing !== undefined) return { entry: existing, created: false }

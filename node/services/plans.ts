@@ -6,7 +6,7 @@ import { readTask, writeTaskSpec, writeTaskState } from '../../crdt/task-records
 import type { ProjectionCache } from '../../crdt/projection.js'
 import { read, readOpt, str } from '../../crdt/schema.js'
 import { parsePlan, PlanValidationError, planDigest, planEpicOps, planImportOps, PLAN_FORMATS, type Plan, type ExistingEpic, type ExistingTask } from '../../plan/index.js'
-import { BadRequestError } from '../http/errors.js'
+import { InvalidInputError } from '../../crdt/errors.js'
 
 /** Import body: the plan text with its format, or a plan object given as JSON. */
 export const PlanImportBody = z.union([
@@ -66,7 +66,7 @@ export class PlanService {
       return parsePlan(JSON.stringify(body.plan), { format: 'json', file: 'body.plan' })
     } catch (err) {
       if (err instanceof PlanValidationError) {
-        throw new BadRequestError(`invalid plan: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}`, err.problems)
+        throw new InvalidInputError(`invalid plan: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}`, err.problems)
       }
       throw err
     }

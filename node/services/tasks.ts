@@ -8,7 +8,7 @@ import { hasTask, readTask, writeTaskSpec, writeTaskState } from '../../crdt/tas
 import type { UrgencyKey } from '../../crdt/task-index.js'
 import { findCycle } from '../../plan/graph.js'
 import { IdSchema, RoleSchema, MAX_TITLE_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_ACCEPTANCE_LENGTH, MAX_ESTIMATED_HOURS, MAX_DEPENDENCIES } from '../../plan/schema.js'
-import { ConflictError, NotFoundError } from '../http/errors.js'
+import { ConflictError, NotFoundError } from '../../crdt/errors.js'
 import { decodeCursor, PageQuery, takePage, type Page } from '../http/paging.js'
 
 export const DEFAULT_ESTIMATED_HOURS = 1

@@ -4,7 +4,7 @@ import { DocStore } from '../../../crdt/doc-store.js'
 import { DEFAULT_COORDINATION } from '../../../node/coord/settings.js'
 import { silentLogger } from '../../../node/logger.js'
 import { createServices, type Services } from '../../../node/services/index.js'
-import { HttpError } from '../../../node/http/errors.js'
+import { ClaimRefusedError, NotCaughtUpError } from '../../../crdt/errors.js'
 import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 
 /**
@@ -63,7 +63,7 @@ describe('claims: interleavings around the catch-up wait (issue 17)', () => {
       const mine = claimsOfT.find(c => c.id === outcome.value?.id)
       assert.ok(mine !== undefined && mine.clock > claimA.clock, `B's claim has clock ${mine?.clock}, A's has ${claimA.clock}, and B had A's claim when it wrote`)
     } else {
-      assert.ok(outcome.err instanceof HttpError && outcome.err.status === 409, `expected 409 (task claimed), got ${String(outcome.err)}`)
+      assert.ok(outcome.err instanceof ClaimRefusedError, `expected 409 (task claimed), got ${String(outcome.err)}`)
       assert.deepEqual(claimsOfT.map(c => c.id), [claimA.id], 'B wrote a claim although it refused')
     }
     ship(b, a)
@@ -74,7 +74,7 @@ describe('claims: interleavings around the catch-up wait (issue 17)', () => {
     b.peers = [{ nodeId: 'node-a', heads: [] }]
     const started = Date.now()
     const outcome = await settled(b.services.assignments.claim({ taskId: 'T', agentId: 'agent-b' }))
-    assert.ok(outcome.err instanceof HttpError && outcome.err.status === 503, `expected 503 (not caught up), got ${String(outcome.err ?? 'a claim')}`)
+    assert.ok(outcome.err instanceof NotCaughtUpError, `expected 503 (not caught up), got ${String(outcome.err ?? 'a claim')}`)
     assert.ok(Date.now() - started >= 1500, 'refused without waiting for the announcement')
     assert.equal(b.services.projection.get().claimsByTask.get('T'), undefined, 'a claim was written')
   })

@@ -78,7 +78,7 @@ export class FakeCoordinator implements AgentCoordinator {
 
   private live (id: string): FakeAssignment {
     const a = this.assignments.get(id)
-    if (a === undefined || (a.state !== 'confirmed' && a.state !== 'pending')) throw new FencedError(id, `state ${a?.state ?? 'unknown'}`)
+    if (a === undefined || (a.state !== 'confirmed' && a.state !== 'pending')) throw new FencedError(id, a?.state ?? 'unknown')
     return a
   }
 
@@ -146,7 +146,7 @@ export class FakeCoordinator implements AgentCoordinator {
     const a = this.live(assignmentId)
     if (this.fenceOnProgress) {
       a.state = 'lost'
-      throw new FencedError(assignmentId, 'lost to another claim')
+      throw new FencedError(assignmentId, 'lost', `assignment ${assignmentId} fenced: lost to another claim`)
     }
     a.progress.push({ percent, message })
   }
