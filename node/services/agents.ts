@@ -3,7 +3,8 @@ import type { DocStore } from '../../crdt/doc-store.js'
 import { own } from '../../crdt/collections.js'
 import { heldBy, type ProjectionCache } from '../../crdt/projection.js'
 import { heartbeatHealth, type HeartbeatHealth } from '../../crdt/rules/leases.js'
-import { read, readOpt, str } from '../../crdt/schema.js'
+import { registerAgent, revokeAgentTokens } from '../../crdt/mutations/agents.js'
+import { read, readOpt } from '../../crdt/schema.js'
 import type { AgentBeat, AnnounceFrame } from '../../crdt/wire.js'
 import { IdSchema, RoleSchema } from '../../plan/schema.js'
 import type { CoordinationSettings } from '../coord/settings.js'
@@ -50,6 +51,8 @@ export interface AgentServiceInit {
   projection: ProjectionCache
   nodeId: string
   settings: CoordinationSettings
+  /** The clock (epoch ms) writes are stamped with; default Date.now. */
+  now?: () => number
 }
 
 /**
@@ -61,7 +64,11 @@ export class AgentService {
   private readonly local = new Map<string, Beat>()
   private readonly seen = new Map<string, Beat>()
 
-  constructor (private readonly init: AgentServiceInit) {}
+  private readonly now: () => number
+
+  constructor (private readonly init: AgentServiceInit) {
+    this.now = init.now ?? Date.now
+  }
 
   /**
    * Registers (or re-registers) an agent. One process runs an agent at a time: while the agent
@@ -71,22 +78,10 @@ export class AgentService {
    * are refused from then on (it is fenced).
    */
   async register (input: RegisterAgentInput): Promise<AgentView> {
-    const now = Date.now()
+    const now = this.now()
     this.checkTakeover(input.id, input.instance ?? null, now)
-    await this.init.store.change((d) => {
-      const have = own(d.agents, input.id)
-      const caps = (input.capabilities ?? []).map(str)
-      if (have === undefined) {
-        d.agents[input.id] = { id: str(input.id), name: str(input.name ?? input.id), role: str(input.role), capabilities: caps, nodeId: str(this.init.nodeId), registeredAt: now, ...(input.instance === undefined ? {} : { instance: str(input.instance) }) }
-        return
-      }
-      if ((readOpt(have.instance) ?? null) !== (input.instance ?? null)) have.instance = input.instance === undefined ? null : str(input.instance)
-      // Re-registering (an agent restarted, maybe on another node) updates in place.
-      if (input.name !== undefined && read(have.name) !== input.name) have.name = str(input.name)
-      if (read(have.role) !== input.role) have.role = str(input.role)
-      if (read(have.nodeId) !== this.init.nodeId) have.nodeId = str(this.init.nodeId)
-      if (input.capabilities !== undefined && have.capabilities.map(read).join() !== input.capabilities.join()) have.capabilities = caps
-    }, `register agent ${input.id}`)
+    const registration = { ...input, nodeId: this.init.nodeId }
+    await this.init.store.change((d) => { registerAgent(d, registration, now) }, `register agent ${input.id}`)
     this.beat(input.id, {})
     return this.get(input.id)
   }
@@ -108,16 +103,9 @@ export class AgentService {
    */
   async revokeTokens (id: string): Promise<{ agentId: string, tokensRevokedBefore: number }> {
     if (!this.exists(id)) throw new NotFoundError(`agent ${id} is not registered`, { agentId: id })
-    const now = Date.now()
-    let cutoff = now
-    await this.init.store.change((d) => {
-      const a = own(d.agents, id)
-      if (a === undefined) return
-      // Only ever later: a revocation is never undone by one made with an older clock.
-      cutoff = Math.max(a.tokensRevokedBefore ?? 0, now)
-      a.tokensRevokedBefore = cutoff
-    }, `revoke tokens of agent ${id}`)
-    return { agentId: id, tokensRevokedBefore: cutoff }
+    const now = this.now()
+    const cutoff = await this.init.store.change((d) => revokeAgentTokens(d, id, now), `revoke tokens of agent ${id}`)
+    return { agentId: id, tokensRevokedBefore: cutoff ?? now }
   }
 
   /** Whether an agent token of `id` issued at `issuedAt` is revoked. */

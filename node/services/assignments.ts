@@ -2,12 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { getIn, putIn } from '../../crdt/collections.js'
 import { heldBy, type AssignmentView, type Projection, type ProjectionCache, type TaskState } from '../../crdt/projection.js'
 import { nextClaimClock } from '../../crdt/rules/claims.js'
-import { nextAttemptOutcome, retryBackoffMs } from '../../crdt/rules/leases.js'
-import { read, str, type DocAssignment, type FleetDoc } from '../../crdt/schema.js'
-import { readTask, writeTaskState } from '../../crdt/task-records.js'
+import { addClaim, completeAssignment, confirmClaim, endAttempt, writeProgress, type EndAttempt } from '../../crdt/mutations/assignments.js'
 import { IdSchema } from '../../plan/schema.js'
 import type { CoordinationSettings } from '../coord/settings.js'
 import { ClaimRefusedError, ConflictError, FencedError, NotCaughtUpError, NotFoundError } from '../../crdt/errors.js'
@@ -55,6 +52,8 @@ export interface AssignmentServiceInit {
   livePeers: () => Array<{ nodeId: string, heads: string[] }>
   /** When the node started (default: when this service is constructed). */
   startedAt?: number
+  /** The clock (epoch ms) writes are stamped with; default Date.now. */
+  now?: () => number
 }
 
 export interface AssignmentServiceEvents {
@@ -73,10 +72,12 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
 
   /** When this service started (the node's start): claims wait out settings.joinGraceMs from here. */
   private readonly startedAt: number
+  private readonly now: () => number
 
   constructor (private readonly init: AssignmentServiceInit) {
     super()
-    this.startedAt = init.startedAt ?? Date.now()
+    this.now = init.now ?? Date.now
+    this.startedAt = init.startedAt ?? this.now()
   }
 
   private view (): Projection {
@@ -103,36 +104,17 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
    */
   async claim (input: ClaimInput): Promise<AssignmentView> {
     // Cheap refusals first, so a hopeless claim does not wait for the catch-up.
-    this.checkClaim(this.view(), input, Date.now())
+    this.checkClaim(this.view(), input, this.now())
     await this.caughtUp()
-    const now = Date.now()
+    const now = this.now()
     const view = this.view()
     const task = this.checkClaim(view, input, now)
     // From here to the change there is no await: the clock counts every claim this replica holds.
     const clock = nextClaimClock(view.claimsByTask.get(input.taskId) ?? [])
     const id = randomUUID()
-    const { hash } = await this.init.store.commit((d) => {
-      const t = readTask(d, input.taskId)
-      if (t === undefined || t.attempt !== task.attempt) throw new ClaimRefusedError(`task ${input.taskId} moved on while claiming`, { taskId: input.taskId })
-      const a: DocAssignment = {
-        id: str(id),
-        taskId: str(input.taskId),
-        agentId: str(input.agentId),
-        nodeId: str(this.init.nodeId),
-        attempt: t.attempt,
-        // Lamport clock over the task's claims: a claim made after seeing another one sorts after it.
-        clock,
-        claimedAt: now,
-        confirmedAt: null,
-        state: str('active'),
-        progress: 0,
-        message: null,
-        summary: null,
-        endedAt: null,
-        reason: null
-      }
-      putIn(d.assignments, id, a)
-    }, `claim ${input.taskId} for ${input.agentId}`)
+    // Lamport clock over the task's claims: a claim made after seeing another one sorts after it.
+    const claim = { id, taskId: input.taskId, agentId: input.agentId, nodeId: this.init.nodeId, attempt: task.attempt, clock }
+    const { hash } = await this.init.store.commit((d) => { addClaim(d, claim, now) }, `claim ${input.taskId} for ${input.agentId}`)
     this.emit('claimed', { assignmentId: id, hash })
     return this.get(id)
   }
@@ -167,10 +149,10 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
    */
   private async caughtUp (): Promise<void> {
     const graceEnds = this.startedAt + this.init.settings.joinGraceMs
-    const deadline = Math.max(Date.now() + DEFAULT_CATCH_UP_MS, graceEnds + 100)
+    const deadline = Math.max(this.now() + DEFAULT_CATCH_UP_MS, graceEnds + 100)
     const backoff = new Backoff(CATCH_UP_BACKOFF)
     for (;;) {
-      const now = Date.now()
+      const now = this.now()
       const behind = this.init.livePeers().find(p => p.heads.length === 0 || this.init.store.missingDeps(p.heads).length > 0)
       if (behind === undefined && now >= graceEnds) return
       if (now >= deadline) throw new NotCaughtUpError(behind?.nodeId ?? null)
@@ -180,10 +162,8 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
 
   /** Writes confirmedAt once the settle rule confirmed the claim (called by the settler). */
   async confirm (id: string): Promise<void> {
-    await this.init.store.change((d) => {
-      const a = getIn(d.assignments, id)
-      if (a !== undefined && a.confirmedAt === null && read(a.state) === 'active') a.confirmedAt = Date.now()
-    }, `confirm ${id}`)
+    const now = this.now()
+    await this.init.store.change((d) => { confirmClaim(d, id, now) }, `confirm ${id}`)
   }
 
   private requireConfirmed (id: string): AssignmentView {
@@ -203,7 +183,7 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     if (input.percent < current) throw new ConflictError(`progress of ${id} is already ${current}%; it does not go back to ${input.percent}%`, { progress: current })
     const message = input.message ?? null
     const last = this.lastProgressWrite.get(id) ?? 0
-    const wait = last + this.init.settings.progressThrottleMs - Date.now()
+    const wait = last + this.init.settings.progressThrottleMs - this.now()
     if (wait > 0 && input.percent < 100) {
       const prev = this.pendingProgress.get(id)
       if (prev !== undefined) clearTimeout(prev.timer)
@@ -231,39 +211,22 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
       clearTimeout(p.timer)
       this.pendingProgress.delete(id)
     }
-    this.lastProgressWrite.set(id, Date.now())
-    await this.init.store.change((d) => {
-      const a = getIn(d.assignments, id)
-      if (a === undefined) return
-      if (percent > a.progress) a.progress = percent
-      if (message !== null) a.message = str(message)
-    }, `progress ${id}`)
+    this.lastProgressWrite.set(id, this.now())
+    await this.init.store.change((d) => { writeProgress(d, id, percent, message) }, `progress ${id}`)
   }
 
   async complete (id: string, input: CompleteInput): Promise<AssignmentView> {
     const a = this.requireConfirmed(id)
     this.dropPendingProgress(id)
-    const now = Date.now()
-    await this.init.store.change((d) => {
-      const da = getIn(d.assignments, id)
-      if (da === undefined) throw new NotFoundError(`assignment ${id} not found`)
-      da.state = str('completed')
-      da.progress = 100
-      da.summary = str(input.summary)
-      da.endedAt = now
-      // Work waiting in the merge queue is in review until the leader merges it.
-      const entry = Object.values(d.mergeQueue).find(e => read(e.assignmentId) === id && read(e.state) !== 'ejected')
-      writeTaskState(d, a.taskId, { status: entry === undefined || read(entry.state) === 'merged' ? 'done' : 'review', reason: null, updatedAt: now })
-    }, `complete ${id}`)
+    const now = this.now()
+    await this.init.store.change((d) => { completeAssignment(d, { id, taskId: a.taskId, summary: input.summary }, now) }, `complete ${id}`)
     return this.get(id)
   }
 
   async fail (id: string, input: FailInput): Promise<AssignmentView> {
     const a = this.requireConfirmed(id)
     this.dropPendingProgress(id)
-    await this.init.store.change((d) => {
-      endAttempt(d, a, 'failed', `attempt ${a.attempt + 1} failed: ${input.reason}`, true, this.init.settings)
-    }, `fail ${id}`)
+    await this.end({ assignment: a, state: 'failed', reason: `attempt ${a.attempt + 1} failed: ${input.reason}`, countsAsFailure: true }, `fail ${id}`)
     return this.get(id)
   }
 
@@ -276,18 +239,19 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     if (a === undefined) throw new NotFoundError(`assignment ${id} not found`, { assignmentId: id })
     if (a.state !== 'pending' && a.state !== 'confirmed' && a.state !== 'lost') throw fencedError(a, id)
     this.dropPendingProgress(id)
-    await this.init.store.change((d) => {
-      endAttempt(d, a, 'released', `released by agent ${a.agentId}${reason === undefined ? '' : `: ${reason}`}`, false, this.init.settings)
-    }, `release ${id}`)
+    await this.end({ assignment: a, state: 'released', reason: `released by agent ${a.agentId}${reason === undefined ? '' : `: ${reason}`}`, countsAsFailure: false }, `release ${id}`)
     return this.get(id)
   }
 
   /** Lease expiry (called by the lease monitor on any node; idempotent). */
   async expire (a: AssignmentView, reason: string): Promise<void> {
     this.dropPendingProgress(a.id)
-    await this.init.store.change((d) => {
-      endAttempt(d, a, 'expired', reason, true, this.init.settings)
-    }, `expire ${a.id}`)
+    await this.end({ assignment: a, state: 'expired', reason, countsAsFailure: true }, `expire ${a.id}`)
+  }
+
+  private async end (e: EndAttempt, message: string): Promise<void> {
+    const now = this.now()
+    await this.init.store.change((d) => { endAttempt(d, e, this.init.settings, now) }, message)
   }
 
   /** Local claims not yet confirmed (for the settler after a restart). */
@@ -305,32 +269,5 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     const p = this.pendingProgress.get(id)
     if (p !== undefined) clearTimeout(p.timer)
     this.pendingProgress.delete(id)
-  }
-}
-
-/**
- * Ends an assignment and, if it held the task's current attempt, moves the task to its next
- * attempt: counted as a failure (with backoff, and failed after maxAttempts) or not (release).
- * Idempotent, so two nodes expiring the same lease write the same values.
- */
-function endAttempt (d: FleetDoc, a: AssignmentView, state: 'failed' | 'expired' | 'released', reason: string, countsAsFailure: boolean, s: CoordinationSettings): void {
-  const da = getIn(d.assignments, a.id)
-  const t = readTask(d, a.taskId)
-  if (da === undefined || t === undefined) return
-  if (read(da.state) !== 'active') return
-  const now = Date.now()
-  da.state = str(state)
-  da.endedAt = now
-  da.reason = str(reason)
-  if (t.attempt !== a.attempt || t.status !== 'pending') return
-  if (!countsAsFailure) {
-    writeTaskState(d, a.taskId, { attempt: a.attempt + 1, reason, updatedAt: now })
-    return
-  }
-  const failures = t.failures + 1
-  if (nextAttemptOutcome({ failures, maxAttempts: s.maxAttempts }) === 'failed') {
-    writeTaskState(d, a.taskId, { attempt: a.attempt + 1, failures, status: 'failed', reason: `${reason} (${failures} of ${s.maxAttempts} attempts failed)`, updatedAt: now })
-  } else {
-    writeTaskState(d, a.taskId, { attempt: a.attempt + 1, failures, notBefore: now + retryBackoffMs(failures, { baseMs: s.retryBaseMs, maxMs: s.retryMaxMs }), reason, updatedAt: now })
   }
 }

@@ -28,23 +28,26 @@ export interface ServicesInit {
   nodeId: string
   settings: CoordinationSettings
   livePeers: () => Array<{ nodeId: string, heads: string[] }>
+  /** The clock (epoch ms) the services stamp their writes with; default Date.now. */
+  now?: () => number
 }
 
 export function createServices (init: ServicesInit): Services {
   const { store, nodeId, settings } = init
+  const now = init.now ?? Date.now
   const projection = new ProjectionCache(() => store.doc)
   // The projection follows every change's patches, so reads re-derive only what changed.
   store.on('change', (e) => { projection.notePatches(e.patches) })
-  const tasks = new TaskService({ store, projection })
-  const agents = new AgentService({ store, projection, nodeId, settings })
-  const mergeQueue = new MergeQueueService({ store, projection })
+  const tasks = new TaskService({ store, projection, now })
+  const agents = new AgentService({ store, projection, nodeId, settings, now })
+  const mergeQueue = new MergeQueueService({ store, projection, now })
   return {
     projection,
     tasks,
-    plans: new PlanService({ store, projection }),
+    plans: new PlanService({ store, projection, now }),
     progress: new ProgressService({ store, projection, nodeId }),
     agents,
-    assignments: new AssignmentService({ store, projection, tasks, agents, nodeId, settings, livePeers: init.livePeers }),
+    assignments: new AssignmentService({ store, projection, tasks, agents, nodeId, settings, livePeers: init.livePeers, now }),
     evidence: new EvidenceService({ store, projection }),
     mergeQueue,
     analytics: new AnalyticsService({ store, projection, agents, mergeQueue })

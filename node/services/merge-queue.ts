@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { getIn, own } from '../../crdt/collections.js'
+import { ejectMerge, enqueueMerge, markMerged, markMerging } from '../../crdt/mutations/merge-queue.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
-import { read, str } from '../../crdt/schema.js'
-import { readTask, writeTaskState } from '../../crdt/task-records.js'
 import { IdSchema } from '../../plan/schema.js'
 import { ConflictError, NotFoundError } from '../../crdt/errors.js'
 import { decodeCursor, takePage, type Page, type PageQuery } from '../http/paging.js'
@@ -37,13 +35,17 @@ export type CompleteMergeInput = z.infer<typeof CompleteMergeInput>
 export interface MergeQueueServiceInit {
   store: DocStore
   projection: ProjectionCache
+  /** The clock (epoch ms) writes are stamped with; default Date.now. */
+  now?: () => number
 }
 
 /** The merge queue in the document; the leader's runner (node/git) drains it. */
 export class MergeQueueService {
   private readonly index: MergeQueueIndex
+  private readonly now: () => number
 
   constructor (private readonly init: MergeQueueServiceInit) {
+    this.now = init.now ?? Date.now
     this.index = new MergeQueueIndex(() => init.store.doc)
     init.store.on('change', (e) => { this.index.notePatches(e.patches) })
   }
@@ -91,84 +93,40 @@ export class MergeQueueService {
     const existing = this.index.forAssignment(input.assignmentId).find(e => e.branch === input.branch && e.state !== 'ejected')
     if (existing !== undefined) return { entry: existing, created: false }
     const id = randomUUID()
-    const now = Date.now()
-    await this.init.store.change((d) => {
-      d.mergeQueue[id] = {
-        id: str(id),
-        taskId: str(input.taskId),
-        assignmentId: str(input.assignmentId),
-        agentId: str(a.agentId),
-        branch: str(input.branch),
-        commit: input.commit === undefined ? null : str(input.commit),
-        priority: input.priority ?? view.taskById.get(input.taskId)?.priority ?? 0,
-        enqueuedAt: now,
-        state: str('queued'),
-        sha: null,
-        reason: null,
-        output: null,
-        leader: null,
-        updatedAt: now
-      }
-    }, `enqueue ${input.branch}`)
+    const entry = {
+      id,
+      taskId: input.taskId,
+      assignmentId: input.assignmentId,
+      agentId: a.agentId,
+      branch: input.branch,
+      commit: input.commit ?? null,
+      priority: input.priority ?? view.taskById.get(input.taskId)?.priority ?? 0
+    }
+    const now = this.now()
+    await this.init.store.change((d) => { enqueueMerge(d, entry, now) }, `enqueue ${input.branch}`)
     return { entry: this.get(id), created: true }
   }
 
   async markMerging (id: string, leader: string): Promise<void> {
-    await this.init.store.change((d) => {
-      const e = own(d.mergeQueue, id)
-      if (e === undefined || read(e.state) === 'merged' || read(e.state) === 'ejected') return
-      e.state = str('merging')
-      e.leader = str(leader)
-      e.updatedAt = Date.now()
-    }, `merging ${id}`)
+    const now = this.now()
+    await this.init.store.change((d) => { markMerging(d, id, leader, now) }, `merging ${id}`)
   }
 
   /** Merged: the entry records the sha of main after the push, and the task is done. */
   async markMerged (id: string, sha: string, leader?: string): Promise<MergeEntryView> {
     const entry = this.get(id)
-    await this.init.store.change((d) => {
-      const e = own(d.mergeQueue, id)
-      if (e === undefined) return
-      e.state = str('merged')
-      e.sha = str(sha)
-      e.reason = null
-      if (leader !== undefined) e.leader = str(leader)
-      e.updatedAt = Date.now()
-      const t = readTask(d, entry.taskId)
-      if (t !== undefined && t.status !== 'cancelled') writeTaskState(d, entry.taskId, { status: 'done', reason: null, updatedAt: Date.now() })
-    }, `merged ${id}`)
+    const now = this.now()
+    await this.init.store.change((d) => { markMerged(d, { id, taskId: entry.taskId, sha, ...(leader === undefined ? {} : { leader }) }, now) }, `merged ${id}`)
     return this.get(id)
   }
 
-  /**
-   * Ejected (conflict, failing check, fenced): the reason and output tail are kept, and the task
-   * goes back to pending on a new attempt so the next agent sees why. With `reopen: false` (the
-   * task is already on main through another entry) a task in review is done instead.
-   */
+  /** Ejected (conflict, failing check, fenced): see ejectMerge in crdt/mutations/merge-queue.ts. */
   async eject (id: string, reason: string, output = '', leader?: string, opts: { reopen: boolean } = { reopen: true }): Promise<MergeEntryView> {
     const entry = this.get(id)
     const tail = output.length > MAX_MERGE_OUTPUT ? output.slice(-MAX_MERGE_OUTPUT) : output
-    await this.init.store.change((d) => {
-      const e = own(d.mergeQueue, id)
-      if (e === undefined || read(e.state) === 'merged') return
-      e.state = str('ejected')
-      e.reason = str(reason)
-      e.output = str(tail)
-      if (leader !== undefined) e.leader = str(leader)
-      e.updatedAt = Date.now()
-      const t = readTask(d, entry.taskId)
-      const a = getIn(d.assignments, entry.assignmentId)
-      // Only the attempt that produced this branch is sent back; a newer attempt is left alone.
-      if (t === undefined || a === undefined || t.attempt !== a.attempt || (t.status !== 'review' && t.status !== 'pending')) return
-      if (opts.reopen) {
-        writeTaskState(d, entry.taskId, { status: 'pending', attempt: t.attempt + 1, reason: `merge of ${entry.branch} ejected: ${reason}`, updatedAt: Date.now() })
-      } else if (t.status === 'review') {
-        // The task is on main through another entry (e.g. the other side of a partition merged
-        // it): it is done. Written here too, so that when this side's 'review' meets the other
-        // side's 'done' after a heal, both concurrent values of the status say 'done'.
-        writeTaskState(d, entry.taskId, { status: 'done', reason: null, updatedAt: Date.now() })
-      }
-    }, `ejected ${id}`)
+    const now = this.now()
+    const ejection = { id, taskId: entry.taskId, assignmentId: entry.assignmentId, branch: entry.branch, reason, output: tail, reopen: opts.reopen, ...(leader === undefined ? {} : { leader }) }
+    await this.init.store.change((d) => { ejectMerge(d, ejection, now) }, `ejected ${id}`)
     return this.get(id)
   }
 

@@ -1,10 +1,8 @@
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { own } from '../../crdt/collections.js'
-import { editTaskSpec, newTaskSpec, specOf } from '../../crdt/mutations/tasks.js'
-import { readTask, writeTaskSpec, writeTaskState } from '../../crdt/task-records.js'
+import { applyPlanImport } from '../../crdt/mutations/plans.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
-import { read, readOpt, str } from '../../crdt/schema.js'
+import { read, readOpt } from '../../crdt/schema.js'
 import { parsePlan, PlanValidationError, planDigest, planEpicOps, planImportOps, PLAN_FORMATS, type Plan, type ExistingEpic, type ExistingTask } from '../../plan/index.js'
 import { InvalidInputError } from '../../crdt/errors.js'
 
@@ -43,6 +41,8 @@ export interface ImportSummary {
 export interface PlanServiceInit {
   store: DocStore
   projection: ProjectionCache
+  /** The clock (epoch ms) writes are stamped with; default Date.now. */
+  now?: () => number
 }
 
 /**
@@ -53,10 +53,12 @@ export interface PlanServiceInit {
 export class PlanService {
   private readonly store: DocStore
   private readonly projection: ProjectionCache
+  private readonly now: () => number
 
   constructor (init: PlanServiceInit) {
     this.store = init.store
     this.projection = init.projection
+    this.now = init.now ?? Date.now
   }
 
   /** Parses an import body; a bad plan is a 400 listing every problem (file, line, path). */
@@ -110,39 +112,9 @@ export class PlanService {
     const before = this.store.heads()
 
     if (writes > 0 || metaChanged) {
-      const now = Date.now()
-      await this.store.change((d) => {
-        for (const e of epicOps) {
-          if (e.op === 'add') {
-            d.epics[e.epic.id] = { id: str(e.epic.id), title: str(e.epic.title), role: e.epic.role === null ? null : str(e.epic.role), order: e.epic.order }
-          } else {
-            const have = own(d.epics, e.id)
-            if (have === undefined) continue
-            if (e.fields.title !== undefined) have.title = str(e.fields.title)
-            if (e.fields.role !== undefined) have.role = e.fields.role === null ? null : str(e.fields.role)
-            if (e.fields.order !== undefined) have.order = e.fields.order
-          }
-        }
-        for (const op of ops) {
-          if (op.op === 'add') {
-            writeTaskSpec(d, op.task.id, newTaskSpec({ ...op.task, acceptance: op.task.acceptance ?? null, role: op.task.role ?? null }, 'plan', now))
-          } else if (op.op === 'update') {
-            const t = readTask(d, op.id)
-            if (t !== undefined) {
-              writeTaskSpec(d, op.id, editTaskSpec(specOf(t), op.fields))
-              writeTaskState(d, op.id, { updatedAt: now })
-            }
-          } else if (op.op === 'cancel') {
-            writeTaskState(d, op.id, { status: 'cancelled', reason: `removed from plan ${plan.id}`, updatedAt: now })
-          }
-        }
-        if (metaChanged) {
-          d.plan.id = str(plan.id)
-          d.plan.title = str(plan.title)
-          d.plan.digest = str(digest)
-          d.plan.importedAt = now
-        }
-      }, `import plan ${plan.id}`)
+      const now = this.now()
+      const write = { plan: { id: plan.id, title: plan.title }, digest, epics: epicOps, tasks: ops, metaChanged }
+      await this.store.change((d) => { applyPlanImport(d, write, now) }, `import plan ${plan.id}`)
     }
     const after = this.projection.get()
     const inPlan = [...after.tasks.inOrder()].filter(t => t.source === 'plan' && t.status !== 'cancelled')

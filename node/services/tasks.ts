@@ -53,16 +53,20 @@ export type AvailableTask = TaskState & { downstreamHours: number }
 export interface TaskServiceInit {
   store: DocStore
   projection: ProjectionCache
+  /** The clock (epoch ms) writes are stamped with; default Date.now. */
+  now?: () => number
 }
 
 /** Tasks: reads from the projection, writes through the store (each resolves once on disk). */
 export class TaskService {
   private readonly store: DocStore
   private readonly projection: ProjectionCache
+  private readonly now: () => number
 
   constructor (init: TaskServiceInit) {
     this.store = init.store
     this.projection = init.projection
+    this.now = init.now ?? Date.now
   }
 
   view (): Projection {
@@ -117,7 +121,7 @@ export class TaskService {
   }
 
   async create (input: CreateTaskInput): Promise<TaskState> {
-    const now = Date.now()
+    const now = this.now()
     await this.store.change((d) => {
       if (hasTask(d, input.id)) throw new ConflictError(`task ${input.id} already exists`, { taskId: input.id })
       checkDependencies(d, input.id, input.dependsOn ?? [])
@@ -140,7 +144,7 @@ export class TaskService {
 
   async update (taskId: string, input: UpdateTaskInput): Promise<TaskState> {
     const current = this.get(taskId)
-    const now = Date.now()
+    const now = this.now()
     await this.store.change((d) => {
       const t = readTask(d, taskId)
       if (t === undefined) throw new NotFoundError(`task ${taskId} not found`, { taskId })
@@ -164,10 +168,11 @@ export class TaskService {
   async retry (taskId: string): Promise<TaskState> {
     const current = this.get(taskId)
     if (current.status !== 'failed') throw new ConflictError(`only a failed task can be retried; ${taskId} is ${current.status}`, { status: current.status })
+    const now = this.now()
     await this.store.change((d) => {
       const t = readTask(d, taskId)
       if (t === undefined) throw new NotFoundError(`task ${taskId} not found`)
-      writeTaskState(d, taskId, { status: 'pending', attempt: t.attempt + 1, failures: 0, notBefore: 0, reason: null, updatedAt: Date.now() })
+      writeTaskState(d, taskId, { status: 'pending', attempt: t.attempt + 1, failures: 0, notBefore: 0, reason: null, updatedAt: now })
     }, `retry task ${taskId}`)
     return this.get(taskId)
   }
