@@ -32,8 +32,10 @@ export interface TaskSpec {
   epic: string | null
   description: string
   estimatedHours: number
+  /** The role that may take the task (a plan task without one gets its epic's), or null for any. */
   role: string | null
   dependsOn: string[]
+  /** Higher is more urgent. */
   priority: number
   acceptance: string | null
   /** Position in the plan, the tie-break after priority. */

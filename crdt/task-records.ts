@@ -13,7 +13,7 @@ export interface TaskRecord extends TaskSpec, TaskStateFields {
 /** Parsed specs by stored value: Automerge keeps unchanged values' objects, so re-reads are free. */
 const parsed = new WeakMap<Str, TaskSpec>()
 
-function specOf (raw: Str): TaskSpec {
+function parseSpec (raw: Str): TaskSpec {
   let spec = parsed.get(raw)
   if (spec === undefined) {
     spec = JSON.parse(read(raw)) as TaskSpec
@@ -48,13 +48,13 @@ export function hasTask (doc: FleetDoc, id: string): boolean {
 
 export function readTask (doc: FleetDoc, id: string): TaskRecord | undefined {
   const raw = getIn(doc.tasks, id)
-  return raw === undefined ? undefined : record(id, specOf(raw), stateOf(doc, id))
+  return raw === undefined ? undefined : record(id, parseSpec(raw), stateOf(doc, id))
 }
 
 export function allTasks (doc: FleetDoc): TaskRecord[] {
   const out: TaskRecord[] = []
   for (const bucket of Object.values(doc.tasks)) {
-    for (const [id, raw] of Object.entries(bucket)) out.push(record(id, specOf(raw), stateOf(doc, id)))
+    for (const [id, raw] of Object.entries(bucket)) out.push(record(id, parseSpec(raw), stateOf(doc, id)))
   }
   return out
 }

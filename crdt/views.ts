@@ -1,42 +1,10 @@
-import type { TaskRecord } from './task-records.js'
+import type { TaskSpec, TaskStateFields } from './schema.js'
 
-/** The JSON shape of a task as the API returns it (before claims are folded in). */
-export interface TaskView {
+/**
+ * The JSON shape of a task as the API returns it (before claims are folded in): its spec and the
+ * state fields clients read, derived from the one declaration in schema.ts.
+ */
+export interface TaskView extends TaskSpec, Pick<TaskStateFields, 'attempt' | 'reason' | 'updatedAt'> {
   id: string
-  title: string
-  epic: string | null
-  description: string
-  estimatedHours: number
-  role: string | null
-  dependsOn: string[]
-  priority: number
-  acceptance: string | null
-  order: number
   status: string
-  attempt: number
-  reason: string | null
-  source: string
-  createdAt: number
-  updatedAt: number
-}
-
-export function taskView (t: TaskRecord): TaskView {
-  return {
-    id: t.id,
-    title: t.title,
-    epic: t.epic,
-    description: t.description,
-    estimatedHours: t.estimatedHours,
-    role: t.role,
-    dependsOn: [...t.dependsOn],
-    priority: t.priority,
-    acceptance: t.acceptance,
-    order: t.order,
-    status: t.status,
-    attempt: t.attempt,
-    reason: t.reason,
-    source: t.source,
-    createdAt: t.createdAt,
-    updatedAt: t.updatedAt === 0 ? t.createdAt : t.updatedAt
-  }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { TaskSpec } from '../crdt/schema.js'
 
 /** Limits keep one imported plan from bloating the replicated document. */
 export const MAX_ID_LENGTH = 64
@@ -30,6 +31,23 @@ const TitleSchema = z.string()
   .min(1, 'must not be empty')
   .max(MAX_TITLE_LENGTH, `must be at most ${MAX_TITLE_LENGTH} characters`)
 
+/**
+ * How each content field of a task (crdt/schema.ts TaskSpec) is validated, without defaults or
+ * nullability: the plan's task schema below and the API's task edits (node/services/tasks.ts)
+ * are both built from these.
+ */
+export const TaskFieldSchemas = {
+  title: TitleSchema,
+  description: z.string().max(MAX_DESCRIPTION_LENGTH, `must be at most ${MAX_DESCRIPTION_LENGTH} characters`),
+  estimatedHours: z.number()
+    .positive('must be greater than 0')
+    .max(MAX_ESTIMATED_HOURS, `must be at most ${MAX_ESTIMATED_HOURS}`),
+  role: RoleSchema,
+  dependsOn: z.array(IdSchema).max(MAX_DEPENDENCIES, `must list at most ${MAX_DEPENDENCIES} tasks`),
+  priority: z.int('must be an integer'),
+  acceptance: z.string().max(MAX_ACCEPTANCE_LENGTH, `must be at most ${MAX_ACCEPTANCE_LENGTH} characters`)
+} as const
+
 /** null is accepted as "absent" so documents exported from the replica (which store null) re-import. */
 export const PlanEpicSchema = z.strictObject({
   id: IdSchema,
@@ -40,15 +58,13 @@ export const PlanEpicSchema = z.strictObject({
 export const PlanTaskSchema = z.strictObject({
   id: IdSchema,
   epic: IdSchema,
-  title: TitleSchema,
-  description: z.string().max(MAX_DESCRIPTION_LENGTH, `must be at most ${MAX_DESCRIPTION_LENGTH} characters`).default(''),
-  estimatedHours: z.number()
-    .positive('must be greater than 0')
-    .max(MAX_ESTIMATED_HOURS, `must be at most ${MAX_ESTIMATED_HOURS}`),
-  role: RoleSchema.nullish(),
-  dependsOn: z.array(IdSchema).max(MAX_DEPENDENCIES, `must list at most ${MAX_DEPENDENCIES} tasks`).default([]),
-  priority: z.int('must be an integer').default(0),
-  acceptance: z.string().max(MAX_ACCEPTANCE_LENGTH, `must be at most ${MAX_ACCEPTANCE_LENGTH} characters`).nullish()
+  title: TaskFieldSchemas.title,
+  description: TaskFieldSchemas.description.default(''),
+  estimatedHours: TaskFieldSchemas.estimatedHours,
+  role: TaskFieldSchemas.role.nullish(),
+  dependsOn: TaskFieldSchemas.dependsOn.default([]),
+  priority: TaskFieldSchemas.priority.default(0),
+  acceptance: TaskFieldSchemas.acceptance.nullish()
 })
 
 export interface PlanEpic {
@@ -57,19 +73,8 @@ export interface PlanEpic {
   role: string | null
 }
 
-export interface PlanTask {
-  id: string
-  epic: string
-  title: string
-  description: string
-  estimatedHours: number
-  /** The task's own role, else its epic's, else null (any role may take it). */
-  role: string | null
-  dependsOn: string[]
-  /** Higher is more urgent. */
-  priority: number
-  acceptance: string | null
-}
+/** A plan's task: an id, its epic, and the task fields a plan sets (role: its own, else its epic's, else null). */
+export type PlanTask = { id: string, epic: string } & Pick<TaskSpec, 'title' | 'description' | 'estimatedHours' | 'role' | 'dependsOn' | 'priority' | 'acceptance'>
 
 export interface Plan {
   id: string
@@ -82,7 +87,7 @@ export interface Plan {
  * The whole plan. At least one epic and one task are required: an empty plan is almost always a
  * parse gone wrong, and re-importing one would cancel every pending task.
  */
-export const PlanSchema = z.strictObject({
+const PlanObjectSchema = z.strictObject({
   id: IdSchema,
   title: TitleSchema,
   epics: z.array(PlanEpicSchema)
@@ -91,19 +96,15 @@ export const PlanSchema = z.strictObject({
   tasks: z.array(PlanTaskSchema)
     .min(1, 'must list at least one task')
     .max(MAX_TASKS, `must list at most ${MAX_TASKS} tasks`)
-}).transform((raw): Plan => {
+})
+export const PlanSchema = PlanObjectSchema.transform((raw): Plan => {
   const epics: PlanEpic[] = raw.epics.map((e) => ({ id: e.id, title: e.title, role: e.role ?? null }))
   const epicRole = new Map<string, string | null>()
   for (const e of epics) if (!epicRole.has(e.id)) epicRole.set(e.id, e.role)
   const tasks: PlanTask[] = raw.tasks.map((t) => ({
-    id: t.id,
-    epic: t.epic,
-    title: t.title,
-    description: t.description,
-    estimatedHours: t.estimatedHours,
+    ...t,
     role: t.role ?? epicRole.get(t.epic) ?? null,
     dependsOn: [...t.dependsOn],
-    priority: t.priority,
     acceptance: t.acceptance ?? null
   }))
   return { id: raw.id, title: raw.title, epics, tasks }
@@ -112,6 +113,7 @@ export const PlanSchema = z.strictObject({
 /** What a plan file may contain, before defaults. */
 export type PlanInput = z.input<typeof PlanSchema>
 
-export const PLAN_FIELDS = ['id', 'title', 'epics', 'tasks'] as const
-export const EPIC_FIELDS = ['id', 'title', 'role'] as const
-export const TASK_FIELDS = ['id', 'epic', 'title', 'description', 'estimatedHours', 'role', 'dependsOn', 'priority', 'acceptance'] as const
+/** The keys a plan file may use at each level (for "did you mean" hints), read off the schemas. */
+export const EPIC_FIELDS: readonly string[] = Object.keys(PlanEpicSchema.shape)
+export const TASK_FIELDS: readonly string[] = Object.keys(PlanTaskSchema.shape)
+export const PLAN_FIELDS: readonly string[] = Object.keys(PlanObjectSchema.shape)

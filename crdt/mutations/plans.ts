@@ -1,7 +1,7 @@
 import { own } from '../collections.js'
 import { str, type FleetDoc } from '../schema.js'
 import { readTask, writeTaskSpec, writeTaskState } from '../task-records.js'
-import { editTaskSpec, newTaskSpec, specOf, type EditableTaskFields, type NewTaskFields } from './tasks.js'
+import { editTaskSpec, newTaskSpec, type EditableTaskFields, type NewTaskFields } from './tasks.js'
 
 /**
  * The writes of a plan import: pure functions of (document draft, input, now). What to write was
@@ -55,7 +55,7 @@ export function applyPlanImport (d: FleetDoc, w: PlanImportWrite, now: number): 
     } else if (op.op === 'update') {
       const t = readTask(d, op.id)
       if (t === undefined) continue
-      writeTaskSpec(d, op.id, editTaskSpec(specOf(t), op.fields))
+      writeTaskSpec(d, op.id, editTaskSpec(t, op.fields))
       writeTaskState(d, op.id, { updatedAt: now })
     } else if (op.op === 'cancel') {
       writeTaskState(d, op.id, { status: 'cancelled', reason: `removed from plan ${w.plan.id}`, updatedAt: now })

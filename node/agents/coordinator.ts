@@ -1,4 +1,5 @@
 import { FencedError } from '../../crdt/errors.js'
+import type { TaskView } from '../../crdt/views.js'
 
 /**
  * What an agent worker needs from its node. The node implements it over its local services
@@ -7,18 +8,12 @@ import { FencedError } from '../../crdt/errors.js'
  * treated as a transient failure and retried with backoff.
  */
 
-/** What a worker reads of a task. The API's Task JSON satisfies it. */
-export interface WorkTask {
-  id: string
-  title: string
-  description: string
-  acceptance: string | null
-  role: string | null
-  /** The attempt this claim is for; the claim names it. */
-  attempt: number
-  /** Why the previous attempt ended (ejected merge with its conflict, failure...), or null. */
-  reason: string | null
-}
+/**
+ * What a worker reads of a task (the API's Task JSON has it): `attempt` is the attempt a claim is
+ * for, `reason` why the previous attempt ended (ejected merge with its conflict, failure...) or null.
+ */
+export const WORK_TASK_FIELDS = ['id', 'title', 'description', 'acceptance', 'role', 'attempt', 'reason'] as const
+export type WorkTask = Pick<TaskView, typeof WORK_TASK_FIELDS[number]>
 
 export interface AgentInfo {
   id: string

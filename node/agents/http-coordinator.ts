@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { ApiError } from '../cli/client.js'
 import { sleep } from '../util/backoff.js'
-import { FencedError, type AgentCoordinator, type AgentInfo, type Claim, type Confirmation, type EvidenceItem, type HeldAssignment, type MergeRequest, type WorkTask } from './coordinator.js'
+import { pickFields } from '../../crdt/task-fields.js'
+import { FencedError, WORK_TASK_FIELDS, type AgentCoordinator, type AgentInfo, type Claim, type Confirmation, type EvidenceItem, type HeldAssignment, type MergeRequest, type WorkTask } from './coordinator.js'
 import { clipEvidence } from './evidence-text.js'
 import { AllNodesDownError, AmbiguousRequestError, type FailoverClient } from './failover-client.js'
 
@@ -29,7 +30,6 @@ export interface HttpCoordinatorInit {
 }
 
 interface AssignmentJson { id: string, taskId: string, agentId: string, state: string }
-interface TaskJson { id: string, title: string, description: string, acceptance: string | null, role: string | null, attempt: number, reason: string | null }
 interface EvidenceJson { assignmentId: string, kind: string, sha256: string }
 interface MergeEntryJson { assignmentId: string, state: string }
 
@@ -79,8 +79,8 @@ export class HttpCoordinator implements AgentCoordinator {
   }
 
   async pickTask (agent: AgentInfo): Promise<WorkTask | null> {
-    const [t] = await this.client.get<TaskJson[]>(`/api/tasks/available?role=${enc(agent.role)}&limit=1`)
-    return t === undefined ? null : { id: t.id, title: t.title, description: t.description, acceptance: t.acceptance, role: t.role, attempt: t.attempt, reason: t.reason }
+    const [t] = await this.client.get<WorkTask[]>(`/api/tasks/available?role=${enc(agent.role)}&limit=1`)
+    return t === undefined ? null : pickFields(t, WORK_TASK_FIELDS)
   }
 
   async claim (agent: AgentInfo, task: WorkTask): Promise<Claim | null> {

@@ -2,7 +2,8 @@ import type { AssignmentView } from '../../crdt/projection.js'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { ClaimRefusedError, NotCaughtUpError, NotFoundError } from '../../crdt/errors.js'
 import type { Services } from '../services/index.js'
-import type { AgentCoordinator, AgentInfo, Claim, Confirmation, EvidenceItem, HeldAssignment, MergeRequest, WorkTask } from './coordinator.js'
+import { pickFields } from '../../crdt/task-fields.js'
+import { WORK_TASK_FIELDS, type AgentCoordinator, type AgentInfo, type Claim, type Confirmation, type EvidenceItem, type HeldAssignment, type MergeRequest, type WorkTask } from './coordinator.js'
 import { clipEvidence } from './evidence-text.js'
 
 /** How often a waiting agent re-reads its claim when no change arrives (changes wake it at once). */
@@ -43,7 +44,7 @@ export class LocalCoordinator implements AgentCoordinator {
 
   async pickTask (agent: AgentInfo): Promise<WorkTask | null> {
     const t = this.init.services.tasks.next(agent.role)
-    return t === undefined ? null : { id: t.id, title: t.title, description: t.description, acceptance: t.acceptance, role: t.role, attempt: t.attempt, reason: t.reason }
+    return t === undefined ? null : pickFields(t, WORK_TASK_FIELDS)
   }
 
   async claim (agent: AgentInfo, task: WorkTask): Promise<Claim | null> {

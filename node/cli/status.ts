@@ -4,6 +4,7 @@ import { ApiError, BadNodeUrlError, DEFAULT_NODE_URL, FleetClient, NodeUnreachab
 import { CliError, EXIT_FAILURE } from './errors.js'
 import { CaFileError, readCaFile } from './transport.js'
 import { ago, DASH, duration, formatTable, hours, progressBar, shortId } from './format.js'
+import type { TaskState } from '../../crdt/projection.js'
 
 /**
  * `fleet status`, `fleet tasks`, `fleet agents`: what a node sees, as tables or JSON. Endpoints a
@@ -35,7 +36,8 @@ export interface BootstrapJson { peerId: string, addrs: string[], state: string,
 export interface EpicJson { epic: string, title: string, tasks: number, hours: number, doneHours: number, percent: number }
 export interface OverviewJson { totalTasks: number, totalEstimatedHours: number, byStatus: Record<string, number>, byEpic: EpicJson[], percentComplete: number }
 export interface AgentJson { id: string, name?: string, role: string, health_status?: string, lastHeartbeatAt?: number | null, currentAssignment?: string | null, currentTask?: string | null }
-export interface TaskJson { id: string, title: string, epic: string | null, role: string | null, status: string, estimatedHours: number, assignee?: string | null, assignmentId?: string | null, progress?: number | null, reason?: string | null }
+/** A task as `GET /api/tasks` returns it (crdt/projection.ts TaskState), the fields shown here. */
+export type TaskJson = Pick<TaskState, 'id' | 'title' | 'epic' | 'role' | 'estimatedHours'> & { status: string } & Partial<Pick<TaskState, 'assignee' | 'assignmentId' | 'progress' | 'reason'>>
 export interface AssignmentJson { id: string, taskId: string, progress?: number | null }
 export interface AlertJson { fingerprint: string, alertname: string, status: string, labels: Record<string, string>, annotations?: { summary?: string }, startsAt: string }
 export interface AlertsJson { active: AlertJson[], recent: AlertJson[] }

@@ -3,6 +3,7 @@ import type { DocStore } from '../../crdt/doc-store.js'
 import { applyPlanImport } from '../../crdt/mutations/plans.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
 import { read, readOpt } from '../../crdt/schema.js'
+import { pickFields, TASK_CONTENT_FIELDS } from '../../crdt/task-fields.js'
 import { parsePlan, PlanValidationError, planDigest, planEpicOps, planImportOps, PLAN_FORMATS, type Plan, type ExistingEpic, type ExistingTask } from '../../plan/index.js'
 import { InvalidInputError } from '../../crdt/errors.js'
 
@@ -78,16 +79,8 @@ export class PlanService {
     const view = this.projection.get()
     const started = new Set(view.assignmentsByTask.keys())
     const existing: ExistingTask[] = [...view.tasks.inOrder()].map(t => ({
+      ...pickFields(t, TASK_CONTENT_FIELDS),
       id: t.id,
-      epic: t.epic,
-      title: t.title,
-      description: t.description,
-      estimatedHours: t.estimatedHours,
-      role: t.role,
-      dependsOn: t.dependsOn,
-      priority: t.priority,
-      acceptance: t.acceptance,
-      order: t.order,
       status: t.status,
       started: started.has(t.id),
       source: t.source === 'plan' ? 'plan' : 'api'

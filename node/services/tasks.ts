@@ -1,33 +1,42 @@
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { own } from '../../crdt/collections.js'
-import { editTaskSpec, newTaskSpec, specOf } from '../../crdt/mutations/tasks.js'
+import { editTaskSpec, newTaskSpec } from '../../crdt/mutations/tasks.js'
 import { ProjectionCache, type Projection, type TaskState } from '../../crdt/projection.js'
 import { TASK_STATUSES, type FleetDoc } from '../../crdt/schema.js'
 import { hasTask, readTask, writeTaskSpec, writeTaskState } from '../../crdt/task-records.js'
 import type { UrgencyKey } from '../../crdt/task-index.js'
 import { findCycle } from '../../plan/graph.js'
-import { IdSchema, RoleSchema, MAX_TITLE_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_ACCEPTANCE_LENGTH, MAX_ESTIMATED_HOURS, MAX_DEPENDENCIES } from '../../plan/schema.js'
+import { IdSchema, RoleSchema, TaskFieldSchemas as F } from '../../plan/schema.js'
 import { ConflictError, NotFoundError } from '../../crdt/errors.js'
 import { decodeCursor, PageQuery, takePage, type Page } from '../http/paging.js'
 
 export const DEFAULT_ESTIMATED_HOURS = 1
 
-/** The fields a task is created or edited with; all but the title are optional. */
+/** Priorities set through the API stay in this range. */
+export const MAX_API_PRIORITY = 1000
+
+/**
+ * The fields a task is created or edited with (the plan's field rules, plan/schema.ts); all but
+ * the title are optional, and through the API a task may have no epic, role or acceptance.
+ */
 const EditableFields = z.object({
-  title: z.string().trim().min(1).max(MAX_TITLE_LENGTH),
+  title: F.title,
   epic: IdSchema.nullable(),
-  description: z.string().max(MAX_DESCRIPTION_LENGTH),
-  estimatedHours: z.number().positive().max(MAX_ESTIMATED_HOURS),
-  role: RoleSchema.nullable(),
-  dependsOn: z.array(IdSchema).max(MAX_DEPENDENCIES),
-  priority: z.number().int().min(-1000).max(1000),
-  acceptance: z.string().max(MAX_ACCEPTANCE_LENGTH).nullable()
+  description: F.description,
+  estimatedHours: F.estimatedHours,
+  role: F.role.nullable(),
+  dependsOn: F.dependsOn,
+  priority: F.priority.min(-MAX_API_PRIORITY).max(MAX_API_PRIORITY),
+  acceptance: F.acceptance.nullable()
 }).partial()
+
+/** What a task created through the API has for each field it was not given. */
+const NEW_TASK_DEFAULTS = { epic: null, description: '', estimatedHours: DEFAULT_ESTIMATED_HOURS, role: null, dependsOn: [], priority: 0, acceptance: null }
 
 export const CreateTaskInput = EditableFields.extend({
   id: IdSchema,
-  title: z.string().trim().min(1).max(MAX_TITLE_LENGTH)
+  title: F.title
 }).strict()
 export type CreateTaskInput = z.infer<typeof CreateTaskInput>
 
@@ -125,18 +134,8 @@ export class TaskService {
     await this.store.change((d) => {
       if (hasTask(d, input.id)) throw new ConflictError(`task ${input.id} already exists`, { taskId: input.id })
       checkDependencies(d, input.id, input.dependsOn ?? [])
-      writeTaskSpec(d, input.id, newTaskSpec({
-        title: input.title,
-        epic: input.epic ?? null,
-        description: input.description ?? '',
-        estimatedHours: input.estimatedHours ?? DEFAULT_ESTIMATED_HOURS,
-        role: input.role ?? null,
-        dependsOn: input.dependsOn ?? [],
-        priority: input.priority ?? 0,
-        acceptance: input.acceptance ?? null,
-        // Hand-made tasks go after the plan's, in creation order.
-        order: now
-      }, 'api', now))
+      // Hand-made tasks go after the plan's, in creation order.
+      writeTaskSpec(d, input.id, newTaskSpec({ ...NEW_TASK_DEFAULTS, ...input, order: now }, 'api', now))
       writeTaskState(d, input.id, { updatedAt: now })
     }, `create task ${input.id}`)
     return this.get(input.id)
@@ -158,7 +157,7 @@ export class TaskService {
         writeTaskState(d, taskId, { status: 'pending', attempt: t.attempt + 1, reason: null })
       }
       const { status: _status, ...fields } = input
-      if (Object.keys(fields).length > 0) writeTaskSpec(d, taskId, editTaskSpec(specOf(t), fields))
+      if (Object.keys(fields).length > 0) writeTaskSpec(d, taskId, editTaskSpec(t, fields))
       writeTaskState(d, taskId, { updatedAt: now })
     }, `update task ${taskId}`)
     return this.get(taskId)

@@ -6,7 +6,7 @@ import { revokeAgentTokens, registerAgent } from '../../../crdt/mutations/agents
 import { addClaim, completeAssignment, confirmClaim, endAttempt, type AttemptPolicy } from '../../../crdt/mutations/assignments.js'
 import { ejectMerge, enqueueMerge, markMerged } from '../../../crdt/mutations/merge-queue.js'
 import { applyPlanImport } from '../../../crdt/mutations/plans.js'
-import { newTaskSpec } from '../../../crdt/mutations/tasks.js'
+import { editTaskSpec, newTaskSpec, specOf } from '../../../crdt/mutations/tasks.js'
 import { genesis, read, type FleetDoc } from '../../../crdt/schema.js'
 import { readTask, writeTaskSpec } from '../../../crdt/task-records.js'
 
@@ -124,5 +124,19 @@ describe('crdt/mutations: pure document writes, time passed in', () => {
     assert.equal(read(doc.epics.e1?.title), 'E')
     assert.deepEqual([readTask(doc, 'p1')?.createdAt, readTask(doc, 'p1')?.source], [T0 + 500, 'plan'])
     assert.deepEqual([readTask(doc, 't1')?.title, readTask(doc, 't1')?.updatedAt, readTask(doc, 't1')?.createdAt], ['T2', T0 + 500, T0])
+  })
+
+  it('task specs keep the stored JSON form (key order and fields), however they are built or edited', () => {
+    // The spec is stored as this JSON string; documents written before must read and compare the same.
+    const stored = '{"title":"T","epic":"E1","description":"d","estimatedHours":2,"role":null,"dependsOn":["a"],"priority":3,"acceptance":null,"order":7,"source":"plan","createdAt":1700000000000}'
+    const input = { acceptance: null, order: 7, priority: 3, dependsOn: ['a'], role: null, estimatedHours: 2, description: 'd', epic: 'E1', title: 'T', id: 'x', extra: 1 }
+    const spec = newTaskSpec(input, 'plan', T0)
+    assert.equal(JSON.stringify(spec), stored)
+    const record = { ...spec, id: 'x', status: 'pending', attempt: 0 }
+    assert.equal(JSON.stringify(specOf(record)), stored, 'a record\'s state fields are not part of its spec')
+    const edited = editTaskSpec(record, { title: 'T2', role: undefined, dependsOn: ['b'] })
+    assert.equal(JSON.stringify(edited), stored.replace('"T"', '"T2"').replace('["a"]', '["b"]'))
+    edited.dependsOn.push('c')
+    assert.deepEqual(spec.dependsOn, ['a'], 'copies share no arrays')
   })
 })
