@@ -1,3 +1,4 @@
+import type { AssignmentView } from '../assignment-index.js'
 import { getIn, putIn } from '../collections.js'
 import { ClaimRefusedError, NotFoundError } from '../errors.js'
 import { nextAttemptOutcome, retryBackoffMs } from '../rules/leases.js'
@@ -10,16 +11,11 @@ import { readTask, writeTaskState } from '../task-records.js'
  * applying the same rule with the same inputs write the same values, and tests choose the time.
  */
 
-export interface NewClaim {
-  id: string
-  taskId: string
-  agentId: string
-  nodeId: string
-  /** The task's attempt the claim was decided on. */
-  attempt: number
-  /** Lamport clock over the task's claims (crdt/rules/claims.ts nextClaimClock). */
-  clock: number
-}
+/**
+ * A claim to record: `attempt` is the task's attempt it was decided on, `clock` its Lamport clock
+ * over the task's claims (crdt/rules/claims.ts nextClaimClock).
+ */
+export type NewClaim = Pick<AssignmentView, 'id' | 'taskId' | 'agentId' | 'nodeId' | 'attempt' | 'clock'>
 
 /**
  * Records a claim, unless the task moved on (another attempt, or gone) since the claim was

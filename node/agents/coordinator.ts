@@ -99,7 +99,7 @@ export interface AgentCoordinator {
    * Called every heartbeat interval, idle or not; errors are logged and ignored.
    */
   heartbeat: (agentId: string, assignmentId: string | null) => Promise<void>
-  /** Latest progress 0-100 (the worker throttles calls). FencedError when fenced. */
+  /** Latest progress 0-100 (the worker coalesces calls; the node throttles document writes). FencedError when fenced. */
   progress: (assignmentId: string, percent: number, message: string | null) => Promise<void>
   /** Records evidence for the assignment's task. FencedError when fenced. */
   submitEvidence: (assignmentId: string, items: EvidenceItem[]) => Promise<void>

@@ -18,7 +18,7 @@ export interface AgentPoolInit {
   coordinator: AgentCoordinator
   logger: Logger
   /** Loop timing and policy shared by all agents (defaults of worker.ts). */
-  worker?: Pick<AgentWorkerInit, 'heartbeatMs' | 'idleMs' | 'idleMaxMs' | 'claimBackoff' | 'progressIntervalMs' | 'backoff' | 'allowEmpty'>
+  worker?: Pick<AgentWorkerInit, 'heartbeatMs' | 'idleMs' | 'idleMaxMs' | 'claimBackoff' | 'backoff' | 'allowEmpty'>
 }
 
 export interface AgentStatus {

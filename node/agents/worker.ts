@@ -23,8 +23,6 @@ export const DEFAULT_PROGRESS_BEAT_MS = 1000
 export const REFUSALS_BEFORE_WARNING = 10
 /** Why an assignment left over from before a restart is given back. */
 export const RESTART_REASON = 'agent restarted'
-/** At most one progress write per this interval (the latest value wins), to keep the document small. */
-export const DEFAULT_PROGRESS_INTERVAL_MS = 1000
 /** Tries of each coordinator write after the work is done before giving the task back. */
 export const DEFAULT_CALL_ATTEMPTS = 4
 
@@ -42,8 +40,6 @@ export interface AgentWorkerInit {
   idleMaxMs?: number
   /** Backoff after a refused or lost claim; default DEFAULT_CLAIM_BACKOFF. */
   claimBackoff?: BackoffInit
-  /** Default DEFAULT_PROGRESS_INTERVAL_MS. */
-  progressIntervalMs?: number
   /** Backoff after errors (defaults of backoff.ts: 1 s doubling to 60 s, with jitter). */
   backoff?: BackoffInit
   /**
@@ -98,7 +94,6 @@ export class AgentWorker {
   private readonly executor: Executor
   private readonly log: Logger
   private readonly heartbeatMs: number
-  private readonly progressIntervalMs: number
   private readonly backoff: BackoffInit
   private readonly claimBackoff: BackoffInit
   private readonly idleBackoff: BackoffInit
@@ -118,7 +113,6 @@ export class AgentWorker {
     this.executor = init.executor
     this.log = init.logger.child({ agent: init.agent.id })
     this.heartbeatMs = init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
-    this.progressIntervalMs = init.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS
     this.backoff = init.backoff ?? {}
     this.claimBackoff = { ...(init.claimBackoff ?? DEFAULT_CLAIM_BACKOFF), random: init.claimBackoff?.random ?? this.backoff.random }
     const idleMs = init.idleMs ?? DEFAULT_IDLE_MS
@@ -285,7 +279,7 @@ export class AgentWorker {
     const job = new AbortController()
     const onStop = (): void => job.abort()
     stopSignal.addEventListener('abort', onStop, { once: true })
-    const progress = new ProgressReporter(this.coordinator, a, this.progressIntervalMs, this.log, () => job.abort())
+    const progress = new ProgressReporter(this.coordinator, a, this.log, () => job.abort())
     let wt: AgentWorktree | null = null
     try {
       let branch: string

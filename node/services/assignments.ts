@@ -176,7 +176,11 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     return a
   }
 
-  /** Progress is monotonic and throttled: at most one document write per assignment per throttle window. */
+  /**
+   * Progress is monotonic and throttled: at most one document write per assignment per
+   * settings.progressThrottleMs (the latest value wins; 100% is written at once). This is the one
+   * progress throttle: agents only coalesce their calls (node/agents/progress-reporter.ts).
+   */
   async progress (id: string, input: ProgressInput): Promise<AssignmentView> {
     const a = this.requireConfirmed(id)
     const current = this.pendingProgress.get(id)?.percent ?? a.progress

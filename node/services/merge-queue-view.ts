@@ -1,17 +1,12 @@
+import type { NewMergeEntry } from '../../crdt/mutations/merge-queue.js'
 import { read, readOpt, type DocMergeEntry } from '../../crdt/schema.js'
 
 /** Merge queue entries as the API and the leader see them. */
 
 export const MERGE_STATES = ['queued', 'merging', 'merged', 'ejected'] as const
 export type MergeState = typeof MERGE_STATES[number]
-export interface MergeEntryView {
-  id: string
-  taskId: string
-  assignmentId: string
-  agentId: string
-  branch: string
-  commit: string | null
-  priority: number
+/** An entry: what was queued (crdt/mutations/merge-queue.ts NewMergeEntry) and what became of it. */
+export interface MergeEntryView extends NewMergeEntry {
   enqueuedAt: number
   state: MergeState
   sha: string | null

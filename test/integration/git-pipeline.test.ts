@@ -61,7 +61,6 @@ describe('git pipeline: agents on two clones, rotating merge leaders', function 
           logger: silentLogger(),
           heartbeatMs: 200,
           idleMs: 30,
-          progressIntervalMs: 0,
           backoff: { baseMs: 20, maxMs: 200 }
         }))
       }

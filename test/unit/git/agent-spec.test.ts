@@ -46,7 +46,7 @@ describe('agent pool', function () {
       executor: 'demo',
       coordinator: coord,
       logger: silentLogger(),
-      worker: { idleMs: 20, progressIntervalMs: 0 }
+      worker: { idleMs: 20 }
     })
     await pool.start()
     try {

@@ -39,7 +39,6 @@ describe('agent worker loop', function () {
       logger: silentLogger(),
       heartbeatMs: 50,
       idleMs: 20,
-      progressIntervalMs: 0,
       backoff: { baseMs: 10, maxMs: 50 },
       ...extra
     })
