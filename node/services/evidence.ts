@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { getIn, putIn } from '../../crdt/collections.js'
+import { getIn } from '../../crdt/collections.js'
+import { addEvidence, type NewEvidence } from '../../crdt/mutations/records.js'
 import { EvidenceIndex, type EvidenceRef } from '../../crdt/evidence-index.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
-import { read, readOpt, str, type DocEvidence } from '../../crdt/schema.js'
+import { read, readOpt, type DocEvidence } from '../../crdt/schema.js'
 import { IdSchema } from '../../plan/schema.js'
 import { ConflictError, EvidenceTooLargeError, InvalidInputError } from '../../crdt/errors.js'
 import { AssignmentId, fencedError } from './assignments.js'
@@ -25,28 +26,24 @@ export const EvidenceInput = z.object({
 }).strict().refine(v => (v.content === undefined) !== (v.uri === undefined), 'give exactly one of content or uri')
 export type EvidenceInput = z.infer<typeof EvidenceInput>
 
-export interface EvidenceView {
-  id: string
-  taskId: string
-  assignmentId: string
-  agentId: string
-  kind: string
-  content: string | null
-  uri: string | null
-  sha256: string
+export interface EvidenceView extends NewEvidence {
   createdAt: number
 }
 
 export interface EvidenceServiceInit {
   store: DocStore
   projection: ProjectionCache
+  /** The clock (epoch ms) writes are stamped with; default Date.now. */
+  now?: () => number
 }
 
 /** Immutable evidence attached by the assignment that holds a task (fenced like every write). */
 export class EvidenceService {
   private readonly index: EvidenceIndex
+  private readonly now: () => number
 
   constructor (private readonly init: EvidenceServiceInit) {
+    this.now = init.now ?? Date.now
     this.index = new EvidenceIndex(() => init.store.doc)
     // The index follows every change's patches, so reads never scan all evidence.
     init.store.on('change', (e) => { this.index.notePatches(e.patches) })
@@ -63,21 +60,10 @@ export class EvidenceService {
     const digest = createHash('sha256').update(body, 'utf8').digest('hex')
     if (input.sha256 !== undefined && input.sha256 !== digest) throw new InvalidInputError(`sha256 does not match the content (computed ${digest})`, { expected: input.sha256, computed: digest })
     const id = randomUUID()
-    const createdAt = Date.now()
-    await this.init.store.change((d) => {
-      putIn(d.evidence, id, {
-        id: str(id),
-        taskId: str(input.taskId),
-        assignmentId: str(input.assignmentId),
-        agentId: str(a.agentId),
-        kind: str(input.kind),
-        content: input.content === undefined ? null : str(input.content),
-        uri: input.uri === undefined ? null : str(input.uri),
-        sha256: str(digest),
-        createdAt
-      })
-    }, `evidence for ${input.taskId}`)
-    return { id, taskId: input.taskId, assignmentId: input.assignmentId, agentId: a.agentId, kind: input.kind, content: input.content ?? null, uri: input.uri ?? null, sha256: digest, createdAt }
+    const evidence = { id, taskId: input.taskId, assignmentId: input.assignmentId, agentId: a.agentId, kind: input.kind, content: input.content ?? null, uri: input.uri ?? null, sha256: digest }
+    const createdAt = this.now()
+    await this.init.store.change((d) => { addEvidence(d, evidence, createdAt) }, `evidence for ${input.taskId}`)
+    return { ...evidence, createdAt }
   }
 
   /**

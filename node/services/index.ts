@@ -45,10 +45,10 @@ export function createServices (init: ServicesInit): Services {
     projection,
     tasks,
     plans: new PlanService({ store, projection, now }),
-    progress: new ProgressService({ store, projection, nodeId }),
+    progress: new ProgressService({ store, projection, nodeId, now }),
     agents,
     assignments: new AssignmentService({ store, projection, tasks, agents, nodeId, settings, livePeers: init.livePeers, now }),
-    evidence: new EvidenceService({ store, projection }),
+    evidence: new EvidenceService({ store, projection, now }),
     mergeQueue,
     analytics: new AnalyticsService({ store, projection, agents, mergeQueue })
   }

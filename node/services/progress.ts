@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { read, str } from '../../crdt/schema.js'
+import { addSnapshot } from '../../crdt/mutations/records.js'
+import { read } from '../../crdt/schema.js'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { own } from '../../crdt/collections.js'
 import { NotFoundError } from '../../crdt/errors.js'
@@ -64,10 +65,16 @@ export interface ProgressServiceInit {
   store: DocStore
   projection: ProjectionCache
   nodeId: string
+  /** The clock (epoch ms) snapshots are stamped with; default Date.now. */
+  now?: () => number
 }
 
 export class ProgressService {
-  constructor (private readonly init: ProgressServiceInit) {}
+  private readonly now: () => number
+
+  constructor (private readonly init: ProgressServiceInit) {
+    this.now = init.now ?? Date.now
+  }
 
   overview (): Overview {
     const epics = Object.values(this.init.store.doc.epics).map(e => ({ id: read(e.id), title: read(e.title), order: e.order }))
@@ -78,10 +85,9 @@ export class ProgressService {
   async snapshot (): Promise<SnapshotView> {
     const overview = this.overview()
     const id = randomUUID()
-    const takenAt = Date.now()
-    await this.init.store.change((d) => {
-      d.snapshots[id] = { id: str(id), takenAt, nodeId: str(this.init.nodeId), summary: str(JSON.stringify(overview)) }
-    }, 'progress snapshot')
+    const takenAt = this.now()
+    const snapshot = { id, nodeId: this.init.nodeId, summary: JSON.stringify(overview) }
+    await this.init.store.change((d) => { addSnapshot(d, snapshot, takenAt) }, 'progress snapshot')
     return { id, takenAt, nodeId: this.init.nodeId, overview }
   }
 

@@ -6,6 +6,7 @@ import { revokeAgentTokens, registerAgent } from '../../../crdt/mutations/agents
 import { addClaim, completeAssignment, confirmClaim, endAttempt, type AttemptPolicy } from '../../../crdt/mutations/assignments.js'
 import { ejectMerge, enqueueMerge, markMerged } from '../../../crdt/mutations/merge-queue.js'
 import { applyPlanImport } from '../../../crdt/mutations/plans.js'
+import { addEvidence, addSnapshot } from '../../../crdt/mutations/records.js'
 import { editTaskSpec, newTaskSpec, specOf } from '../../../crdt/mutations/tasks.js'
 import { genesis, read, type FleetDoc } from '../../../crdt/schema.js'
 import { readTask, writeTaskSpec } from '../../../crdt/task-records.js'
@@ -124,6 +125,16 @@ describe('crdt/mutations: pure document writes, time passed in', () => {
     assert.equal(read(doc.epics.e1?.title), 'E')
     assert.deepEqual([readTask(doc, 'p1')?.createdAt, readTask(doc, 'p1')?.source], [T0 + 500, 'plan'])
     assert.deepEqual([readTask(doc, 't1')?.title, readTask(doc, 't1')?.updatedAt, readTask(doc, 't1')?.createdAt], ['T2', T0 + 500, T0])
+  })
+
+  it('evidence and progress snapshots are stamped with the given time', () => {
+    const doc = change(genesis('aa'), (d) => {
+      addEvidence(d, { id: 'ev1', taskId: 't1', assignmentId: 'a1', agentId: 'ag', kind: 'log', content: 'ok', uri: null, sha256: 'ab' }, T0 + 1)
+      addSnapshot(d, { id: 's1', nodeId: 'n1', summary: '{}' }, T0 + 2)
+    })
+    const ev = getIn(doc.evidence, 'ev1')
+    assert.deepEqual([ev?.createdAt, read(ev?.content), ev?.uri], [T0 + 1, 'ok', null])
+    assert.equal(doc.snapshots.s1?.takenAt, T0 + 2)
   })
 
   it('task specs keep the stored JSON form (key order and fields), however they are built or edited', () => {
