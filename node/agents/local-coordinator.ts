@@ -114,6 +114,7 @@ export class LocalCoordinator implements AgentCoordinator {
   }
 
   async release (assignmentId: string, reason: string): Promise<void> {
-    await this.init.services.assignments.release(assignmentId, reason.slice(0, 2000))
+    // As over HTTP (HttpCoordinator sends no reason then): an empty reason adds nothing to the record.
+    await this.init.services.assignments.release(assignmentId, reason === '' ? undefined : reason.slice(0, 2000))
   }
 }
