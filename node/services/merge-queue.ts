@@ -5,7 +5,7 @@ import { ejectMerge, enqueueMerge, markMerged, markMerging } from '../../crdt/mu
 import type { ProjectionCache } from '../../crdt/projection.js'
 import { IdSchema } from '../../plan/schema.js'
 import { ConflictError, NotFoundError } from '../../crdt/errors.js'
-import { decodeCursor, takePage, type Page, type PageQuery } from '../http/paging.js'
+import { decodeCursor, takePage, type Page, type PageQuery } from './paging.js'
 import { AssignmentId, fencedError } from './assignments.js'
 import { MergeQueueIndex } from './merge-queue-index.js'
 import { type MergeEntryView, type MergeState } from './merge-queue-view.js'

@@ -9,7 +9,7 @@ import type { UrgencyKey } from '../../crdt/task-index.js'
 import { findCycle } from '../../plan/graph.js'
 import { IdSchema, RoleSchema, TaskFieldSchemas as F } from '../../plan/schema.js'
 import { ConflictError, NotFoundError } from '../../crdt/errors.js'
-import { decodeCursor, PageQuery, takePage, type Page } from '../http/paging.js'
+import { decodeCursor, PageQuery, takePage, type Page } from './paging.js'
 
 export const DEFAULT_ESTIMATED_HOURS = 1
 

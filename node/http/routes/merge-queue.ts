@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { CompleteMergeInput, EnqueueInput } from '../../services/merge-queue.js'
 import type { ApiContext } from '../context.js'
-import { paged, PageQuery } from '../paging.js'
+import { PageQuery } from '../../services/paging.js'
+import { paged } from '../paging.js'
 import { parseInput } from '../validate.js'
 
 const Params = z.object({ id: z.string().min(1).max(128) }).strict()
