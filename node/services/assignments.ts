@@ -69,6 +69,8 @@ export interface AssignmentServiceInit {
   livePeers: () => Array<{ nodeId: string, heads: string[] }>
   /** When the node started (default: when this service is constructed). */
   startedAt?: number
+  /** The merge-queue entries of an assignment, from the merge-queue index (complete() asks instead of scanning the queue). */
+  mergeEntriesOf: (assignmentId: string) => ReadonlyArray<{ state: string }>
 }
 
 export interface AssignmentServiceEvents {
@@ -258,6 +260,8 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     const a = this.requireConfirmed(id)
     this.dropPendingProgress(id)
     const now = Date.now()
+    // Work waiting in the merge queue is in review until the leader merges it (index lookup, not a queue scan).
+    const inReview = this.init.mergeEntriesOf(id).some(e => e.state !== 'ejected' && e.state !== 'merged')
     await this.init.store.change((d) => {
       const da = getIn(d.assignments, id)
       if (da === undefined) throw new NotFoundError(`assignment ${id} not found`)
@@ -265,9 +269,7 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
       da.progress = 100
       da.summary = str(input.summary)
       da.endedAt = now
-      // Work waiting in the merge queue is in review until the leader merges it.
-      const entry = Object.values(d.mergeQueue).find(e => read(e.assignmentId) === id && read(e.state) !== 'ejected')
-      writeTaskState(d, a.taskId, { status: entry === undefined || read(entry.state) === 'merged' ? 'done' : 'review', reason: null, updatedAt: now })
+      writeTaskState(d, a.taskId, { status: inReview ? 'review' : 'done', reason: null, updatedAt: now })
     }, `complete ${id}`)
     return this.get(id)
   }

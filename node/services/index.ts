@@ -44,7 +44,7 @@ export function createServices (init: ServicesInit): Services {
     plans: new PlanService({ store, projection }),
     progress: new ProgressService({ store, projection, nodeId }),
     agents,
-    assignments: new AssignmentService({ store, projection, tasks, agents, nodeId, settings, livePeers: init.livePeers }),
+    assignments: new AssignmentService({ store, projection, tasks, agents, nodeId, settings, livePeers: init.livePeers, mergeEntriesOf: id => mergeQueue.forAssignment(id) }),
     evidence: new EvidenceService({ store, projection }),
     mergeQueue,
     analytics: new AnalyticsService({ store, projection, agents, mergeQueue })
