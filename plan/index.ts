@@ -18,3 +18,4 @@ export {
   type ImportOp, type EpicOp, type ExistingTask, type ExistingEpic, type PlanTaskRecord, type PlanEpicRecord, type PlanTaskFields
 } from './revision.js'
 export { planDigest, canonicalJson } from './digest.js'
+export { importSteps, type ImportStep } from './import-steps.js'

@@ -2,10 +2,11 @@ import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { own } from '../../crdt/collections.js'
 import { editTaskSpec, newTaskSpec, specOf } from '../../crdt/mutations/tasks.js'
-import { readTask, writeTaskSpec, writeTaskState } from '../../crdt/task-records.js'
-import type { ProjectionCache } from '../../crdt/projection.js'
+import { hasTask, readTask, writeTaskSpec, writeTaskState } from '../../crdt/task-records.js'
+import { changeInChunks } from '../../crdt/chunked-change.js'
+import type { Projection, ProjectionCache } from '../../crdt/projection.js'
 import { read, readOpt, str } from '../../crdt/schema.js'
-import { parsePlan, PlanValidationError, planDigest, planEpicOps, planImportOps, PLAN_FORMATS, type Plan, type ExistingEpic, type ExistingTask } from '../../plan/index.js'
+import { importSteps, parsePlan, PlanValidationError, planDigest, planEpicOps, planImportOps, PLAN_FORMATS, type Plan, type ExistingEpic, type ExistingTask, type ImportStep } from '../../plan/index.js'
 import { BadRequestError } from '../http/errors.js'
 
 /** Import body: the plan text with its format, or a plan object given as JSON. */
@@ -53,6 +54,7 @@ export interface PlanServiceInit {
 export class PlanService {
   private readonly store: DocStore
   private readonly projection: ProjectionCache
+  private importing: Promise<unknown> = Promise.resolve()
 
   constructor (init: PlanServiceInit) {
     this.store = init.store
@@ -72,7 +74,14 @@ export class PlanService {
     }
   }
 
+  /** One import at a time: an import spans many changes, and the next one plans from its result. */
   async import (plan: Plan): Promise<ImportSummary> {
+    const run = this.importing.then(async () => await this.importNow(plan))
+    this.importing = run.catch(() => undefined)
+    return await run
+  }
+
+  private async importNow (plan: Plan): Promise<ImportSummary> {
     const view = this.projection.get()
     const started = new Set(view.assignmentsByTask.keys())
     const existing: ExistingTask[] = [...view.tasks.inOrder()].map(t => ({
@@ -111,22 +120,41 @@ export class PlanService {
 
     if (writes > 0 || metaChanged) {
       const now = Date.now()
-      await this.store.change((d) => {
-        for (const e of epicOps) {
-          if (e.op === 'add') {
-            d.epics[e.epic.id] = { id: str(e.epic.id), title: str(e.epic.title), role: e.epic.role === null ? null : str(e.epic.role), order: e.epic.order }
-          } else {
+      // Many changes of a bounded size, the loop free between them (crdt/chunked-change.ts); the
+      // plan's digest, written in the last one, marks the import as finished (see importSteps).
+      // Read only when an update or cancel needs it (the view of the document before this change).
+      let view: Projection | undefined
+      await changeInChunks<ImportStep>({
+        store: this.store,
+        items: importSteps(epicOps, ops),
+        message: `import plan ${plan.id}`,
+        beforeStep: () => { view = undefined },
+        apply: (d, step) => {
+          if (step.kind === 'epic') {
+            const e = step.op
+            if (e.op === 'add') {
+              d.epics[e.epic.id] = { id: str(e.epic.id), title: str(e.epic.title), role: e.epic.role === null ? null : str(e.epic.role), order: e.epic.order }
+              return
+            }
             const have = own(d.epics, e.id)
-            if (have === undefined) continue
+            if (have === undefined) return
             if (e.fields.title !== undefined) have.title = str(e.fields.title)
             if (e.fields.role !== undefined) have.role = e.fields.role === null ? null : str(e.fields.role)
             if (e.fields.order !== undefined) have.order = e.fields.order
+            return
           }
-        }
-        for (const op of ops) {
+          const op = step.op
           if (op.op === 'add') {
-            writeTaskSpec(d, op.task.id, newTaskSpec({ ...op.task, acceptance: op.task.acceptance ?? null, role: op.task.role ?? null }, 'plan', now))
-          } else if (op.op === 'update') {
+            // Created meanwhile (another node, the API): an upsert does not overwrite it. Read from the
+            // document before this change (plain objects), not through the change's proxy (slow).
+            if (!hasTask(this.store.doc, op.task.id)) writeTaskSpec(d, op.task.id, newTaskSpec({ ...op.task, acceptance: op.task.acceptance ?? null, role: op.task.role ?? null }, 'plan', now))
+            return
+          }
+          // Claimed or finished since the ops were planned (the loop ran between changes): left alone.
+          view ??= this.projection.get()
+          const current = view.taskById.get(op.id)
+          if (current === undefined || view.assignmentsByTask.has(op.id) || (current.status !== 'pending' && current.status !== 'blocked')) return
+          if (op.op === 'update') {
             const t = readTask(d, op.id)
             if (t !== undefined) {
               writeTaskSpec(d, op.id, editTaskSpec(specOf(t), op.fields))
@@ -135,14 +163,15 @@ export class PlanService {
           } else if (op.op === 'cancel') {
             writeTaskState(d, op.id, { status: 'cancelled', reason: `removed from plan ${plan.id}`, updatedAt: now })
           }
-        }
-        if (metaChanged) {
+        },
+        finish: (d) => {
+          if (!metaChanged) return
           d.plan.id = str(plan.id)
           d.plan.title = str(plan.title)
           d.plan.digest = str(digest)
           d.plan.importedAt = now
         }
-      }, `import plan ${plan.id}`)
+      })
     }
     const after = this.projection.get()
     const inPlan = [...after.tasks.inOrder()].filter(t => t.source === 'plan' && t.status !== 'cancelled')
