@@ -50,23 +50,29 @@ export async function changeInChunks<T> (init: ChunkedChangeInit<T>): Promise<nu
   const now = init.now ?? (() => performance.now())
   let next = 0
   let steps = 0
-  do {
-    const health = store.storageHealth()
-    if (health.failure !== null) throw health.failure
-    init.beforeStep?.()
-    store.changeNow((d) => {
-      const t0 = now()
-      const end = Math.min(items.length, next + maxItems)
-      while (next < end) {
-        init.apply(d, items[next] as T)
-        next++
-        if (now() - t0 >= budget) break
-      }
-      if (next >= items.length) init.finish?.(d)
-    }, `${init.message} (${++steps})`)
-    // Between changes: HTTP, gossip and timers run (setImmediate runs after pending I/O).
-    if (next < items.length) await yieldToLoop()
-  } while (next < items.length)
+  // One snapshot after the whole write, not one per few changes while it grows.
+  const release = store.holdCompaction()
+  try {
+    do {
+      const health = store.storageHealth()
+      if (health.failure !== null) throw health.failure
+      init.beforeStep?.()
+      store.changeNow((d) => {
+        const t0 = now()
+        const end = Math.min(items.length, next + maxItems)
+        while (next < end) {
+          init.apply(d, items[next] as T)
+          next++
+          if (now() - t0 >= budget) break
+        }
+        if (next >= items.length) init.finish?.(d)
+      }, `${init.message} (${++steps})`)
+      // Between changes: HTTP, gossip and timers run (setImmediate runs after pending I/O).
+      if (next < items.length) await yieldToLoop()
+    } while (next < items.length)
+  } finally {
+    release()
+  }
   await store.whenPersisted()
   return steps
 }

@@ -91,6 +91,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   private storedChunks: Uint8Array[] = []
   private readonly compactor: Compactor | null
   private compacting: Promise<void> | null = null
+  private compactionHolds = 0
   private readonly failures: WriteFailures
   /** Times the materialized view was rebuilt after Automerge showed a stale value (see materialization.ts). */
   materializationRepairs = 0
@@ -374,9 +375,22 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     }
     this.savedHeads = heads
     this.emit('persisted', heads)
-    if (this.compactor !== null && this.compacting === null && this.needsCompaction(0)) {
-      this.compacting = this.compactInBackground(this.compactor).finally(() => { this.compacting = null })
-    }
+    this.maybeCompact()
+  }
+
+  /**
+   * A bulk write (a plan import in many changes) holds background compaction until it ends:
+   * each compaction re-saves the whole document, and one per few changes of a growing import
+   * made the import's total work quadratic. Returns the function that ends the hold.
+   */
+  holdCompaction (): () => void {
+    this.compactionHolds++
+    return () => { this.compactionHolds--; this.maybeCompact() }
+  }
+
+  private maybeCompact (): void {
+    if (this.compactor === null || this.compacting !== null || this.compactionHolds > 0 || this.closed || !this.needsCompaction(0)) return
+    this.compacting = this.compactInBackground(this.compactor).finally(() => { this.compacting = null })
   }
 
   /**

@@ -122,13 +122,14 @@ export class PlanService {
       const now = Date.now()
       // Many changes of a bounded size, the loop free between them (crdt/chunked-change.ts); the
       // plan's digest, written in the last one, marks the import as finished (see importSteps).
-      // Read only when an update or cancel needs it (the view of the document before this change).
-      let view: Projection | undefined
+      // The view before each change: keeps the projection's work spread over the import (one
+      // refresh of every new task at the end blocked the loop), and re-checks updates and cancels.
+      let live: Projection = view
       await changeInChunks<ImportStep>({
         store: this.store,
         items: importSteps(epicOps, ops),
         message: `import plan ${plan.id}`,
-        beforeStep: () => { view = undefined },
+        beforeStep: () => { live = this.projection.get() },
         apply: (d, step) => {
           if (step.kind === 'epic') {
             const e = step.op
@@ -151,9 +152,8 @@ export class PlanService {
             return
           }
           // Claimed or finished since the ops were planned (the loop ran between changes): left alone.
-          view ??= this.projection.get()
-          const current = view.taskById.get(op.id)
-          if (current === undefined || view.assignmentsByTask.has(op.id) || (current.status !== 'pending' && current.status !== 'blocked')) return
+          const current = live.taskById.get(op.id)
+          if (current === undefined || live.assignmentsByTask.has(op.id) || (current.status !== 'pending' && current.status !== 'blocked')) return
           if (op.op === 'update') {
             const t = readTask(d, op.id)
             if (t !== undefined) {

@@ -11,7 +11,7 @@ import { generatePlan } from './generate-plan.js'
  * longest the event loop was blocked during the import (a 1 ms timer's largest gap).
  */
 
-export interface ImportCost { parseMs: number, importMs: number, loopGapMs: number, loadMs: number, rssMb: number }
+export interface ImportCost { parseMs: number, importMs: number, loopGapMs: number, loadMs: number, rssMb: number, loadedChunks: number, loadedBytes: number }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- two builds' modules, loaded by path */
 export async function importCost (distRoot: string, tasks: number): Promise<ImportCost> {
@@ -40,8 +40,9 @@ export async function importCost (distRoot: string, tasks: number): Promise<Impo
     const l0 = performance.now()
     const again = await DocStore.open({ storage: new LevelChunkStore({ path: join(dir, 'db') }), logger: silentLogger() })
     const loadMs = performance.now() - l0
+    const { chunks: loadedChunks, bytes: loadedBytes } = again.loadStats as { chunks: number, bytes: number }
     await again.close()
-    return { parseMs: t1 - t0, importMs: t2 - t1, loopGapMs: gap, loadMs, rssMb }
+    return { parseMs: t1 - t0, importMs: t2 - t1, loopGapMs: gap, loadMs, rssMb, loadedChunks, loadedBytes }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
