@@ -70,6 +70,7 @@ describe('plan import in chunks', () => {
         store,
         items,
         message: 'test import',
+        minItems: 10,
         maxItems: 10,
         apply: (d, id) => {
           if (id === 'T35') throw new Error('boom')
