@@ -1,5 +1,5 @@
 import '../node/polyfill.js'
-import { killAll, removeDir, startCluster, type StartedNode } from './lib/node-process.js'
+import { killAll, removeDir, startCluster, stopNode, type StartedNode } from './lib/node-process.js'
 import { readSse } from './lib/sse.js'
 import { cpuMs, machineLine, percentile, rssMb } from './lib/stats.js'
 import { waitFor } from './lib/wait.js'
@@ -15,6 +15,8 @@ const NODES = Number(process.env.BENCH_NODES ?? 3)
 const WRITES = Number(process.env.BENCH_WRITES ?? 1000)
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 8)
 const CONCURRENT_WRITES = Number(process.env.BENCH_CONCURRENT_WRITES ?? 2000)
+/** BENCH_CPU_PROF=<dir>: every node writes a V8 CPU profile there when the run ends (where the time goes). */
+const CPU_PROF = process.env.BENCH_CPU_PROF
 
 async function write (url: string, id: string): Promise<void> {
   const res = await fetch(url + '/api/tasks', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, title: `benchmark write ${id}` }) })
@@ -42,7 +44,11 @@ async function main (): Promise<void> {
   const nodes: StartedNode[] = []
   const abort = new AbortController()
   try {
-    nodes.push(...await startCluster(NODES, { startTimeoutMs: 120_000, ...(process.env.BENCH_ENTRY === undefined ? {} : { entry: process.env.BENCH_ENTRY }) }, 120_000))
+    nodes.push(...await startCluster(NODES, {
+      startTimeoutMs: 120_000,
+      ...(process.env.BENCH_ENTRY === undefined ? {} : { entry: process.env.BENCH_ENTRY }),
+      ...(CPU_PROF === undefined ? {} : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] })
+    }, 120_000))
 
     const sentAt = new Map<string, number>()
     const arrivals: number[] = []
@@ -90,6 +96,8 @@ async function main (): Promise<void> {
       `${WRITERS} concurrent writers on node 1, ${CONCURRENT_WRITES} writes: ${(CONCURRENT_WRITES / (conc.ms / 1000)).toFixed(0)} acknowledged writes/s; latency p50 ${percentile(conc.latencies, 50).toFixed(1)} ms, p99 ${percentile(conc.latencies, 99).toFixed(1)} ms`
     ]
     process.stdout.write(lines.join('\n') + '\n')
+    // A graceful stop, so that --cpu-prof writes its profiles.
+    if (CPU_PROF !== undefined) await Promise.all(nodes.map(async n => await stopNode(n)))
   } finally {
     abort.abort()
     await killAll()
