@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { own } from '../../crdt/collections.js'
@@ -82,6 +83,9 @@ export class PlanService {
   }
 
   private async importNow (plan: Plan): Promise<ImportSummary> {
+    // Parsing and validating a large plan, planning its writes and its digest are each O(plan) on
+    // the loop: let pending I/O run between them (the writes re-check what may change meanwhile).
+    await yieldToLoop()
     const view = this.projection.get()
     const started = new Set(view.assignmentsByTask.keys())
     const existing: ExistingTask[] = [...view.tasks.inOrder()].map(t => ({
@@ -103,6 +107,7 @@ export class PlanService {
     const existingEpics: ExistingEpic[] = Object.values(doc.epics).map(e => ({ id: read(e.id), title: read(e.title), role: readOpt(e.role), order: e.order }))
     const ops = planImportOps(existing, plan)
     const epicOps = planEpicOps(existingEpics, plan)
+    await yieldToLoop()
     const digest = planDigest(plan)
     const counts: ImportCounts = { added: 0, updated: 0, cancelled: 0, unchanged: 0, skipped: 0 }
     const skipped: Array<{ id: string, reason: string }> = []
