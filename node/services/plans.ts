@@ -7,7 +7,7 @@ import { hasTask, readTask, writeTaskSpec, writeTaskState } from '../../crdt/tas
 import { changeInChunks } from '../../crdt/chunked-change.js'
 import type { Projection, ProjectionCache } from '../../crdt/projection.js'
 import { read, readOpt, str } from '../../crdt/schema.js'
-import { importSteps, parsePlan, PlanValidationError, planDigest, planEpicOps, planImportOps, PLAN_FORMATS, type Plan, type ExistingEpic, type ExistingTask, type ImportStep } from '../../plan/index.js'
+import { importSteps, parsePlan, parsePlanValue, PlanValidationError, planDigest, planEpicOps, planImportOps, PLAN_FORMATS, type Plan, type ExistingEpic, type ExistingTask, type ImportStep } from '../../plan/index.js'
 import { BadRequestError } from '../http/errors.js'
 
 /** Import body: the plan text with its format, or a plan object given as JSON. */
@@ -66,7 +66,7 @@ export class PlanService {
   parse (body: PlanImportBody): Plan {
     try {
       if ('content' in body) return parsePlan(body.content, { ...(body.format === undefined ? {} : { format: body.format }), ...(body.file === undefined ? {} : { file: body.file }) })
-      return parsePlan(JSON.stringify(body.plan), { format: 'json', file: 'body.plan' })
+      return parsePlanValue(body.plan, 'body.plan')
     } catch (err) {
       if (err instanceof PlanValidationError) {
         throw new BadRequestError(`invalid plan: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}`, err.problems)
