@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { DocStore } from '../../../crdt/doc-store.js'
-import { MemoryChunkStore } from '../../helpers/memory-chunk-store.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 import { DEFAULT_COORDINATION } from '../../../node/coord/settings.js'
 import { silentLogger } from '../../../node/logger.js'
 import { createServices, type Services } from '../../../node/services/index.js'
