@@ -30,7 +30,7 @@ const BASELINE_MAX_TASKS = Number(process.env.BENCH_BASELINE_MAX_TASKS ?? 20_000
 
 /** How long the 3-node row waits for every node to hold the plan before recording it as missed. */
 const EVERYWHERE_TIMEOUT_MS = Number(process.env.BENCH_EVERYWHERE_TIMEOUT_MS ?? 300_000)
-/** BENCH_THREE_NODES=0: only the one-node and in-process rows (the 3-node rows take longest). */
+/** BENCH_THREE_NODES=0: only the one-node and in-process rows (the 3-node rows take longest); BENCH_INPROC=0: no in-process rows. */
 const THREE_NODES = process.env.BENCH_THREE_NODES !== '0'
 
 /** A busy machine can take long to start a node; a benchmark waits rather than fails. */
@@ -228,7 +228,7 @@ async function main (): Promise<void> {
   if (BASELINE !== undefined) roots.unshift(['before', resolve(dirname(BASELINE), '../..')])
   const inproc: string[] = []
   const imports: string[] = []
-  for (const tasks of SIZES) {
+  for (const tasks of process.env.BENCH_INPROC === '0' ? [] : SIZES) {
     for (const [build, root] of roots) {
       const c = await projectionCost(root, tasks, Number(process.env.BENCH_INPROC_WRITES ?? 100))
       inproc.push(`| ${build} | ${tasks} | ${fmt(c.p50)} / ${fmt(c.p99)} | ${fmt(c.rebuildMs)} |`)
