@@ -30,7 +30,7 @@ const BASELINE_MAX_TASKS = Number(process.env.BENCH_BASELINE_MAX_TASKS ?? 20_000
 
 /** How long the 3-node row waits for every node to hold the plan before recording it as missed. */
 const EVERYWHERE_TIMEOUT_MS = Number(process.env.BENCH_EVERYWHERE_TIMEOUT_MS ?? 300_000)
-/** BENCH_THREE_NODES=0: only the one-node and in-process rows (the 3-node rows take longest); BENCH_INPROC=0: no in-process rows. */
+/** BENCH_THREE_NODES=0: only the one-node and in-process rows (the 3-node rows take longest); BENCH_INPROC=0: no in-process rows; BENCH_ONE_NODE=0: no one-node rows. */
 const THREE_NODES = process.env.BENCH_THREE_NODES !== '0'
 
 /** A busy machine can take long to start a node; a benchmark waits rather than fails. */
@@ -206,7 +206,7 @@ async function main (): Promise<void> {
       const row: Row = { build, tasks }
       if (build === 'before' && tasks > BASELINE_MAX_TASKS) { rows.push(row); continue }
       process.stderr.write(`bench:scale ${build} ${tasks} tasks...\n`)
-      await oneNode(build, entry, tasks, row)
+      if (process.env.BENCH_ONE_NODE !== '0') await oneNode(build, entry, tasks, row)
       if (THREE_NODES) await threeNodes(entry, tasks, row)
       rows.push(row)
       process.stderr.write(`  ${JSON.stringify(row)}\n`)
