@@ -12,6 +12,7 @@ export const DEFAULT_COMPACT_CHUNKS = 512
 export const DEFAULT_COMPACT_RATIO = 1
 /** Remote changes are acknowledged to nobody, so their disk writes can wait and be batched. */
 export const DEFAULT_REMOTE_FLUSH_DELAY_MS = 50
+export const DEFAULT_COMPACT_QUIET_MS = 500
 
 export interface DocStoreInit {
   storage: ChunkStore
@@ -24,6 +25,8 @@ export interface DocStoreInit {
    * proportional to the document, not to its history of small writes.
    */
   compactChunks?: number
+  /** Background compaction waits for this long without writes (default DEFAULT_COMPACT_QUIET_MS). */
+  compactQuietMs?: number
   /** How long remote changes may wait before being written (default DEFAULT_REMOTE_FLUSH_DELAY_MS). */
   remoteFlushDelayMs?: number
   /**
@@ -91,6 +94,9 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   private storedChunks: Uint8Array[] = []
   private readonly compactor: Compactor | null
   private compacting: Promise<void> | null = null
+  private compactionHolds = 0
+  private compactTimer: NodeJS.Timeout | null = null
+  private readonly compactQuietMs: number
   private readonly failures: WriteFailures
   /** Times the materialized view was rebuilt after Automerge showed a stale value (see materialization.ts). */
   materializationRepairs = 0
@@ -103,6 +109,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     this.storage = init.storage
     this.log = init.logger
     this.compactChunks = init.compactChunks ?? DEFAULT_COMPACT_CHUNKS
+    this.compactQuietMs = init.compactQuietMs ?? DEFAULT_COMPACT_QUIET_MS
     this.remoteFlushDelayMs = init.remoteFlushDelayMs ?? DEFAULT_REMOTE_FLUSH_DELAY_MS
     this.failures = new WriteFailures({
       minMs: init.retryMinMs ?? DEFAULT_WRITE_RETRY_MIN_MS,
@@ -274,8 +281,9 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     // One last attempt even while degraded (what may still fail to save was never acknowledged).
     this.failures.stop()
     await this.flush()
-    // A compaction under way finishes and is stored: a restart then loads the snapshot, not the
-    // (much slower to load) chunks it replaces.
+    // A compaction due or under way finishes and is stored: a restart then loads the snapshot,
+    // not the (much slower to load) chunks it replaces.
+    if (this.compactTimer !== null) this.maybeCompact(true)
     await this.compacting
     this.failures.stop()
     if (this.failures.failure !== null) this.log.error({ err: this.failures.failure }, 'closing with changes not saved to disk (none of them acknowledged)')
@@ -374,9 +382,35 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     }
     this.savedHeads = heads
     this.emit('persisted', heads)
-    if (this.compactor !== null && this.compacting === null && this.needsCompaction(0)) {
-      this.compacting = this.compactInBackground(this.compactor).finally(() => { this.compacting = null })
+    this.maybeCompact()
+  }
+
+  /**
+   * A bulk write (a plan import in many changes) holds background compaction until it ends:
+   * each compaction re-saves the whole document, and one per few changes of a growing import
+   * made the import's total work quadratic. Returns the function that ends the hold.
+   */
+  holdCompaction (): () => void {
+    this.compactionHolds++
+    return () => { this.compactionHolds--; this.maybeCompact() }
+  }
+
+  /**
+   * Compacts once writes pause for compactQuietMs (or the chunks reach compactChunks): changes
+   * arriving in a stream (a peer's import in many changes) otherwise started one whole-document
+   * snapshot after another on every node.
+   */
+  private maybeCompact (now = false): void {
+    if (this.compactTimer !== null) clearTimeout(this.compactTimer)
+    this.compactTimer = null
+    const compactor = this.compactor
+    if (compactor === null || this.compacting !== null || this.compactionHolds > 0 || this.closed || !this.needsCompaction(0)) return
+    if (!now && this.compactQuietMs > 0 && this.storage.stats().chunkCount < this.compactChunks) {
+      this.compactTimer = setTimeout(() => { this.maybeCompact(true) }, this.compactQuietMs)
+      this.compactTimer.unref()
+      return
     }
+    this.compacting = this.compactInBackground(compactor).finally(() => { this.compacting = null })
   }
 
   /**

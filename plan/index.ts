@@ -5,7 +5,7 @@ export {
   MAX_EPICS, MAX_TASKS, MAX_DEPENDENCIES,
   type Plan, type PlanEpic, type PlanTask, type PlanInput
 } from './schema.js'
-export { parsePlan, readPlanFile, type ParsePlanOptions } from './load.js'
+export { parsePlan, parsePlanValue, readPlanFile, type ParsePlanOptions } from './load.js'
 export { formatFromFileName, sniffFormat, PLAN_FORMATS, type PlanFormat } from './detect.js'
 export { validatePlan } from './validate.js'
 export { availableTasks, blockedReasons, urgency, planOrder, type UrgencyFields, type SchedTask, type SchedStatus, type AvailableOptions } from './availability.js'
@@ -18,3 +18,4 @@ export {
   type ImportOp, type EpicOp, type ExistingTask, type ExistingEpic, type PlanTaskRecord, type PlanEpicRecord, type PlanTaskFields
 } from './revision.js'
 export { planDigest, canonicalJson } from './digest.js'
+export { importSteps, type ImportStep } from './import-steps.js'

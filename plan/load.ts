@@ -46,3 +46,14 @@ export async function readPlanFile (path: string, opts: Omit<ParsePlanOptions, '
   const text = await readFile(path, 'utf8')
   return parsePlan(text, { ...opts, file: path })
 }
+
+/**
+ * An already-parsed plan value (a JSON request body): validated as it is, without printing it back
+ * to text and re-reading it with the position-tracking parser (most of a 100k-task import's parse
+ * time). Only a plan with problems takes that path, so the problems still name their lines.
+ */
+export function parsePlanValue (value: unknown, file: string): Plan {
+  const shaped = PlanSchema.safeParse(value)
+  if (shaped.success && checkPlan(shaped.data).length === 0) return shaped.data
+  return parsePlan(JSON.stringify(value), { format: 'json', file })
+}

@@ -60,15 +60,15 @@ export function writeProgress (d: FleetDoc, id: string, percent: number, message
  * Ends the assignment as completed. Its task is done, or in review while its work waits in the
  * merge queue (an entry of this assignment that is neither ejected nor merged yet).
  */
-export function completeAssignment (d: FleetDoc, c: { id: string, taskId: string, summary: string }, now: number): void {
+/** `inReview`: the work waits in the merge queue (the caller asks the merge-queue index; no queue scan here). */
+export function completeAssignment (d: FleetDoc, c: { id: string, taskId: string, summary: string, inReview: boolean }, now: number): void {
   const da = getIn(d.assignments, c.id)
   if (da === undefined) throw new NotFoundError(`assignment ${c.id} not found`)
   da.state = str('completed')
   da.progress = 100
   da.summary = str(c.summary)
   da.endedAt = now
-  const entry = Object.values(d.mergeQueue).find(e => read(e.assignmentId) === c.id && read(e.state) !== 'ejected')
-  writeTaskState(d, c.taskId, { status: entry === undefined || read(entry.state) === 'merged' ? 'done' : 'review', reason: null, updatedAt: now })
+  writeTaskState(d, c.taskId, { status: c.inReview ? 'review' : 'done', reason: null, updatedAt: now })
 }
 
 /** What ending an attempt needs of the coordination settings. */

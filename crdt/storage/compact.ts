@@ -26,13 +26,35 @@ export class CompactionError extends Error {
   readonly code = 'COMPACTION_FAILED'
 }
 
-/** Runs compactions in one long-lived worker thread (started on first use, not keeping the process alive). */
+/**
+ * How long an idle compaction worker lives. The worker loads the whole document into its own
+ * Automerge (WebAssembly memory, which never shrinks) and its own V8 heap: kept alive, that is
+ * tens of MB of RSS at 10k tasks for work done once every few hundred writes (issue 11).
+ */
+export const DEFAULT_COMPACTOR_IDLE_MS = 1000
+
+export interface CompactorInit {
+  /** Terminate the worker after this long without work (default DEFAULT_COMPACTOR_IDLE_MS). */
+  idleMs?: number
+}
+
+/** Runs compactions in a worker thread (started on first use, not keeping the process alive, ended when idle). */
 export class Compactor {
   private worker: Worker | null = null
   private nextId = 1
   private readonly waiting = new Map<number, { resolve: (s: Uint8Array) => void, reject: (e: Error) => void }>()
+  private readonly idleMs: number
+  private idleTimer: NodeJS.Timeout | null = null
+
+  constructor (init: CompactorInit = {}) {
+    this.idleMs = init.idleMs ?? DEFAULT_COMPACTOR_IDLE_MS
+  }
+
+  /** Whether a worker thread is alive now (it ends after idleMs without work). */
+  get running (): boolean { return this.worker !== null }
 
   async compact (snapshot: Uint8Array | null, chunks: readonly Uint8Array[]): Promise<Uint8Array> {
+    this.cancelIdle()
     const w = this.start()
     const id = this.nextId++
     return await new Promise<Uint8Array>((resolve, reject) => {
@@ -43,6 +65,7 @@ export class Compactor {
   }
 
   async close (): Promise<void> {
+    this.cancelIdle()
     const w = this.worker
     this.worker = null
     if (w !== null) await w.terminate()
@@ -59,17 +82,40 @@ export class Compactor {
       this.waiting.delete(r.id)
       if ('error' in r) p.reject(new CompactionError(r.error))
       else p.resolve(r.snapshot)
+      if (this.waiting.size === 0) this.idleLater(w)
     })
+    // Only the current worker's end fails the requests: an idle one ended on purpose may exit
+    // after its successor took new requests.
     w.on('error', (err) => {
+      if (this.worker !== w) return
       this.worker = null
       this.failAll(new CompactionError(`compaction worker failed: ${err.message}`))
     })
     w.on('exit', () => {
-      if (this.worker === w) this.worker = null
+      if (this.worker !== w) return
+      this.worker = null
       this.failAll(new CompactionError('compaction worker exited'))
     })
     this.worker = w
     return w
+  }
+
+  private cancelIdle (): void {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer)
+    this.idleTimer = null
+  }
+
+  /** Ends the worker once it has had nothing to do for idleMs; the next compaction starts a new one. */
+  private idleLater (w: Worker): void {
+    this.cancelIdle()
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null
+      if (this.worker !== w || this.waiting.size > 0) return
+      this.worker = null
+      // Nothing waits on it: its exit (handled above) has nobody to fail.
+      w.terminate().catch(() => undefined)
+    }, this.idleMs)
+    this.idleTimer.unref()
   }
 
   private failAll (err: Error): void {

@@ -54,6 +54,8 @@ export interface AssignmentServiceInit {
   startedAt?: number
   /** The clock (epoch ms) writes are stamped with; default Date.now. */
   now?: () => number
+  /** The merge-queue entries of an assignment, from the merge-queue index (complete() asks instead of scanning the queue). */
+  mergeEntriesOf: (assignmentId: string) => ReadonlyArray<{ state: string }>
 }
 
 export interface AssignmentServiceEvents {
@@ -223,7 +225,9 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     const a = this.requireConfirmed(id)
     this.dropPendingProgress(id)
     const now = this.now()
-    await this.init.store.change((d) => { completeAssignment(d, { id, taskId: a.taskId, summary: input.summary }, now) }, `complete ${id}`)
+    // Work waiting in the merge queue is in review until the leader merges it (index lookup, not a queue scan).
+    const inReview = this.init.mergeEntriesOf(id).some(e => e.state !== 'ejected' && e.state !== 'merged')
+    await this.init.store.change((d) => { completeAssignment(d, { id, taskId: a.taskId, summary: input.summary, inReview }, now) }, `complete ${id}`)
     return this.get(id)
   }
 

@@ -74,6 +74,11 @@ export class MergeQueueService {
     return this.index.mergedFor(taskId, except)
   }
 
+  /** The entries of one assignment, in processing order. */
+  forAssignment (assignmentId: string): MergeEntryView[] {
+    return this.index.forAssignment(assignmentId)
+  }
+
   countsByState (): Record<MergeState, number> {
     return this.index.countsByState()
   }

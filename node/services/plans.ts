@@ -1,11 +1,14 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { applyPlanImport } from '../../crdt/mutations/plans.js'
-import type { ProjectionCache } from '../../crdt/projection.js'
+import { changeInChunks } from '../../crdt/chunked-change.js'
+import { InvalidInputError } from '../../crdt/errors.js'
+import { finishPlanImport, writeEpic, writeImportTask, type ImportGuard } from '../../crdt/mutations/plans.js'
+import type { Projection, ProjectionCache } from '../../crdt/projection.js'
 import { read, readOpt } from '../../crdt/schema.js'
 import { pickFields, TASK_CONTENT_FIELDS } from '../../crdt/task-fields.js'
-import { parsePlan, PlanValidationError, planDigest, planEpicOps, planImportOps, PLAN_FORMATS, type Plan, type ExistingEpic, type ExistingTask } from '../../plan/index.js'
-import { InvalidInputError } from '../../crdt/errors.js'
+import { hasTask } from '../../crdt/task-records.js'
+import { importSteps, parsePlan, parsePlanValue, PlanValidationError, planDigest, planEpicOps, planImportOps, PLAN_FORMATS, type Plan, type ExistingEpic, type ExistingTask, type ImportStep } from '../../plan/index.js'
 
 /** Import body: the plan text with its format, or a plan object given as JSON. */
 export const PlanImportBody = z.union([
@@ -55,6 +58,7 @@ export class PlanService {
   private readonly store: DocStore
   private readonly projection: ProjectionCache
   private readonly now: () => number
+  private importing: Promise<unknown> = Promise.resolve()
 
   constructor (init: PlanServiceInit) {
     this.store = init.store
@@ -66,7 +70,7 @@ export class PlanService {
   parse (body: PlanImportBody): Plan {
     try {
       if ('content' in body) return parsePlan(body.content, { ...(body.format === undefined ? {} : { format: body.format }), ...(body.file === undefined ? {} : { file: body.file }) })
-      return parsePlan(JSON.stringify(body.plan), { format: 'json', file: 'body.plan' })
+      return parsePlanValue(body.plan, 'body.plan')
     } catch (err) {
       if (err instanceof PlanValidationError) {
         throw new InvalidInputError(`invalid plan: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}`, err.problems)
@@ -75,7 +79,17 @@ export class PlanService {
     }
   }
 
+  /** One import at a time: an import spans many changes, and the next one plans from its result. */
   async import (plan: Plan): Promise<ImportSummary> {
+    const run = this.importing.then(async () => await this.importNow(plan))
+    this.importing = run.catch(() => undefined)
+    return await run
+  }
+
+  private async importNow (plan: Plan): Promise<ImportSummary> {
+    // Parsing and validating a large plan, planning its writes and its digest are each O(plan) on
+    // the loop: let pending I/O run between them (the writes re-check what may change meanwhile).
+    await yieldToLoop()
     const view = this.projection.get()
     const started = new Set(view.assignmentsByTask.keys())
     const existing: ExistingTask[] = [...view.tasks.inOrder()].map(t => ({
@@ -89,6 +103,7 @@ export class PlanService {
     const existingEpics: ExistingEpic[] = Object.values(doc.epics).map(e => ({ id: read(e.id), title: read(e.title), role: readOpt(e.role), order: e.order }))
     const ops = planImportOps(existing, plan)
     const epicOps = planEpicOps(existingEpics, plan)
+    await yieldToLoop()
     const digest = planDigest(plan)
     const counts: ImportCounts = { added: 0, updated: 0, cancelled: 0, unchanged: 0, skipped: 0 }
     const skipped: Array<{ id: string, reason: string }> = []
@@ -106,8 +121,28 @@ export class PlanService {
 
     if (writes > 0 || metaChanged) {
       const now = this.now()
-      const write = { plan: { id: plan.id, title: plan.title }, digest, epics: epicOps, tasks: ops, metaChanged }
-      await this.store.change((d) => { applyPlanImport(d, write, now) }, `import plan ${plan.id}`)
+      // Many changes of a bounded size, the loop free between them (crdt/chunked-change.ts); the
+      // plan's digest, written in the last one, marks the import as finished (see importSteps).
+      // The view before each change: keeps the projection's work spread over the import (one
+      // refresh of every new task at the end blocked the loop), and re-checks updates and cancels.
+      let live: Projection = view
+      const guard: ImportGuard = {
+        // Read from the document before this change (plain objects), not through the change's proxy (slow).
+        exists: (id) => hasTask(this.store.doc, id),
+        // Claimed or finished since the ops were planned (the loop ran between changes): left alone.
+        untouched: (id) => {
+          const current = live.taskById.get(id)
+          return current !== undefined && !live.assignmentsByTask.has(id) && (current.status === 'pending' || current.status === 'blocked')
+        }
+      }
+      await changeInChunks<ImportStep>({
+        store: this.store,
+        items: importSteps(epicOps, ops),
+        message: `import plan ${plan.id}`,
+        beforeStep: () => { live = this.projection.get() },
+        apply: (d, step) => { if (step.kind === 'epic') writeEpic(d, step.op); else writeImportTask(d, step.op, plan.id, guard, now) },
+        finish: (d) => { if (metaChanged) finishPlanImport(d, { plan: { id: plan.id, title: plan.title }, digest }, now) }
+      })
     }
     const after = this.projection.get()
     const inPlan = [...after.tasks.inOrder()].filter(t => t.source === 'plan' && t.status !== 'cancelled')

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
 import { DocStore } from '../../../crdt/doc-store.js'
+import { Compactor, snapshotOf } from '../../../crdt/storage/compact.js'
 import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 import { silentLogger } from '../../../node/logger.js'
 import { waitFor } from '../../../scripts/lib/wait.js'
@@ -44,5 +45,23 @@ describe('DocStore background compaction (worker thread)', () => {
     const again = await DocStore.open({ storage, logger: silentLogger() })
     assert.deepEqual(again.heads(), heads)
     await again.close()
+  })
+
+  it('the worker ends when idle (its copy of the document is freed) and a later compaction starts a new one', async function () {
+    this.timeout(60_000)
+    const c = new Compactor({ idleMs: 50 })
+    try {
+      let doc = A.from<{ n: number }>({ n: 1 })
+      const first = A.save(doc)
+      doc = A.change(doc, (d) => { d.n = 2 })
+      const chunk = A.saveIncremental(doc)
+      const snap = await c.compact(first, [chunk])
+      assert.deepEqual(snap, snapshotOf(first, [chunk]), 'the worker made the same snapshot as inline')
+      await waitFor(() => !c.running, 'the idle worker to end', 10_000)
+      const again = await c.compact(first, [chunk])
+      assert.equal(A.load<{ n: number }>(again).n, 2, 'a new worker compacts after the idle one ended')
+    } finally {
+      await c.close()
+    }
   })
 })

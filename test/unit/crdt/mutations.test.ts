@@ -73,11 +73,11 @@ describe('crdt/mutations: pure document writes, time passed in', () => {
     assert.equal(read(assignment(doc, 'a1')?.reason), 'released by agent ag: shutdown')
   })
 
-  it('completion puts a task with queued work in review; the merge marks it done at the merge time', () => {
+  it('completion puts a task with queued work (the index says so) in review; the merge marks it done at the merge time', () => {
     let doc = claimed(withTask(), 'a1', 0, T0)
     doc = change(doc, (d) => { enqueueMerge(d, { id: 'm1', taskId: 't1', assignmentId: 'a1', agentId: 'ag', branch: 'fleet/t1', commit: null, priority: 0 }, T0 + 10) })
     assert.equal(doc.mergeQueue.m1?.enqueuedAt, T0 + 10)
-    doc = change(doc, (d) => { completeAssignment(d, { id: 'a1', taskId: 't1', summary: 'did it' }, T0 + 20) })
+    doc = change(doc, (d) => { completeAssignment(d, { id: 'a1', taskId: 't1', summary: 'did it', inReview: true }, T0 + 20) })
     assert.equal(readTask(doc, 't1')?.status, 'review')
     assert.equal(assignment(doc, 'a1')?.endedAt, T0 + 20)
     doc = change(doc, (d) => { markMerged(d, { id: 'm1', taskId: 't1', sha: 'f'.repeat(40), leader: 'n1' }, T0 + 30) })
@@ -87,7 +87,7 @@ describe('crdt/mutations: pure document writes, time passed in', () => {
   it('an ejection reopens the attempt that produced the branch, or finishes a task already on main', () => {
     const base = change(claimed(withTask(), 'a1', 0, T0), (d) => {
       enqueueMerge(d, { id: 'm1', taskId: 't1', assignmentId: 'a1', agentId: 'ag', branch: 'fleet/t1', commit: null, priority: 0 }, T0 + 1)
-      completeAssignment(d, { id: 'a1', taskId: 't1', summary: '' }, T0 + 2)
+      completeAssignment(d, { id: 'a1', taskId: 't1', summary: '', inReview: true }, T0 + 2)
     })
     const ejection = { id: 'm1', taskId: 't1', assignmentId: 'a1', branch: 'fleet/t1', reason: 'conflict in a.ts', output: 'CONFLICT' }
     const reopened = change(A.clone(base), (d) => { ejectMerge(d, { ...ejection, reopen: true }, T0 + 40) })

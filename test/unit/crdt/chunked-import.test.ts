@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict'
+import { changeInChunks } from '../../../crdt/chunked-change.js'
+import { DocStore } from '../../../crdt/doc-store.js'
+import { hasTask, writeTaskSpec } from '../../../crdt/task-records.js'
+import { newTaskSpec } from '../../../crdt/mutations/tasks.js'
+import { str } from '../../../crdt/schema.js'
+import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
+import { DEFAULT_COORDINATION } from '../../../node/coord/settings.js'
+import { silentLogger } from '../../../node/logger.js'
+import { createServices } from '../../../node/services/index.js'
+import { importSteps, parsePlan } from '../../../plan/index.js'
+import { generatePlan } from '../../../scripts/lib/generate-plan.js'
+
+/**
+ * A large import is many bounded changes with the event loop free between them (issue 11), and
+ * still reads as one import: the same tasks as one change would write, dependencies before
+ * dependents, and the plan's marker only once everything is written.
+ */
+describe('plan import in chunks', () => {
+  async function openStore (): Promise<DocStore> {
+    return await DocStore.open({ storage: new MemoryChunkStore(), logger: silentLogger() })
+  }
+
+  it('imports 3,000 tasks in several changes, the loop running between them, and re-importing writes nothing', async function () {
+    this.timeout(120_000)
+    const store = await openStore()
+    try {
+      const s = createServices({ store, nodeId: 'node-1', settings: DEFAULT_COORDINATION, livePeers: () => [] })
+      const plan = s.plans.parse({ plan: generatePlan(3000) })
+      let changes = 0
+      let markerAt = -1
+      store.on('change', () => { changes++; if (store.doc.plan.digest !== null && markerAt < 0) markerAt = changes })
+      let ticks = 0
+      const ticker = setInterval(() => { ticks++ }, 1)
+      const summary = await s.plans.import(plan)
+      clearInterval(ticker)
+      assert.equal(summary.totalTasks, 3000)
+      assert.equal(summary.tasks.added, 3000)
+      assert.ok(changes > 1, `several changes (got ${changes})`)
+      assert.equal(markerAt, changes, 'the plan marker is written in the last change only')
+      assert.ok(ticks > 0, 'timers ran while the import was under way')
+      const again = await s.plans.import(plan)
+      assert.equal(again.changed, false, 'the same plan again writes nothing')
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('writes every dependency the import adds before its dependents', () => {
+    const plan = parsePlan(JSON.stringify({
+      id: 'p', title: 'p',
+      epics: [{ id: 'E', title: 'E' }],
+      tasks: [
+        { id: 'C', epic: 'E', title: 'c', estimatedHours: 1, dependsOn: ['B', 'A'] },
+        { id: 'B', epic: 'E', title: 'b', estimatedHours: 1, dependsOn: ['A'] },
+        { id: 'A', epic: 'E', title: 'a', estimatedHours: 1 },
+        { id: 'D', epic: 'E', title: 'd', estimatedHours: 1 }
+      ]
+    }), { format: 'json' })
+    const ops = plan.tasks.map((task, order) => ({ op: 'add' as const, task: { ...task, order } }))
+    const order = importSteps([], ops).map(s => s.kind === 'task' && s.op.op === 'add' ? s.op.task.id : '?')
+    assert.deepEqual(order, ['A', 'B', 'C', 'D'])
+  })
+
+  it('a failure half-way leaves the changes made so far but not the marker, and rejects', async () => {
+    const store = await openStore()
+    try {
+      const items = Array.from({ length: 50 }, (_, i) => `T${i}`)
+      await assert.rejects(changeInChunks({
+        store,
+        items,
+        message: 'test import',
+        minItems: 10,
+        maxItems: 10,
+        apply: (d, id) => {
+          if (id === 'T35') throw new Error('boom')
+          writeTaskSpec(d, id, newTaskSpec({ title: id, epic: 'E', description: '', estimatedHours: 1, role: null, dependsOn: [], priority: 0, acceptance: null, order: 0 }, 'plan', 1))
+        },
+        finish: (d) => { d.plan.digest = str('done') }
+      }), /boom/)
+      assert.ok(hasTask(store.doc, 'T29'), 'the first three changes were made')
+      assert.ok(!hasTask(store.doc, 'T30'), 'the failed change wrote nothing')
+      assert.equal(store.doc.plan.digest, null, 'no marker: the import is not shown as finished')
+    } finally {
+      await store.close()
+    }
+  })
+})
