@@ -1,6 +1,7 @@
 // `npx mocha dist/test/x.test.js` runs just that file; with no test files named, the whole suite.
-// (A JSON config's spec would be merged with the files named on the command line.)
-const named = process.argv.slice(2).some(a => /\.test\.js$/.test(a))
+// (A JSON config's spec would be merged with the files named on the command line.) The scale test
+// (dist/test/scale/*.scale.js) is not part of the suite: `npm run test:scale` names it.
+const named = process.argv.slice(2).some(a => /\.(test|scale)\.js$/.test(a))
 module.exports = {
   ...(named ? {} : { spec: ['dist/test/**/*.test.js'] }),
   require: ['dist/test/setup.js'],
