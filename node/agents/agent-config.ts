@@ -1,30 +1,12 @@
-import { z } from 'zod'
 import { BadNodeUrlError, parseNodeUrl } from '../cli/client.js'
 import { CaFileError, readCaFile } from '../cli/transport.js'
-import { ConfigError, LOG_LEVELS, readConfigFile, type Sourced } from '../config.js'
+import { AGENT_OPTIONS } from '../options/agent-options.js'
+import { ConfigError, fromCli, fromEnv, optionReader, readConfigFile, type LOG_LEVELS, type RawOptions, type SourcedOptions } from '../options/table.js'
 import { ApiTokenError, parseApiToken, readApiTokenFile } from '../http/auth.js'
 import { AgentSpecError, parseAgentSpecs, type AgentSpec } from './spec.js'
 
-/** Worktrees and the process lock of a `fleet agent` live here unless --data says otherwise. */
-export const DEFAULT_AGENT_DATA_DIR = './.fleet-agent'
-
-/** `fleet agent` options: how each is spelled on the command line, in the environment, and in --config. */
-const fields = {
-  node: { flag: '--node', env: 'FLEET_NODE', repeat: true, schema: z.string().min(1, 'must be a node URL') },
-  agent: { flag: '--agent', env: 'FLEET_AGENTS', repeat: true, schema: z.string().min(1, 'must be NAME:ROLE') },
-  repo: { flag: '--repo', env: 'FLEET_REPO', repeat: false, schema: z.string().min(1, 'must name a git clone') },
-  remote: { flag: '--remote', env: 'FLEET_REMOTE', repeat: false, schema: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a git remote name like origin') },
-  main: { flag: '--main', env: 'FLEET_MAIN', repeat: false, schema: z.string().regex(/^[A-Za-z0-9._/-]+$/, 'a branch name like main') },
-  executor: { flag: '--executor', env: 'FLEET_EXECUTOR', repeat: false, schema: z.string().min(1, 'must be a shell command or "demo"') },
-  executorTimeout: { flag: '--executor-timeout', env: 'FLEET_EXECUTOR_TIMEOUT', repeat: false, schema: z.coerce.number().positive('must be a positive number of seconds').max(7 * 24 * 3600) },
-  apiTokenFile: { flag: '--api-token-file', env: 'FLEET_API_TOKEN_FILE', repeat: false, schema: z.string().min(1, 'must name a token file') },
-  ca: { flag: '--ca', env: 'FLEET_CA', repeat: false, schema: z.string().min(1, 'must name a PEM file') },
-  data: { flag: '--data', env: 'FLEET_AGENT_DATA', repeat: false, schema: z.string().min(1, 'must not be empty') },
-  logLevel: { flag: '--log-level', env: 'FLEET_LOG_LEVEL', repeat: false, schema: z.enum(LOG_LEVELS) }
-} as const
-
-export type AgentField = keyof typeof fields
-export type AgentRawOptions = Partial<Record<AgentField, string | string[] | undefined>>
+export { DEFAULT_AGENT_DATA_DIR } from '../options/agent-options.js'
+export type AgentRawOptions = RawOptions<typeof AGENT_OPTIONS>
 
 /**
  * The seed worker's environment, accepted as documented aliases (below FLEET_* in precedence):
@@ -50,12 +32,8 @@ export interface AgentConfig {
 }
 
 
-function fromFile (path: string): Partial<Record<AgentField, Sourced>> {
-  return readConfigFile(path, fields)
-}
-
-function fromSeedEnv (env: NodeJS.ProcessEnv): Partial<Record<AgentField, Sourced>> {
-  const out: Partial<Record<AgentField, Sourced>> = {}
+function fromSeedEnv (env: NodeJS.ProcessEnv): SourcedOptions<typeof AGENT_OPTIONS> {
+  const out: SourcedOptions<typeof AGENT_OPTIONS> = {}
   const set = (v: string | undefined): v is string => v !== undefined && v !== ''
   if (set(env.ORCHESTRATOR_URL)) out.node = { value: env.ORCHESTRATOR_URL.split(',').map(s => s.trim()).filter(Boolean), label: 'ORCHESTRATOR_URL' }
   if (set(env.REPO_PATH)) out.repo = { value: env.REPO_PATH, label: 'REPO_PATH' }
@@ -66,42 +44,17 @@ function fromSeedEnv (env: NodeJS.ProcessEnv): Partial<Record<AgentField, Source
   return out
 }
 
-function fromEnv (env: NodeJS.ProcessEnv): Partial<Record<AgentField, Sourced>> {
-  const out: Partial<Record<AgentField, Sourced>> = {}
-  for (const f of Object.keys(fields) as AgentField[]) {
-    const v = env[fields[f].env]
-    if (v === undefined || v === '') continue
-    out[f] = { value: fields[f].repeat ? v.split(',').map(s => s.trim()).filter(Boolean) : v, label: fields[f].env }
-  }
-  return out
-}
-
 /**
  * Resolves `fleet agent` options: command line over FLEET_* environment over the seed worker's
  * variables over the --config file over defaults. The first bad value throws a ConfigError
  * naming how it was given (exit 2).
  */
 export function resolveAgentConfig (cli: AgentRawOptions, env: NodeJS.ProcessEnv = process.env, configFile?: string): AgentConfig {
-  const cliSourced: Partial<Record<AgentField, Sourced>> = {}
-  for (const f of Object.keys(fields) as AgentField[]) {
-    const v = cli[f]
-    if (v === undefined || (Array.isArray(v) && v.length === 0)) continue
-    cliSourced[f] = { value: v, label: fields[f].flag }
-  }
   const file = configFile ?? env.FLEET_AGENT_CONFIG
-  const merged = { ...(file === undefined ? {} : fromFile(file)), ...fromSeedEnv(env), ...fromEnv(env), ...cliSourced }
-  const labelOf = (f: AgentField): string => merged[f]?.label ?? fields[f].flag
+  const merged = { ...(file === undefined ? {} : readConfigFile(file, AGENT_OPTIONS)), ...fromSeedEnv(env), ...fromEnv(AGENT_OPTIONS, env), ...fromCli(AGENT_OPTIONS, cli) }
+  const { get, labelOf, ms } = optionReader(AGENT_OPTIONS, merged)
 
-  const get = (f: AgentField, dflt: unknown): unknown => {
-    const value = merged[f]?.value ?? dflt
-    if (value === undefined) return undefined
-    const schema = fields[f].repeat ? z.array(fields[f].schema) : fields[f].schema
-    const r = schema.safeParse(fields[f].repeat && !Array.isArray(value) ? [value] : value)
-    if (!r.success) throw new ConfigError(labelOf(f), r.error.issues[0]?.message ?? 'invalid value')
-    return r.data
-  }
-
-  const nodeValues = get('node', []) as string[]
+  const nodeValues = get('node') as string[]
   if (nodeValues.length === 0) throw new ConfigError('--node', 'give at least one node URL (e.g. --node http://10.0.0.1:3000; env FLEET_NODE, comma separated)')
   let nodes: string[]
   try {
@@ -113,18 +66,18 @@ export function resolveAgentConfig (cli: AgentRawOptions, env: NodeJS.ProcessEnv
 
   let agents: AgentSpec[]
   try {
-    agents = parseAgentSpecs(get('agent', []) as string[])
+    agents = parseAgentSpecs(get('agent') as string[])
   } catch (err) {
     if (err instanceof AgentSpecError) throw new ConfigError(labelOf('agent'), err.message)
     throw err
   }
   if (agents.length === 0) throw new ConfigError('--agent', 'give at least one agent as NAME:ROLE (env FLEET_AGENTS)')
 
-  const repo = get('repo', undefined) as string | undefined
+  const repo = get('repo') as string | undefined
   if (repo === undefined) throw new ConfigError('--repo', 'name the git clone the agents work in (env FLEET_REPO)')
 
   let token: string | null = null
-  const tokenFile = get('apiTokenFile', undefined) as string | undefined
+  const tokenFile = get('apiTokenFile') as string | undefined
   try {
     if (tokenFile !== undefined) token = readApiTokenFile(tokenFile)
     else if (env.FLEET_API_TOKEN !== undefined && env.FLEET_API_TOKEN !== '') token = parseApiToken(env.FLEET_API_TOKEN, 'FLEET_API_TOKEN')
@@ -134,7 +87,7 @@ export function resolveAgentConfig (cli: AgentRawOptions, env: NodeJS.ProcessEnv
   }
 
   let ca: string | null = null
-  const caFile = get('ca', undefined) as string | undefined
+  const caFile = get('ca') as string | undefined
   if (caFile !== undefined) {
     try {
       ca = readCaFile(caFile)
@@ -144,20 +97,20 @@ export function resolveAgentConfig (cli: AgentRawOptions, env: NodeJS.ProcessEnv
     }
   }
 
-  const timeout = get('executorTimeout', undefined) as number | undefined
-  const remote = get('remote', undefined) as string | undefined
-  const main = get('main', undefined) as string | undefined
+  const timeout = ms('executorTimeout')
+  const remote = get('remote') as string | undefined
+  const main = get('main') as string | undefined
   return {
     nodes,
     agents,
     repo,
     ...(remote === undefined ? {} : { remote }),
     ...(main === undefined ? {} : { mainBranch: main }),
-    executor: get('executor', 'demo') as string,
-    ...(timeout === undefined ? {} : { executorTimeoutMs: Math.round(timeout * 1000) }),
+    executor: get('executor') as string,
+    ...(timeout === undefined ? {} : { executorTimeoutMs: timeout }),
     token,
     ca,
-    data: get('data', DEFAULT_AGENT_DATA_DIR) as string,
-    logLevel: get('logLevel', 'info') as AgentConfig['logLevel']
+    data: get('data') as string,
+    logLevel: get('logLevel') as AgentConfig['logLevel']
   }
 }

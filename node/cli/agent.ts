@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path'
 import { DEFAULT_LEASE_MS, heartbeatIntervalFor } from '../../crdt/rules/leases.js'
 import { resolveAgentConfig } from '../agents/agent-config.js'
+import { AGENT_OPTIONS } from '../options/agent-options.js'
+import { optionsUsage, parseArgsOptions, rawFromArgs } from '../options/table.js'
 import { AgentPool } from '../agents/pool.js'
 import { AllNodesDownError, FailoverClient } from '../agents/failover-client.js'
 import { HttpCoordinator } from '../agents/http-coordinator.js'
@@ -18,54 +20,15 @@ export const AGENT_USAGE = `usage: fleet agent --node URL [--node URL ...] --age
   Runs agents outside any node: the same worker loop, executor contract, evidence and merge-queue
   steps as built-in agents, through the HTTP API of any node; when a node fails (connection error,
   timeout, 5xx) it carries on through the next one with the same task.
-  --node URL              a node's HTTP API, repeatable, in order of preference
-                          (env FLEET_NODE, comma separated; ORCHESTRATOR_URL)
-  --agent NAME:ROLE       an agent to run, repeatable (env FLEET_AGENTS, comma separated;
-                          AGENT_NAME and AGENT_ROLE)
-  --repo PATH             the git clone to work in (worktrees of it; env FLEET_REPO; REPO_PATH)
-  --remote NAME           the shared remote of the clone (default origin; env FLEET_REMOTE)
-  --main BRANCH           the branch work merges into (default main; env FLEET_MAIN)
-  --executor CMD|demo     what an agent runs for a task (default demo; env FLEET_EXECUTOR)
-  --executor-timeout SECONDS  (default 1800; env FLEET_EXECUTOR_TIMEOUT)
-  --api-token-file FILE   the cluster token, or an agent token from "fleet key agent-token NAME"
-                          (env FLEET_API_TOKEN_FILE; or the token itself in FLEET_API_TOKEN)
-  --ca FILE               trust this PEM CA for https:// nodes, besides the system CAs (env FLEET_CA)
-  --data DIR              worktrees and this process's id (default ./.fleet-agent; env FLEET_AGENT_DATA)
-  --config FILE           JSON or YAML file with the same options (env FLEET_AGENT_CONFIG)
-  --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default info)
+${optionsUsage(AGENT_OPTIONS, 'FLEET_AGENT_CONFIG')}
   Exit 2 for bad options, 1 when no node answers at start or a node refuses the agent.`
 
 interface Health { peerId: string, leaseMs?: number }
 
 /** `fleet agent`: runs until SIGINT/SIGTERM, then gives the tasks in hand back. */
 export async function agentCommand (argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('agent', argv, {
-    node: { type: 'string', multiple: true },
-    agent: { type: 'string', multiple: true },
-    repo: { type: 'string' },
-    remote: { type: 'string' },
-    main: { type: 'string' },
-    executor: { type: 'string' },
-    'executor-timeout': { type: 'string' },
-    'api-token-file': { type: 'string' },
-    ca: { type: 'string' },
-    data: { type: 'string' },
-    config: { type: 'string' },
-    'log-level': { type: 'string' }
-  })
-  const cfg = resolveAgentConfig({
-    node: values.node as string[] | undefined,
-    agent: values.agent as string[] | undefined,
-    repo: values.repo as string | undefined,
-    remote: values.remote as string | undefined,
-    main: values.main as string | undefined,
-    executor: values.executor as string | undefined,
-    executorTimeout: values['executor-timeout'] as string | undefined,
-    apiTokenFile: values['api-token-file'] as string | undefined,
-    ca: values.ca as string | undefined,
-    data: values.data as string | undefined,
-    logLevel: values['log-level'] as string | undefined
-  }, process.env, values.config as string | undefined)
+  const { values } = parseCommandArgs('agent', argv, parseArgsOptions(AGENT_OPTIONS))
+  const cfg = resolveAgentConfig(rawFromArgs(AGENT_OPTIONS, values), process.env, values.config as string | undefined)
 
   const say = (line: string): void => { process.stdout.write(line + '\n') }
   const logger = createLogger({ level: cfg.logLevel, name: 'fleet-agent' })
