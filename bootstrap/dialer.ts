@@ -1,8 +1,8 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Logger } from '../node/logger.js'
-import { Backoff, backoffDelay, type BackoffInit } from '../node/util/backoff.js'
+import type { Log } from '../lib/log.js'
+import { Backoff, backoffDelay, type BackoffInit } from '../lib/backoff.js'
 import { groupByPeer, parseBootstrapAddr, type BootstrapPeer } from './peers.js'
 import { DnsResolveError, resolveDialAddr, type LookupFn, systemLookup } from './resolve.js'
 
@@ -28,7 +28,7 @@ export interface DialerHost {
 
 export interface PeerDialerInit {
   libp2p: DialerHost
-  logger: Logger
+  logger: Log
   /**
    * Peers to stay connected to; a node may start before them and joins when they appear.
    * Our own entry (the same list on every VM) is skipped; several addresses of one peer are
@@ -100,7 +100,7 @@ const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/)/
  */
 export class PeerDialer {
   private readonly host: DialerHost
-  private readonly log: Logger
+  private readonly log: Log
   private readonly selfId: string
   private readonly backoffInit: BackoffInit
   private readonly checkIntervalMs: number

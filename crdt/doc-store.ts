@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import * as A from '@automerge/automerge'
-import type { Logger } from '../node/logger.js'
+import type { Log } from '../lib/log.js'
 import { checkedView } from './materialization.js'
 import type { ChunkStore } from './storage/chunk-store.js'
 import { Compactor } from './storage/compact.js'
@@ -16,7 +16,7 @@ export const DEFAULT_COMPACT_QUIET_MS = 500
 
 export interface DocStoreInit {
   storage: ChunkStore
-  logger: Logger
+  logger: Log
   /** Automerge actor id (hex) for this replica's changes; default random. */
   actor?: string
   /**
@@ -80,7 +80,7 @@ export class StorageClosedError extends Error {
 export class DocStore extends EventEmitter<DocStoreEvents> {
   private current: A.Doc<FleetDoc>
   private readonly storage: ChunkStore
-  private readonly log: Logger
+  private readonly log: Log
   private readonly compactChunks: number
   private readonly remoteFlushDelayMs: number
   private remoteFlushTimer: NodeJS.Timeout | null = null

@@ -24,7 +24,7 @@
  * costs its transitive dependencies.
  */
 
-import { stronglyConnected } from '../../plan/graph.js'
+import { stronglyConnected } from '../../lib/graph.js'
 
 /** The dependency graph the chains are computed on (the blocking index keeps it: blocking.ts). */
 export interface ChainGraph {

@@ -1,4 +1,4 @@
-import type { Logger } from '../../node/logger.js'
+import type { Log } from '../../lib/log.js'
 import { StorageUnavailableError } from './errors.js'
 
 /** After a failed disk write, retry after this long, doubling up to DEFAULT_WRITE_RETRY_MAX_MS. */
@@ -17,7 +17,7 @@ export interface WriteFailuresInit {
   minMs: number
   maxMs: number
   now: () => number
-  logger: Logger
+  logger: Log
   /** Called when writes start failing and when they work again. */
   onChange: (failure: StorageUnavailableError | null) => void
 }

@@ -5,14 +5,8 @@ import { ConfigError, fromCli, fromEnv, optionReader, readConfigFile, type LOG_L
 import { ApiTokenError, parseApiToken, readApiTokenFile } from '../http/auth.js'
 import { AgentSpecError, parseAgentSpecs, type AgentSpec } from './spec.js'
 
-export { DEFAULT_AGENT_DATA_DIR } from '../options/agent-options.js'
 export type AgentRawOptions = RawOptions<typeof AGENT_OPTIONS>
 
-/**
- * The seed worker's environment, accepted as documented aliases (below FLEET_* in precedence):
- * ORCHESTRATOR_URL (a node URL), AGENT_NAME + AGENT_ROLE (one agent), REPO_PATH (the clone).
- */
-export const SEED_ALIASES = ['ORCHESTRATOR_URL', 'AGENT_NAME', 'AGENT_ROLE', 'REPO_PATH'] as const
 
 export interface AgentConfig {
   /** Node base URLs in order of preference. */
@@ -32,6 +26,10 @@ export interface AgentConfig {
 }
 
 
+/**
+ * The seed worker's environment, accepted as documented aliases (below FLEET_* in precedence):
+ * ORCHESTRATOR_URL (a node URL), AGENT_NAME + AGENT_ROLE (one agent), REPO_PATH (the clone).
+ */
 function fromSeedEnv (env: NodeJS.ProcessEnv): SourcedOptions<typeof AGENT_OPTIONS> {
   const out: SourcedOptions<typeof AGENT_OPTIONS> = {}
   const set = (v: string | undefined): v is string => v !== undefined && v !== ''

@@ -2,7 +2,7 @@ import type { DocStore } from '../../crdt/doc-store.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
 import { settleClaim } from '../../crdt/rules/claims.js'
 import type { Logger } from '../logger.js'
-import { Backoff } from '../util/backoff.js'
+import { Backoff } from '../../lib/backoff.js'
 import type { AssignmentService } from '../services/assignments.js'
 import type { CoordinationCounters } from './settings.js'
 

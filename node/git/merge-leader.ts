@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js'
-import { Backoff, sleep, Wakeable, type BackoffInit } from '../util/backoff.js'
+import { Backoff, sleep, Wakeable, type BackoffInit } from '../../lib/backoff.js'
 import { MergeAbortedError, type MergeEntry, type MergeOutcome, type MergeRunner } from './merge-runner.js'
 
 /** How often a node checks whether it leads and whether the queue has work, when idle. */
