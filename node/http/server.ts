@@ -6,8 +6,6 @@ import { errorReply } from './errors.js'
 import { installHttpAuth, installOpenSession, type HttpAuthInit } from './auth.js'
 import type { TlsFiles } from './tls.js'
 
-export const DEFAULT_HTTP_HOST = '127.0.0.1'
-export const DEFAULT_HTTP_PORT = 3000
 /** Bodies are small JSON documents; plans are the largest (a 10,000-task plan is ~3 MB, the largest allowed, 100,000 tasks, ~30 MB). */
 export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024
 /** Every other body (a task, an agent, evidence) is far smaller; a tighter limit costs nothing. */

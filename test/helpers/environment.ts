@@ -36,5 +36,5 @@ export function findChromium (): string | null {
   return findExecutable(...(process.env.FLEET_CHROMIUM === undefined ? [] : [process.env.FLEET_CHROMIUM]), 'chromium', 'chromium-browser', '/usr/bin/chromium')
 }
 
-/** Flags for headless Chromium in a container (see shared STACK.md). */
+/** Flags for headless Chromium in a container (no sandbox as root, no GPU, no background traffic). */
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
