@@ -36,7 +36,7 @@ export class Coordinator {
 
   constructor (private readonly init: CoordinatorInit) {
     const { services, settings, store, livePeers } = init
-    this.leader = new LeaderService({ selfId: init.selfId, settings, selfEligible: init.merger, liveMembers: () => livePeers().map(p => ({ nodeId: p.nodeId, merger: p.merger })) })
+    this.leader = new LeaderService({ selfId: init.selfId, settings, merger: init.merger, livePeers })
     this.settler = new ClaimSettler({ store, projection: services.projection, assignments: services.assignments, logger: init.logger.child({ c: 'settler' }), livePeers, ...(init.counters === undefined ? {} : { counters: init.counters }) })
     this.leases = new LeaseMonitor({ projection: services.projection, agents: services.agents, assignments: services.assignments, settings, logger: init.logger.child({ c: 'leases' }), startedAt: Date.now(), ...(init.counters === undefined ? {} : { counters: init.counters }) })
     this.leader.on('change', (s) => {

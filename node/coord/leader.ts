@@ -11,10 +11,10 @@ export interface LeaderState {
 export interface LeaderServiceInit {
   selfId: string
   settings: CoordinationSettings
-  /** Whether this node can lead (it has a git clone to merge with). */
-  selfEligible: boolean
-  /** The other live members, and whether each can lead. */
-  liveMembers: () => Array<{ nodeId: string, merger: boolean }>
+  /** Whether this node is a merger: it can lead merges (it has a git clone to merge with). */
+  merger: boolean
+  /** The other live nodes (see README, Glossary), and whether each is a merger. */
+  livePeers: () => Array<{ nodeId: string, merger: boolean }>
 }
 
 interface LeaderEvents {
@@ -36,7 +36,7 @@ export class LeaderService extends EventEmitter<LeaderEvents> {
 
   current (now = Date.now()): LeaderState {
     // Nodes with a git clone lead (they can merge); a cluster with none still names a leader.
-    const all = [{ nodeId: this.init.selfId, merger: this.init.selfEligible }, ...this.init.liveMembers()]
+    const all = [{ nodeId: this.init.selfId, merger: this.init.merger }, ...this.init.livePeers()]
     const eligible = all.some(m => m.merger) ? all.filter(m => m.merger) : all
     const members = eligible.map(m => m.nodeId).sort()
     const term = termOf(now, this.init.settings.termMs)
