@@ -1,5 +1,5 @@
 import { criticalPath, lowerBoundHours, type RoleLoad } from './critical-path.js'
-import type { Random } from './prng.js'
+import type { Random } from '../lib/prng.js'
 import { percentileOfSorted } from '../lib/stats.js'
 import { prepareSimulation, type SimAgent, type SimTask } from './simulate.js'
 

@@ -4,63 +4,18 @@
  * mutations of valid inputs (byte flips, truncation, field swaps). Everything is derived from
  * the seed, so a failure is reproduced by running again with FLEET_FUZZ_SEED=<seed>.
  */
+import { SeededRng, seedFromEnv } from '../../lib/prng.js'
 
 /** The seed: FLEET_FUZZ_SEED when set (to replay a failure), else a fresh one. */
 export function fuzzSeed (): number {
-  const env = process.env.FLEET_FUZZ_SEED
-  if (env !== undefined && env !== '') return Number(env) >>> 0
-  return Math.floor(Math.random() * 0x100000000) >>> 0
+  return seedFromEnv('FLEET_FUZZ_SEED')
 }
 
-/** mulberry32: 32 bits of state, fast, and spread well enough for test data. */
-export class FuzzRng {
-  private state: number
-
-  constructor (readonly seed: number) {
-    this.state = seed >>> 0
-  }
-
-  float (): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0
-    let t = this.state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-
-  /** Integer in [0, n). */
-  int (n: number): number {
-    return Math.floor(this.float() * n)
-  }
-
-  /** Integer in [lo, hi]. */
-  range (lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1)
-  }
-
-  chance (p: number): boolean {
-    return this.float() < p
-  }
-
-  pick<T> (items: readonly T[]): T {
-    if (items.length === 0) throw new Error('pick from an empty list')
-    return items[this.int(items.length)] as T
-  }
-
-  /** A child generator, so one stream's length does not shift another's values. */
-  fork (): FuzzRng {
-    return new FuzzRng(Math.floor(this.float() * 0x100000000))
-  }
-
-  bytes (n: number): Uint8Array {
-    const out = new Uint8Array(n)
-    for (let i = 0; i < n; i++) out[i] = this.int(256)
-    return out
-  }
-}
+/** The fuzzers' generator is the shared seeded one. */
+export { SeededRng as FuzzRng }
 
 /** Strings that break naive code: empty, huge, control characters, lone surrogates, RTL, paths, injections. */
-export function weirdString (rng: FuzzRng): string {
+export function weirdString (rng: SeededRng): string {
   switch (rng.int(16)) {
     case 0: return ''
     case 1: return ' '
@@ -87,7 +42,7 @@ export function weirdString (rng: FuzzRng): string {
 }
 
 /** Numbers at the edges: huge, negative, fractional, out of the safe integer range. */
-export function weirdNumber (rng: FuzzRng): number {
+export function weirdNumber (rng: SeededRng): number {
   return rng.pick([0, -0, -1, 1, 0.5, -1e-300, 1e308, -1e308, 2 ** 53, 2 ** 53 + 2, -(2 ** 63), 1e21, 101, 100, 10_001, 65536, Number.MAX_SAFE_INTEGER, Number.MIN_VALUE])
 }
 
@@ -104,7 +59,7 @@ export function deepJsonText (depth: number, asArray: boolean): string {
 }
 
 /** Any JSON value, random in shape and content. */
-export function randomJson (rng: FuzzRng, depth = 3): unknown {
+export function randomJson (rng: SeededRng, depth = 3): unknown {
   const kind = depth <= 0 ? rng.int(5) : rng.int(7)
   switch (kind) {
     case 0: return null
@@ -126,7 +81,7 @@ export function randomJson (rng: FuzzRng, depth = 3): unknown {
  * A mutation of a valid JSON object: one field dropped, retyped, set to an edge value, or an
  * unknown field added; or the whole value replaced by an array or a scalar.
  */
-export function mutateJson (rng: FuzzRng, value: unknown): unknown {
+export function mutateJson (rng: SeededRng, value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return rng.chance(0.5) ? randomJson(rng) : [value]
   const o = { ...(value as Record<string, unknown>) }
   const keys = Object.keys(o)
@@ -147,7 +102,7 @@ export function mutateJson (rng: FuzzRng, value: unknown): unknown {
 }
 
 /** A byte-level mutation: flips, overwrites, truncation, extension, duplication, or splicing. */
-export function mutateBytes (rng: FuzzRng, input: Uint8Array): Uint8Array {
+export function mutateBytes (rng: SeededRng, input: Uint8Array): Uint8Array {
   if (input.byteLength === 0) return rng.bytes(rng.range(1, 32))
   const b = Uint8Array.from(input)
   switch (rng.int(7)) {
