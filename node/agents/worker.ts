@@ -3,6 +3,7 @@ import { InvalidBranchError, branchForTask } from '../git/branches.js'
 import { gitErrorText } from '../git/git.js'
 import type { AgentWorktree, WorktreeManager } from '../git/worktrees.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../crdt/rules/leases.js'
+import { AbortableLoop } from '../../lib/abortable-loop.js'
 import { Backoff, backoffDelay, sleep, Wakeable, type BackoffInit } from '../../lib/backoff.js'
 import { isFencedError, type AgentCoordinator, type AgentInfo, type WorkTask } from './coordinator.js'
 import type { Executor } from './executor.js'
@@ -100,8 +101,7 @@ export class AgentWorker {
   private readonly allowEmpty: boolean
   private readonly idleWait = new Wakeable()
   private lastBeatAt = 0
-  private controller: AbortController | null = null
-  private loop: Promise<void> | null = null
+  private readonly loop: AbortableLoop
   private current: { taskId: string, assignmentId: string } | null = null
   private _phase: WorkerPhase = 'stopped'
   readonly stats: WorkerStats = { completed: 0, failed: 0, released: 0, lost: 0, errors: 0 }
@@ -112,6 +112,8 @@ export class AgentWorker {
     this.worktrees = init.worktrees
     this.executor = init.executor
     this.log = init.logger.child({ agent: init.agent.id })
+    // run() catches per iteration; a crash is a bug, not a task failure.
+    this.loop = new AbortableLoop(async (signal) => { await this.run(signal) }, (err) => { this.log.error({ err }, 'agent loop crashed') })
     this.heartbeatMs = init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
     this.backoff = init.backoff ?? {}
     this.claimBackoff = { ...(init.claimBackoff ?? DEFAULT_CLAIM_BACKOFF), random: init.claimBackoff?.random ?? this.backoff.random }
@@ -130,14 +132,9 @@ export class AgentWorker {
   }
 
   start (): void {
-    if (this.loop !== null) return
-    const controller = new AbortController()
-    this.controller = controller
-    this.loop = this.run(controller.signal).catch((err: unknown) => {
-      // run() catches per iteration; reaching here is a bug, not a task failure.
-      this.log.error({ err }, 'agent loop crashed')
-    })
+    this.loop.start()
   }
+
 
   /** There may be new work (a task became available): an idle agent looks now instead of later. */
   poke (): void {
@@ -146,11 +143,9 @@ export class AgentWorker {
 
   /** Stops the loop: kills a running executor, releases the task in hand, removes the worktree. */
   async stop (): Promise<void> {
-    this.controller?.abort()
-    await this.loop
-    this.loop = null
-    this.controller = null
+    await this.loop.stop()
   }
+
 
   /** Agent liveness and the lease of the task in hand; runs on a timer, idle or working. */
   private beat (): void {

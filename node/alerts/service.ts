@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js'
 import { AlertDelivery, type DeliveryOutcome, type Notification } from './delivery.js'
 import { payloadFor } from './payload.js'
 import type { Receiver } from './receivers.js'
+import { TickBatch } from '../../lib/tick-batch.js'
 
 /** Alerts are evaluated this often. */
 export const DEFAULT_ALERT_TICK_MS = 1000
@@ -89,12 +90,12 @@ export function alertJson (r: AlertRecord): AlertJson {
 export class AlertService {
   readonly records: AlertRecordIndex
   readonly delivery: AlertDelivery
-  private readonly acks: Array<{ fp: string, transition: string, receiver: string }> = []
+  /** Acknowledgements that arrive together are written in one change, promptly (a kill right after a POST resends). */
+  private readonly acks = new TickBatch<{ fp: string, transition: string, receiver: string }>((batch) => { this.writeAcks(batch) })
   /** Acknowledgements not yet written: their receivers must not be sent the transition again meanwhile. */
   private readonly acking = new Set<string>()
   private timer: NodeJS.Timeout | null = null
   private writing = false
-  private ackScheduled = false
   private stopped = false
   private last: AlertEvaluation = { firing: [], clear: new Set() }
 
@@ -223,26 +224,18 @@ export class AlertService {
   }
 
   private ack (fp: string, transition: string, receiver: string): void {
-    this.acks.push({ fp, transition, receiver })
     this.acking.add(`${receiver}|${fp}|${transition}`)
-    this.scheduleAcks()
+    this.acks.push({ fp, transition, receiver })
   }
 
-  /** Acknowledgements that arrive together are written in one change, promptly (a kill right after a POST resends). */
-  private scheduleAcks (): void {
-    if (this.ackScheduled) return
-    this.ackScheduled = true
-    setImmediate(() => {
-      this.ackScheduled = false
-      const batch = this.acks.splice(0)
-      if (batch.length === 0 || this.stopped) return
-      // The change is applied (and the index updated) synchronously; only the disk write is awaited.
-      this.init.store.change((d) => {
-        for (const a of batch) writeDelivered(d, a.fp, a.transition, a.receiver)
-      }, `alerts: ${batch.length} delivered`).catch((err: unknown) => {
-        this.init.logger.error({ err }, 'recording alert deliveries failed')
-      })
-      for (const a of batch) this.acking.delete(`${a.receiver}|${a.fp}|${a.transition}`)
+  private writeAcks (batch: Array<{ fp: string, transition: string, receiver: string }>): void {
+    if (batch.length === 0 || this.stopped) return
+    // The change is applied (and the index updated) synchronously; only the disk write is awaited.
+    this.init.store.change((d) => {
+      for (const a of batch) writeDelivered(d, a.fp, a.transition, a.receiver)
+    }, `alerts: ${batch.length} delivered`).catch((err: unknown) => {
+      this.init.logger.error({ err }, 'recording alert deliveries failed')
     })
+    for (const a of batch) this.acking.delete(`${a.receiver}|${a.fp}|${a.transition}`)
   }
 }

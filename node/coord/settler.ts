@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js'
 import { Backoff } from '../../lib/backoff.js'
 import type { AssignmentService } from '../services/assignments.js'
 import type { CoordinationCounters } from './settings.js'
+import { OncePerTick } from '../../lib/tick-batch.js'
 
 /** A confirmation write that failed (disk trouble, store closing) is retried this way, not every tick. */
 const CONFIRM_RETRY_BACKOFF = { baseMs: 250, maxMs: 30_000 }
@@ -39,7 +40,7 @@ interface Tracked {
  */
 export class ClaimSettler {
   private readonly tracked = new Map<string, Tracked>()
-  private scheduled = false
+  private readonly evaluation = new OncePerTick(() => { this.evaluate() })
   private readonly log: Logger
 
   constructor (private readonly init: ClaimSettlerInit) {
@@ -63,12 +64,7 @@ export class ClaimSettler {
   }
 
   schedule (): void {
-    if (this.scheduled || this.tracked.size === 0) return
-    this.scheduled = true
-    setImmediate(() => {
-      this.scheduled = false
-      this.evaluate()
-    })
+    if (this.tracked.size > 0) this.evaluation.schedule()
   }
 
   private includes (peerHeads: string[], hashes: string[]): boolean {

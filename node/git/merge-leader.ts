@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js'
+import { AbortableLoop } from '../../lib/abortable-loop.js'
 import { Backoff, sleep, Wakeable, type BackoffInit } from '../../lib/backoff.js'
 import { MergeAbortedError, type MergeEntry, type MergeOutcome, type MergeRunner } from './merge-runner.js'
 
@@ -67,9 +68,8 @@ export class MergeLeader {
   private readonly pollMs: number
   private readonly backoff: BackoffInit
   private readonly onOutcome: ((entry: MergeEntry, outcome: MergeOutcome) => void) | undefined
-  private controller: AbortController | null = null
   private readonly wake = new Wakeable()
-  private loop: Promise<void> | null = null
+  private readonly loop: AbortableLoop
   private _current: string | null = null
   readonly stats: MergeLeaderStats = { merged: 0, alreadyMerged: 0, ejected: 0, errors: 0 }
 
@@ -78,6 +78,7 @@ export class MergeLeader {
     this.store = init.store
     this.isLeader = init.isLeader
     this.log = init.logger.child({ component: 'merge-leader' })
+    this.loop = new AbortableLoop(async (signal) => { await this.run(signal) }, (err) => { this.log.error({ err }, 'merge leader loop crashed') })
     this.pollMs = init.pollMs ?? DEFAULT_MERGE_POLL_MS
     this.backoff = init.backoff ?? {}
     this.onOutcome = init.onOutcome
@@ -89,21 +90,15 @@ export class MergeLeader {
   }
 
   start (): void {
-    if (this.loop !== null) return
-    const controller = new AbortController()
-    this.controller = controller
-    this.loop = this.run(controller.signal).catch((err: unknown) => {
-      this.log.error({ err }, 'merge leader loop crashed')
-    })
+    this.loop.start()
   }
+
 
   /** Stops after aborting a running check; an entry in progress stays 'merging' for the next leader. */
   async stop (): Promise<void> {
-    this.controller?.abort()
-    await this.loop
-    this.loop = null
-    this.controller = null
+    await this.loop.stop()
   }
+
 
   /** Cuts an idle wait short, e.g. when an entry was just queued or leadership changed. */
   poke (): void {
