@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js'
 import type { Receiver } from './receivers.js'
+import { backoffDelay } from '../../lib/backoff.js'
 
 /** One POST may take this long; then it counts as failed and is retried. */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000
@@ -173,10 +174,8 @@ class Lane {
           this.waiting.delete(p.n.fingerprint)
           this.finish(p, 'gave-up')
         } else {
-          const base = this.init.retryBaseMs ?? DEFAULT_RETRY_BASE_MS
-          const backoff = Math.min(this.init.retryMaxMs ?? DEFAULT_RETRY_MAX_MS, base * 2 ** Math.min(30, p.attempts - 1))
-          // Jitter (0.5x-1x) so receivers coming back are not hit by every lane at once.
-          p.nextAt = now + backoff * (0.5 + this.random() / 2)
+          // Jittered (0.5x-1x) so receivers coming back are not hit by every lane at once.
+          p.nextAt = now + backoffDelay(p.attempts, { baseMs: this.init.retryBaseMs ?? DEFAULT_RETRY_BASE_MS, maxMs: this.init.retryMaxMs ?? DEFAULT_RETRY_MAX_MS, random: this.random })
         }
       } else {
         // Replaced while in flight: the old transition is superseded, the new one is waiting.
