@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { blockedReasons, type SchedStatus, type SchedTask } from '../../../crdt/rules/availability.js'
 import { BlockingIndex, type BlockNode } from '../../../crdt/rules/blocking.js'
-import { forTrials, type Rng } from '../rules/prng.js'
+import { checkHistories, type Draws } from '../../helpers/property.js'
 
 const STATUSES: SchedStatus[] = ['pending', 'pending', 'pending', 'pending', 'claimed', 'in_progress', 'review', 'done', 'failed', 'cancelled', 'blocked']
 
-function randomDeps (rng: Rng, pool: number): string[] {
+function randomDeps (rng: Draws, pool: number): string[] {
   const n = rng.int(4)
   // Some dependencies name tasks that do not exist (yet): they block until the task appears.
   return Array.from({ length: n }, () => `t${rng.int(pool + 2)}`)
@@ -29,7 +29,7 @@ function reference (tasks: ReadonlyMap<string, BlockNode>): Map<string, string> 
 describe('rules/blocking: incremental blocking equals blockedReasons over the whole list', () => {
   it('after every random change (statuses, dependencies incl. cycles and missing ones, adds, removals)', function () {
     this.timeout(60_000)
-    forTrials(150, (rng) => {
+    checkHistories(150, (rng) => {
       const pool = 5 + rng.int(40)
       const tasks = new Map<string, BlockNode>()
       const index = new BlockingIndex()

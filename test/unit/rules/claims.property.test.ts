@@ -3,7 +3,7 @@ import * as A from '@automerge/automerge'
 import {
   claimWinner, nextClaimClock, settleClaim, fenceCheck, type ClaimState, type ClaimView
 } from '../../../crdt/rules/claims.js'
-import { forTrials, type Rng } from './prng.js'
+import { checkHistories, type Draws } from '../../helpers/property.js'
 import { replica, addClaim, claimsOf, mergeInto, sortedHeads, type Doc } from './docs.js'
 
 const TASK = 'task-1'
@@ -16,13 +16,13 @@ function referenceWinner (claims: readonly ClaimView[], attempt: number): string
   return eligible[0]?.id ?? null
 }
 
-function actors (rng: Rng, n: number): string[] {
+function actors (rng: Draws, n: number): string[] {
   const out = new Set<string>()
   while (out.size < n) out.add(`${(out.size + 1).toString(16).padStart(2, '0')}${rng.hex(30)}`)
   return [...out]
 }
 
-function randomState (rng: Rng): ClaimState {
+function randomState (rng: Draws): ClaimState {
   const x = rng.float()
   if (x < 0.7) return 'active'
   if (x < 0.8) return 'completed'
@@ -30,7 +30,7 @@ function randomState (rng: Rng): ClaimState {
 }
 
 /** Every replica merges every other (in random orders), after which each holds the union. */
-function mergeAll (docs: Doc[], rng: Rng): void {
+function mergeAll (docs: Doc[], rng: Draws): void {
   for (const r of rng.shuffle(docs.map((_, i) => i))) {
     for (const s of rng.shuffle(docs.map((_, i) => i).filter((i) => i !== r))) {
       docs[r] = mergeInto(docs[r]!, docs[s]!, rng)
@@ -41,13 +41,12 @@ function mergeAll (docs: Doc[], rng: Rng): void {
 describe('rules/claims property (real Automerge)', () => {
   it('every replica names the same min-(clock, id) winner after merging concurrent claims', function () {
     this.timeout(90_000)
-    forTrials(200, (rng) => {
+    checkHistories(200, (rng) => {
       const nReplicas = 1 + rng.int(5)
       const nClaims = 1 + rng.int(20)
       const attempt = 1 + rng.int(3)
       const docs = actors(rng, nReplicas).map(replica)
       const made: ClaimView[] = []
-      const ids = new Set<string>()
 
       for (let k = 0; k < nClaims; k++) {
         const r = rng.int(nReplicas)
@@ -56,9 +55,8 @@ describe('rules/claims property (real Automerge)', () => {
           const s = rng.pick(docs.map((_, i) => i).filter((i) => i !== r))
           docs[r] = mergeInto(docs[r]!, docs[s]!, rng)
         }
-        let id: string
-        do id = `${rng.pick(['c', 'C', 'x', '_'])}-${rng.hex(4)}`; while (ids.has(id))
-        ids.add(id)
+        // Random ids (they break clock ties), unique by their suffix.
+        const id = `${rng.pick(['c', 'C', 'x', '_'])}-${rng.hex(4)}-${k}`
         const clock = nextClaimClock(claimsOf(docs[r]!, TASK))
         const claim: ClaimView = {
           id, taskId: TASK, agentId: `agent-${k}`, nodeId: `node-${r}`,
@@ -102,7 +100,7 @@ describe('rules/claims property (real Automerge)', () => {
    * Under a partition (peers limited to one side) both sides may confirm; after healing exactly one
    * wins and the other is fenced.
    */
-  function simulate (rng: Rng, partitioned: boolean): { confirmed: Set<string>, winner: ClaimView | null, docs: Doc[] } {
+  function simulate (rng: Draws, partitioned: boolean): { confirmed: Set<string>, winner: ClaimView | null, docs: Doc[] } {
     const n = 2 + rng.int(4)
     const docs = actors(rng, n).map(replica)
     const nodes = docs.map((_, i) => `node-${i}`)
@@ -236,7 +234,7 @@ describe('rules/claims property (real Automerge)', () => {
 
   it('without partitions a confirmed claim is the final winner everywhere', function () {
     this.timeout(90_000)
-    forTrials(40, (rng) => {
+    checkHistories(40, (rng) => {
       const { confirmed, winner } = simulate(rng, false)
       assert.deepEqual([...confirmed], winner === null ? [] : [winner.id])
     })
@@ -245,7 +243,7 @@ describe('rules/claims property (real Automerge)', () => {
   it('under a partition both sides may confirm; after healing one wins and the rest are fenced', function () {
     this.timeout(90_000)
     let doubleConfirmed = 0
-    forTrials(40, (rng) => {
+    checkHistories(40, (rng) => {
       const { confirmed, winner, docs } = simulate(rng, true)
       if (confirmed.size > 1) doubleConfirmed++
       if (winner !== null) assert.ok(confirmed.has(winner.id))

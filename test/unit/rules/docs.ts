@@ -1,7 +1,7 @@
 import * as A from '@automerge/automerge'
 import { genesis, str, bucketOf, read, type FleetDoc } from '../../../crdt/schema.js'
 import { toClaimView, type ClaimState, type ClaimView } from '../../../crdt/rules/claims.js'
-import type { Rng } from './prng.js'
+import type { Draws } from '../../helpers/property.js'
 
 /** Test helpers that put claims into real Automerge replicas and read them back. */
 
@@ -72,7 +72,7 @@ export function claimsOf (doc: Doc, taskId: string): ClaimView[] {
  * Shipping everything after genesis (duplicates are skipped) is much cheaper in Automerge than
  * A.merge's first diff against a fresh clone, so merge is the rarer path.
  */
-export function mergeInto (local: Doc, remote: Doc, rng: Rng): Doc {
+export function mergeInto (local: Doc, remote: Doc, rng: Draws): Doc {
   if (rng.chance(0.25)) return A.merge(local, remote)
   const [next] = A.applyChanges(local, A.getChangesSince(remote, baseHeads))
   return next
