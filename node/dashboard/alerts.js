@@ -1,5 +1,5 @@
 // The dashboard's alerts panel (GET /api/alerts): firing alerts first, then the last few resolved.
-// The page's helpers are passed in, so this module has no state of its own.
+import { ago, DASH, emptyRow, h, setText } from './dom.js'
 
 /** Resolved alerts shown under the firing ones. */
 const RESOLVED_ALERTS_SHOWN = 5
@@ -9,7 +9,7 @@ function ownLabels (labels) {
   return Object.entries(labels ?? {}).filter(([k]) => k !== 'alertname' && k !== 'severity').map(([k, v]) => `${k}=${v}`).join(' ')
 }
 
-export function renderAlertsPanel (alerts, { h, ago, emptyRow, setText, DASH }) {
+export function renderAlertsPanel (alerts) {
   const body = document.getElementById('alerts')
   if (alerts === null || !Array.isArray(alerts.active)) {
     setText('alerts-summary', '')

@@ -7,13 +7,23 @@ import type { FastifyInstance } from 'fastify'
 /** The files of the page, served as they are in the repository: no build step, no CDN. */
 export const DASHBOARD_FILES = {
   'index.html': 'text/html; charset=utf-8',
+  'style.css': 'text/css; charset=utf-8',
+  // ES modules, one job each: app.js wires them (state, resources, events).
   'app.js': 'text/javascript; charset=utf-8',
+  'refresh.js': 'text/javascript; charset=utf-8',
+  'dom.js': 'text/javascript; charset=utf-8',
+  'board.js': 'text/javascript; charset=utf-8',
+  'panels.js': 'text/javascript; charset=utf-8',
   'alerts.js': 'text/javascript; charset=utf-8',
   'charts.js': 'text/javascript; charset=utf-8',
-  'style.css': 'text/css; charset=utf-8',
   'login.js': 'text/javascript; charset=utf-8'
 } as const
 type DashboardFile = keyof typeof DASHBOARD_FILES
+
+/** Where each file is served: the page at /, the rest under /dashboard/. */
+function urlOf (name: DashboardFile): string {
+  return name === 'index.html' ? '/' : `/dashboard/${name}`
+}
 
 /** Everything the page loads comes from this node: a stray external URL fails loudly in the browser. */
 export const DASHBOARD_CSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -49,7 +59,7 @@ export function dashboardDir (moduleUrl: string = import.meta.url): string {
 }
 
 /** The page and its files: open under --auth-reads, so a browser can show the login (they hold no data). */
-export const DASHBOARD_ROUTES: readonly string[] = ['/', '/dashboard/app.js', '/dashboard/alerts.js', '/dashboard/charts.js', '/dashboard/style.css', '/dashboard/login.js', ...Object.keys(VENDOR_FILES).map(name => `/dashboard/vendor/${name}`)]
+export const DASHBOARD_ROUTES: readonly string[] = [...(Object.keys(DASHBOARD_FILES) as DashboardFile[]).map(urlOf), ...Object.keys(VENDOR_FILES).map(name => `/dashboard/vendor/${name}`)]
 
 export interface DashboardRoutesInit {
   /** Directory holding DASHBOARD_FILES (default: dashboardDir()). */
@@ -59,7 +69,7 @@ export interface DashboardRoutesInit {
 }
 
 /**
- * `GET /` serves the dashboard; `/dashboard/app.js`, `charts.js`, `style.css` and `vendor/*` its
+ * `GET /` serves the dashboard; `/dashboard/<file>` (DASHBOARD_FILES) and `/dashboard/vendor/*` its
  * assets. The files are small and read once, when the routes are registered.
  */
 export function dashboardRoutes (init: DashboardRoutesInit = {}): (app: FastifyInstance) => void {
@@ -70,19 +80,13 @@ export function dashboardRoutes (init: DashboardRoutesInit = {}): (app: FastifyI
   const vendor = new Map<VendorFile, Buffer>()
   for (const name of Object.keys(VENDOR_FILES) as VendorFile[]) vendor.set(name, readFileSync(resolve(VENDOR_FILES[name].module)))
   return (app) => {
-    const serve = (url: string, name: DashboardFile): void => {
-      app.get(url, async (_req, reply) => await reply
+    for (const name of Object.keys(DASHBOARD_FILES) as DashboardFile[]) {
+      app.get(urlOf(name), async (_req, reply) => await reply
         .header('content-type', DASHBOARD_FILES[name])
         .header('content-security-policy', DASHBOARD_CSP)
         .header('cache-control', 'no-cache')
         .send(files.get(name)))
     }
-    serve('/', 'index.html')
-    serve('/dashboard/app.js', 'app.js')
-    serve('/dashboard/alerts.js', 'alerts.js')
-    serve('/dashboard/charts.js', 'charts.js')
-    serve('/dashboard/style.css', 'style.css')
-    serve('/dashboard/login.js', 'login.js')
     for (const name of Object.keys(VENDOR_FILES) as VendorFile[]) {
       app.get(`/dashboard/vendor/${name}`, async (_req, reply) => await reply
         .header('content-type', VENDOR_FILES[name].type)
