@@ -5,6 +5,7 @@ import {
   compactTask, EPIC_KEY_NAMES, EPIC_KEYS, fieldBullet, normalizeKey, parseFieldValue, PLAN_KEY_NAMES,
   PLAN_KEYS, splitAttributes, TASK_KEY_NAMES, TASK_KEYS, type TaskField
 } from './markdown-fields.js'
+import { closesFence, dedent, indentOf, slug, stripClosingHashes, trimBlankLines, type Fence } from './markdown-text.js'
 import { PathLines, stripBom, type ParsedSource } from './source.js'
 
 /*
@@ -51,7 +52,6 @@ interface EpicDraft {
   inCompactList: boolean
 }
 
-interface Fence { marker: string }
 
 const HEADING = /^(#{1,6})(?:[ \t]+(.*?))?[ \t]*$/
 const EPIC_HEADING = /^(?:epic\s+)?([^\s:]+)\s*:\s*(.*)$/i
@@ -370,46 +370,4 @@ class MarkdownPlanReader {
     out.description = [description, text].filter((s) => s !== undefined && s !== '').join('\n\n')
     return out
   }
-}
-
-function closesFence (text: string, fence: Fence): boolean {
-  const t = text.trim()
-  return t.length >= fence.marker.length && t === (fence.marker[0] as string).repeat(t.length)
-}
-
-function stripClosingHashes (text: string): string {
-  return text.replace(/\s+#+$/, '').trim()
-}
-
-function indentOf (text: string): number {
-  let n = 0
-  for (const c of text) {
-    if (c === ' ') n++
-    else if (c === '\t') n += 4 - (n % 4)
-    else break
-  }
-  return n
-}
-
-function dedent (text: string, by: number): string {
-  let i = 0
-  let n = 0
-  while (i < text.length && n < by && (text[i] === ' ' || text[i] === '\t')) {
-    n += text[i] === '\t' ? 4 - (n % 4) : 1
-    i++
-  }
-  return text.slice(i)
-}
-
-function trimBlankLines (lines: string[]): string {
-  let start = 0
-  let end = lines.length
-  while (start < end && (lines[start] as string).trim() === '') start++
-  while (end > start && (lines[end - 1] as string).trim() === '') end--
-  return lines.slice(start, end).map((l) => l.trimEnd()).join('\n')
-}
-
-/** A plan id from its title, for plans that do not give one. */
-function slug (title: string): string {
-  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64).replace(/-+$/, '')
 }
