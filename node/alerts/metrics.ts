@@ -23,6 +23,7 @@ export interface AlertMetricsInit {
  * - fleet_last_claim_timestamp_seconds, fleet_agents_idle_with_work
  *
  * Every series is read from one view built at scrape time: O(agents + peers + alerting items).
+ * Long by design: one declaration per metric of the list above, in its order.
  */
 export function registerAlertMetrics ({ registry, service, inputs }: AlertMetricsInit): void {
   const registers = [registry]

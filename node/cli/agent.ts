@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path'
 import { DEFAULT_LEASE_MS, heartbeatIntervalFor } from '../../crdt/rules/leases.js'
-import { resolveAgentConfig } from '../agents/agent-config.js'
+import { resolveAgentConfig, type AgentConfig } from '../agents/agent-config.js'
 import { AGENT_OPTIONS } from '../options/agent-options.js'
 import { optionsUsage, parseArgsOptions, rawFromArgs } from '../options/table.js'
 import { AgentPool } from '../agents/pool.js'
@@ -8,7 +8,7 @@ import { AllNodesDownError, FailoverClient } from '../agents/failover-client.js'
 import { HttpCoordinator } from '../agents/http-coordinator.js'
 import { InstanceLock, InstanceLockedError } from '../agents/instance-lock.js'
 import { GitRepo, RepoError } from '../git/repo.js'
-import { createLogger } from '../logger.js'
+import { createLogger, type Logger } from '../logger.js'
 import { parseCommandArgs } from './args.js'
 import { ApiError } from './client.js'
 import { CliError, EXIT_FAILURE } from './errors.js'
@@ -25,20 +25,27 @@ ${optionsUsage(AGENT_OPTIONS, 'FLEET_AGENT_CONFIG')}
 
 interface Health { peerId: string, leaseMs?: number }
 
+type Say = (line: string) => void
+
+/** What a running `fleet agent` holds, released in stop order by untilStopped. */
+interface RunningAgents {
+  pool: AgentPool
+  client: FailoverClient
+  lock: InstanceLock
+  /** Aborted when another process took over one of our agents. */
+  replaced: AbortSignal
+  /** Set to EXIT_FAILURE when the process should end non-zero. */
+  exit: { code: number }
+}
+
 /** `fleet agent`: runs until SIGINT/SIGTERM, then gives the tasks in hand back. */
 export async function agentCommand (argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('agent', argv, parseArgsOptions(AGENT_OPTIONS))
   const cfg = resolveAgentConfig(rawFromArgs(AGENT_OPTIONS, values), process.env, values.config as string | undefined)
 
-  const say = (line: string): void => { process.stdout.write(line + '\n') }
+  const say: Say = (line) => { process.stdout.write(line + '\n') }
   const logger = createLogger({ level: cfg.logLevel, name: 'fleet-agent' })
-  const repo = new GitRepo({ path: resolve(cfg.repo), ...(cfg.remote === undefined ? {} : { remote: cfg.remote }), ...(cfg.mainBranch === undefined ? {} : { mainBranch: cfg.mainBranch }) })
-  try {
-    await repo.check()
-  } catch (err) {
-    if (err instanceof RepoError) throw new CliError(`agent: --repo ${err.message}`)
-    throw err
-  }
+  const repo = await checkedRepo(cfg)
   let lock: InstanceLock
   try {
     lock = InstanceLock.acquire(resolve(cfg.data))
@@ -46,10 +53,34 @@ export async function agentCommand (argv: string[]): Promise<number> {
     if (err instanceof InstanceLockedError) throw new CliError(`agent: ${err.message}`, EXIT_FAILURE)
     throw err
   }
+  const running = await startAgents(cfg, repo, lock, say, logger)
+  say(`fleet agent started (instance ${lock.instance})`)
+  say(`agents: ${cfg.agents.map(a => `${a.name} (${a.role})`).join(', ')}`)
+  say(`nodes: ${cfg.nodes.join(' ')}`)
+  say(`using: ${running.client.current}`)
+  return await untilStopped(running, say, logger)
+}
 
+/** The clone the agents work in, checked before anything starts (a bad --repo is exit 2). */
+async function checkedRepo (cfg: AgentConfig): Promise<GitRepo> {
+  const repo = new GitRepo({ path: resolve(cfg.repo), ...(cfg.remote === undefined ? {} : { remote: cfg.remote }), ...(cfg.mainBranch === undefined ? {} : { mainBranch: cfg.mainBranch }) })
+  try {
+    await repo.check()
+  } catch (err) {
+    if (err instanceof RepoError) throw new CliError(`agent: --repo ${err.message}`)
+    throw err
+  }
+  return repo
+}
+
+/**
+ * Connects to the nodes, registers every agent (a refused token or an agent already running
+ * elsewhere is found now, not after a task's work) and starts the pool. Exit 1 when no node
+ * answers or one refuses an agent.
+ */
+async function startAgents (cfg: AgentConfig, repo: GitRepo, lock: InstanceLock, say: Say, logger: Logger): Promise<RunningAgents> {
   const client = new FailoverClient({ urls: cfg.nodes, ...(cfg.token === null ? {} : { token: cfg.token }), ...(cfg.ca === null ? {} : { ca: cfg.ca }) })
-  let stopping = false
-  let exitCode = 0
+  const exit = { code: 0 }
   const replaced = new AbortController()
   const coordinator = new HttpCoordinator({
     client,
@@ -57,7 +88,7 @@ export async function agentCommand (argv: string[]): Promise<number> {
     onReplaced: (agentId, message) => {
       if (replaced.signal.aborted) return
       say(`agent ${agentId}: ${message}; stopping`)
-      exitCode = EXIT_FAILURE
+      exit.code = EXIT_FAILURE
       replaced.abort()
     }
   })
@@ -74,7 +105,6 @@ export async function agentCommand (argv: string[]): Promise<number> {
     if (err instanceof AllNodesDownError) throw failure(err.message)
     throw err
   }
-  // A refused token or an agent already running elsewhere is found now, not after a task's work.
   const pool = new AgentPool({
     repo,
     worktreeRoot: join(resolve(cfg.data), 'worktrees'),
@@ -104,14 +134,14 @@ export async function agentCommand (argv: string[]): Promise<number> {
       coordinator.heartbeat(w.agent.id, w.currentTask?.assignmentId ?? null).catch((err: unknown) => logger.warn({ err }, 'heartbeat after reconnect failed'))
     }
   })
-
   await pool.start()
-  say(`fleet agent started (instance ${lock.instance})`)
-  say(`agents: ${cfg.agents.map(a => `${a.name} (${a.role})`).join(', ')}`)
-  say(`nodes: ${cfg.nodes.join(' ')}`)
-  say(`using: ${client.current}`)
+  return { pool, client, lock, replaced: replaced.signal, exit }
+}
 
+/** Runs until SIGINT/SIGTERM or replacement, then gives the tasks back (within DEFAULT_STOP_GRACE_MS). */
+async function untilStopped ({ pool, client, lock, replaced, exit }: RunningAgents, say: Say, logger: Logger): Promise<number> {
   return await new Promise<number>((resolve) => {
+    let stopping = false
     const stop = (why: string): void => {
       if (stopping) return
       stopping = true
@@ -120,12 +150,12 @@ export async function agentCommand (argv: string[]): Promise<number> {
       const grace = setTimeout(() => { client.close() }, DEFAULT_STOP_GRACE_MS)
       pool.stop().then(() => { say('fleet agent stopped') }, (err: unknown) => {
         logger.error({ err }, 'stop failed')
-        exitCode = EXIT_FAILURE
+        exit.code = EXIT_FAILURE
       }).finally(() => {
         clearTimeout(grace)
         client.close()
         lock.release()
-        resolve(exitCode)
+        resolve(exit.code)
       })
     }
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -139,6 +169,6 @@ export async function agentCommand (argv: string[]): Promise<number> {
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
-    replaced.signal.addEventListener('abort', () => { stop('replaced by another process') }, { once: true })
+    replaced.addEventListener('abort', () => { stop('replaced by another process') }, { once: true })
   })
 }
