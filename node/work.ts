@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { DocStore } from '../crdt/doc-store.js'
+import type { DocChangeEvent, DocStore } from '../crdt/doc-store.js'
 import { heartbeatIntervalFor } from '../crdt/rules/leases.js'
 import { LocalCoordinator } from './agents/local-coordinator.js'
 import { AgentPool } from './agents/pool.js'
@@ -53,6 +53,14 @@ export class NodeWork {
   readonly pool: AgentPool
   readonly mergeLeader: MergeLeader
   private readonly repo: GitRepo
+  private readonly init: NodeWorkInit
+  // Listeners added by start() and removed by stop().
+  private readonly onLeader = (): void => { this.mergeLeader.poke() }
+  private readonly onChange = (e: DocChangeEvent): void => {
+    if (e.patches.some(p => p.path[0] === 'mergeQueue')) this.mergeLeader.poke()
+    // A task changed (done, reopened, imported): idle agents look now rather than after their backoff.
+    if (e.patches.some(p => p.path[0] === 'taskState' || p.path[0] === 'tasks')) this.pool.poke()
+  }
 
   constructor (init: NodeWorkInit) {
     const { work, services, logger } = init
@@ -91,24 +99,23 @@ export class NodeWork {
         if (outcome.state === 'merged' && work.keepBranches !== true) this.tidy(repo, entry, logger)
       }
     })
-    init.leader.on('change', () => { this.mergeLeader.poke() })
-    init.store.on('change', (e) => {
-      if (e.patches.some(p => p.path[0] === 'mergeQueue')) this.mergeLeader.poke()
-      // A task changed (done, reopened, imported): idle agents look now rather than after their backoff.
-      if (e.patches.some(p => p.path[0] === 'taskState' || p.path[0] === 'tasks')) this.pool.poke()
-    })
+    this.init = init
   }
 
   /** Checks the clone (RepoError names the problem) and starts the agents and the merge leader. */
   async start (): Promise<void> {
     // Also without agents: the merge leader works in the clone too.
     await this.repo.check()
+    this.init.leader.on('change', this.onLeader)
+    this.init.store.on('change', this.onChange)
     await this.pool.start()
     this.mergeLeader.start()
   }
 
   /** Agents give their tasks back and the leader stops mid-merge safely; call before closing the store. */
   async stop (): Promise<void> {
+    this.init.leader.off('change', this.onLeader)
+    this.init.store.off('change', this.onChange)
     await Promise.all([this.pool.stop(), this.mergeLeader.stop()])
     await this.tidying
   }
