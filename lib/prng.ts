@@ -26,21 +26,17 @@ export function seedFromEnv (name: string, env: NodeJS.ProcessEnv = process.env)
   return Math.floor(Math.random() * 0x100000000) >>> 0
 }
 
-/** Draws of test data from one mulberry32 stream. */
-export class SeededRng {
-  private readonly next: Random
-
-  constructor (readonly seed: number) {
-    this.next = mulberry32(seed)
-  }
-
-  float (): number {
-    return this.next()
-  }
+/**
+ * The random choices of tests, fuzzers and simulations, on top of float() and int(n): one
+ * implementation for every source (SeededRng here, fast-check's generator in the tests).
+ */
+export abstract class Draws {
+  /** Uniform in [0, 1). */
+  abstract float (): number
 
   /** Integer in [0, n). */
   int (n: number): number {
-    return Math.floor(this.next() * n)
+    return Math.floor(this.float() * n)
   }
 
   /** Integer in [lo, hi]. */
@@ -49,7 +45,7 @@ export class SeededRng {
   }
 
   chance (p: number): boolean {
-    return this.next() < p
+    return this.float() < p
   }
 
   pick<T> (items: readonly T[]): T {
@@ -69,9 +65,13 @@ export class SeededRng {
     return out
   }
 
+  /** len hex digits, drawn six at a time. */
   hex (len: number): string {
     let s = ''
-    for (let i = 0; i < len; i++) s += this.int(16).toString(16)
+    while (s.length < len) {
+      const k = Math.min(6, len - s.length)
+      s += this.int(16 ** k).toString(16).padStart(k, '0')
+    }
     return s
   }
 
@@ -79,6 +79,20 @@ export class SeededRng {
     const out = new Uint8Array(n)
     for (let i = 0; i < n; i++) out[i] = this.int(256)
     return out
+  }
+}
+
+/** Draws of test data from one mulberry32 stream. */
+export class SeededRng extends Draws {
+  private readonly next: Random
+
+  constructor (readonly seed: number) {
+    super()
+    this.next = mulberry32(seed)
+  }
+
+  float (): number {
+    return this.next()
   }
 
   /** A child generator, so one stream's length does not shift another's values. */

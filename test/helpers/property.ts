@@ -5,60 +5,25 @@
  * (and FLEET_TEST_PATH, for the shrunk case) replay a failure; see README, Testing.
  */
 import fc from 'fast-check'
+import { Draws } from '../../lib/prng.js'
 
-/** The random choices a simulation makes; SeededRng (lib/prng.ts) has the same shape. */
-export interface Draws {
-  float: () => number
-  /** Integer in [0, n). */
-  int: (n: number) => number
-  chance: (p: number) => boolean
-  pick: <T>(items: readonly T[]) => T
-  shuffle: <T>(items: readonly T[]) => T[]
-  hex: (len: number) => string
-}
+export { Draws }
 
 /** Draws from fast-check's generator: each one is recorded, replayed and shrunk by fast-check. */
-export class GenDraws implements Draws {
-  constructor (private readonly g: fc.GeneratorValue) {}
+export class GenDraws extends Draws {
+  constructor (private readonly g: fc.GeneratorValue) {
+    super()
+  }
 
   /** Uniform in [0, 1) (fc.double is uniform over the bit patterns, i.e. almost always tiny). */
   float (): number {
     return this.g(fc.integer, { min: 0, max: 0xffffffff }) / 0x100000000
   }
 
-  int (n: number): number {
+  /** One recorded integer, which fast-check shrinks towards 0. */
+  override int (n: number): number {
     if (n <= 1) return 0
     return this.g(fc.integer, { min: 0, max: n - 1 })
-  }
-
-  chance (p: number): boolean {
-    return this.float() < p
-  }
-
-  pick<T> (items: readonly T[]): T {
-    if (items.length === 0) throw new Error('pick from an empty list')
-    return items[this.int(items.length)] as T
-  }
-
-  shuffle<T> (items: readonly T[]): T[] {
-    const out = [...items]
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = this.int(i + 1)
-      const tmp = out[i] as T
-      out[i] = out[j] as T
-      out[j] = tmp
-    }
-    return out
-  }
-
-  hex (len: number): string {
-    let s = ''
-    // Six digits per draw: fewer recorded values than one per digit.
-    while (s.length < len) {
-      const k = Math.min(6, len - s.length)
-      s += this.int(16 ** k).toString(16).padStart(k, '0')
-    }
-    return s
   }
 }
 
