@@ -50,3 +50,11 @@ export function emptyRow (cols, text = DASH) {
 export function setText (id, text) {
   document.getElementById(id).textContent = text
 }
+
+/** Fills table body `id`: "—" when the list did not load (null), `emptyText` when it is empty, else one row per item. */
+export function fillTable (id, list, cols, emptyText, rowOf) {
+  const body = document.getElementById(id)
+  if (!Array.isArray(list)) body.replaceChildren(emptyRow(cols))
+  else if (list.length === 0) body.replaceChildren(emptyRow(cols, emptyText))
+  else body.replaceChildren(...list.map(rowOf))
+}

@@ -1,6 +1,6 @@
 // The dashboard's panels besides the board: header, peers, epics, agents, merge queue, evidence.
 // Each draws from the page's state (the last answer of each API resource, null when it failed).
-import { ago, bar, DASH, emptyRow, h, hours, setText, shortId } from './dom.js'
+import { ago, bar, DASH, emptyRow, fillTable, h, hours, setText, shortId } from './dom.js'
 
 export const EVIDENCE_SHOWN = 12
 const QUEUE_SHOWN = 30
@@ -90,18 +90,8 @@ export function renderEpics (state) {
 }
 
 export function renderAgents (state) {
-  const body = document.getElementById('agents')
-  const agents = state.agents
-  if (!Array.isArray(agents)) {
-    body.replaceChildren(emptyRow(5))
-    return
-  }
-  if (agents.length === 0) {
-    body.replaceChildren(emptyRow(5, 'no agents registered'))
-    return
-  }
   const byAssignment = new Map((Array.isArray(state.tasks) ? state.tasks : []).filter(t => t.assignmentId).map(t => [t.assignmentId, t]))
-  body.replaceChildren(...agents.map((a) => {
+  fillTable('agents', state.agents, 5, 'no agents registered', (a) => {
     const task = a.currentAssignment ? byAssignment.get(a.currentAssignment) : undefined
     const working = task
       ? h('span', { title: task.title }, h('code', null, task.id), typeof task.progress === 'number' ? ` ${task.progress}%` : '')
@@ -113,28 +103,21 @@ export function renderAgents (state) {
       h('td', null, h('span', { class: `badge h-${health}` }, health)),
       h('td', null, working),
       h('td', null, ago(a.lastHeartbeatAt)))
-  }))
+  })
 }
 
+const QUEUE_RANK = { merging: 0, queued: 1, ejected: 2, merged: 3 }
+
 export function renderQueue (state) {
-  const body = document.getElementById('queue')
-  const q = state.queue
-  if (!Array.isArray(q)) {
-    body.replaceChildren(emptyRow(5))
-    return
-  }
-  if (q.length === 0) {
-    body.replaceChildren(emptyRow(5, 'empty'))
-    return
-  }
-  const rank = { merging: 0, queued: 1, ejected: 2, merged: 3 }
-  const rows = [...q].sort((a, b) => (rank[a.state] ?? 9) - (rank[b.state] ?? 9) || (b.priority ?? 0) - (a.priority ?? 0) || (a.enqueuedAt ?? 0) - (b.enqueuedAt ?? 0))
-  body.replaceChildren(...rows.slice(0, QUEUE_SHOWN).map(e => h('tr', { 'data-entry-id': e.id, 'data-state': e.state },
+  const q = Array.isArray(state.queue)
+    ? [...state.queue].sort((a, b) => (QUEUE_RANK[a.state] ?? 9) - (QUEUE_RANK[b.state] ?? 9) || (b.priority ?? 0) - (a.priority ?? 0) || (a.enqueuedAt ?? 0) - (b.enqueuedAt ?? 0)).slice(0, QUEUE_SHOWN)
+    : null
+  fillTable('queue', q, 5, 'empty', e => h('tr', { 'data-entry-id': e.id, 'data-state': e.state },
     h('td', null, h('code', null, e.taskId)),
     h('td', { class: 'branch' }, h('code', null, e.branch)),
     h('td', { class: 'nowrap' }, e.agentId ?? DASH),
     h('td', null, h('span', { class: `badge q-${e.state}` }, e.state)),
-    h('td', { class: e.state === 'ejected' ? 'reason' : '' }, e.state === 'merged' && e.sha ? h('code', null, e.sha.slice(0, 10)) : (e.reason ?? '')))))
+    h('td', { class: e.state === 'ejected' ? 'reason' : '' }, e.state === 'merged' && e.sha ? h('code', null, e.sha.slice(0, 10)) : (e.reason ?? ''))))
 }
 
 export function renderEvidence (state) {
