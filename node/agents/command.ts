@@ -80,7 +80,8 @@ class LineSplitter {
 /**
  * Runs a shell command in its own process group, so a timeout or abort kills everything it
  * started (SIGTERM, then SIGKILL after the grace period), not just the shell. Never rejects: the
- * result says how it ended.
+ * result says how it ended. One function on purpose: the child's events, the timers and the abort
+ * listener share a little state and all end in the one finish().
  */
 export async function runCommand (init: CommandInit): Promise<CommandResult> {
   const started = Date.now()
