@@ -1,4 +1,5 @@
 import { ApiError, FleetClient, NodeUnreachableError } from '../../node/cli/client.js'
+import { sleep } from '../../lib/backoff.js'
 
 /**
  * The deployment check of the earlier orchestrator, for a cluster of fleet nodes: seven checks,
@@ -63,11 +64,10 @@ function reason (err: unknown): string {
   return (err as Error).message ?? String(err)
 }
 
-async function sleep (ms: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** Runs the checks in order and returns every result (the caller decides the exit status). */
+/**
+ * Runs the checks in order and returns every result (the caller decides the exit status).
+ * Long by design: the checks are a table (one entry per check) over the same reachable nodes.
+ */
 export async function verifyCluster (init: VerifyInit): Promise<CheckResult[]> {
   const timeoutMs = init.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS
   const pollMs = init.pollMs ?? DEFAULT_VERIFY_POLL_MS
