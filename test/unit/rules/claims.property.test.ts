@@ -152,7 +152,7 @@ describe('rules/claims property (real Automerge)', () => {
    * include it (judged only when the claimant holds those heads), and the claimant must hold every
    * change of the heads each peer acknowledged with. No partition: at most one claim is ever confirmed.
    */
-  function simulateDirectAcks (rng: Rng): { confirmed: Set<string>, winner: ClaimView | null } {
+  function simulateDirectAcks (rng: Draws): { confirmed: Set<string>, winner: ClaimView | null } {
     const n = 2 + rng.int(5)
     const docs = actors(rng, n).map(replica)
     const nodes = docs.map((_, i) => `node-${i}`)
@@ -221,7 +221,7 @@ describe('rules/claims property (real Automerge)', () => {
   it('with acks sent to the claiming node only (delayed, in order per link), still at most one confirmed, the final winner', function () {
     this.timeout(60_000)
     let confirmedSome = 0
-    forTrials(30, (rng) => {
+    checkHistories(30, (rng) => {
       const { confirmed, winner } = simulateDirectAcks(rng)
       assert.ok(confirmed.size <= 1, `two claims confirmed: ${[...confirmed].join(', ')}`)
       if (confirmed.size === 1) {
