@@ -10,7 +10,7 @@ import type { Logger } from './logger.js'
 import { createFleetLibp2p, type FleetLibp2p } from './net/libp2p.js'
 import { keepaliveFor, Replicator, topicsFor } from './net/replicator.js'
 import { Libp2pNetwork } from './net/libp2p-network.js'
-import type { AgentBeat } from '../crdt/wire.js'
+import type { AnnounceFrame } from '../crdt/wire.js'
 import type { PeerInfo } from './net/peer-table.js'
 import { createHttpServer } from './http/server.js'
 import type { TlsFiles } from './http/tls.js'
@@ -44,6 +44,9 @@ import { explainStartFailure } from './startup/errors.js'
 import { createAlerting, type AlertingInit } from './alerts/index.js'
 import type { AlertService } from './alerts/service.js'
 import { alertRoutes } from './http/routes/alerts.js'
+import { Lifecycle } from '../lib/lifecycle.js'
+import type { LeaderService } from './coord/leader.js'
+import type { Services } from './services/index.js'
 
 export interface FleetNodeInit {
   dataDir: string
@@ -71,6 +74,21 @@ export interface FleetNodeInit {
   tls?: TlsFiles
 }
 
+/** What the HTTP server is built over. */
+interface HttpParts {
+  peerId: string
+  libp2p: FleetLibp2p
+  store: DocStore
+  replicator: Replicator
+  services: Services
+  events: EventBus
+  leader: LeaderService
+  dialer: PeerDialer
+  settings: CoordinationSettings
+  metrics: FleetMetrics
+  alerting: AlertService
+}
+
 /**
  * Composes one node: identity, storage, replica, libp2p, replication, dialer, HTTP. The
  * document is loaded from disk before the node joins, and on stop everything is flushed.
@@ -81,53 +99,54 @@ export class FleetNode {
     readonly libp2p: FleetLibp2p,
     readonly store: DocStore,
     readonly replicator: Replicator,
-    private readonly dialer: PeerDialer,
-    private readonly coordinator: Coordinator,
     readonly alerts: AlertService,
     readonly work: NodeWork | null,
     private readonly http: FastifyInstance,
     readonly httpUrl: string,
     private readonly log: Logger,
-    private readonly watchdog: EventLoopWatchdog
+    private readonly parts: Lifecycle
   ) {}
 
   /** Starts a node; a failure caused by the environment is a StartupError saying what to fix. */
   static async start (init: FleetNodeInit): Promise<FleetNode> {
+    const parts = new Lifecycle(init.logger.child({ c: 'lifecycle' }))
     try {
-      return await FleetNode.startParts(init)
+      return await FleetNode.startParts(init, parts)
     } catch (err) {
+      // Whatever started (the store, libp2p, loops) stops again: a failed start leaves nothing open.
+      await parts.stop().catch(() => {})
       throw explainStartFailure(err, { dataDir: init.dataDir, listen: init.listen, http: init.http, ...(init.work === undefined ? {} : { repo: init.work.repo }) }) ?? err
     }
   }
 
-  private static async startParts (init: FleetNodeInit): Promise<FleetNode> {
+  /**
+   * Builds the parts and starts them in order through `parts` (which stops them in reverse): the
+   * store and libp2p first (they are running once created), the HTTP server last. Long because it
+   * is the composition root: every part is created here and handed what it needs.
+   */
+  private static async startParts (init: FleetNodeInit, parts: Lifecycle): Promise<FleetNode> {
     const log = init.logger
     await mkdir(init.dataDir, { recursive: true })
     const privateKey = await loadOrCreateIdentity(init.dataDir)
     const storage = new LevelChunkStore({ path: join(init.dataDir, 'db'), sync: init.fsync })
     const store = await DocStore.open({ storage, logger: log.child({ c: 'store' }) })
+    await parts.start({ name: 'store', stop: async () => { await store.close() } })
     const topics = topicsFor(init.cluster)
-    let libp2p: FleetLibp2p
-    try {
-      libp2p = await createFleetLibp2p({
-        privateKey,
-        listen: init.listen,
-        topics: [topics.changes, topics.presence],
-        ...(init.swarmKey === undefined ? {} : { swarmKey: init.swarmKey }),
-        ...(init.allowPeers === undefined ? {} : { allowPeers: init.allowPeers })
-      })
-    } catch (err) {
-      await store.close()
-      throw err
-    }
+    const libp2p = await createFleetLibp2p({
+      privateKey,
+      listen: init.listen,
+      topics: [topics.changes, topics.presence],
+      ...(init.swarmKey === undefined ? {} : { swarmKey: init.swarmKey }),
+      ...(init.allowPeers === undefined ? {} : { allowPeers: init.allowPeers })
+    })
+    await parts.start({ name: 'libp2p', stop: async () => { await libp2p.stop() } })
     const peerId = libp2p.peerId.toString()
-    let httpUrl = ''
     const base: CoordinationSettings = { ...DEFAULT_COORDINATION, ...init.coordination }
     // A (re)started node claims nothing for two presence periods (AssignmentService.caughtUp):
     // presence is a keepalive now, so the grace follows its period (6 s by default, never under 2 s).
     const settings: CoordinationSettings = { ...base, joinGraceMs: init.coordination?.joinGraceMs ?? Math.max(base.joinGraceMs, 2 * keepaliveFor(base.livenessMs)) }
-    // Presence announcements carry this node's agent heartbeats (set once services exist).
-    let beats: () => AgentBeat[] = () => []
+    // Known once the server listens (port 0 picks one); announced to peers and put in alert links.
+    let httpUrl = ''
     const replicator = new Replicator({
       network: new Libp2pNetwork({ libp2p, logger: log.child({ c: 'network' }) }),
       store,
@@ -135,22 +154,18 @@ export class FleetNode {
       cluster: init.cluster,
       livenessMs: settings.livenessMs,
       ...(init.allowPeers === undefined ? {} : { allowPeer: (id: string) => (init.allowPeers as string[]).includes(id) }),
-      presence: () => ({ http: httpUrl, beats: beats(), merger: init.work !== undefined })
+      // Presence announcements carry this node's agent heartbeats; called only once started, after services exist.
+      presence: () => ({ http: httpUrl, beats: services.agents.localBeats(), merger: init.work !== undefined })
     })
     const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap })
-    replicator.on('announce', (frame) => { dialer.learn(frame.node, frame.addrs) })
-
     const livePeers = (): PeerInfo[] => replicator.peers.live(Date.now(), settings.livenessMs)
     const services = createServices({ store, nodeId: peerId, settings, livePeers })
-    beats = () => services.agents.localBeats()
     const events = new EventBus()
-    wireEvents({ store, replicator, events })
     const metrics = new FleetMetrics({ events, sources: nodeMetricsSources({ store, replicator, taskCounts: () => services.projection.get().tasks.counts.byStatus, mergeQueueCounts: () => services.mergeQueue.countsByState() }) })
     const coordinator = new Coordinator({ selfId: peerId, store, replicator, services, events, settings, logger: log.child({ c: 'coord' }), merger: init.work !== undefined, livePeers,
       counters: { claimConfirmed: () => { metrics.claimsConfirmed.inc() }, claimLost: () => { metrics.claimsLost.inc() }, leaseExpired: () => { metrics.leaseExpiries.inc() } } })
     metrics.addSources(coordinationMetricsSources({ selfId: peerId, leader: coordinator.leader, agents: services.agents }))
     const watchdog = new EventLoopWatchdog({ logger: log.child({ c: 'watchdog' }), onStall: () => { metrics.eventLoopStalls.inc() } })
-    watchdog.start()
     const work = init.work === undefined
       ? null
       : new NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive: (id) => livePeers().some(p => p.nodeId === id), leaseMs: settings.leaseMs, logger: log,
@@ -170,20 +185,55 @@ export class FleetNode {
       logger: log.child({ c: 'alerts' }),
       externalUrl: () => httpUrl
     })
+    const http = FleetNode.httpServer(init, { peerId, libp2p, store, replicator, services, events, leader: coordinator.leader, dialer, settings, metrics, alerting })
+    const onAnnounce = (frame: AnnounceFrame): void => { dialer.learn(frame.node, frame.addrs) }
+    let unwire = (): void => {}
+    await parts.start(
+      {
+        name: 'listeners',
+        start: () => {
+          unwire = wireEvents({ store, replicator, events })
+          replicator.on('announce', onAnnounce)
+        },
+        stop: () => {
+          unwire()
+          replicator.off('announce', onAnnounce)
+          metrics.close()
+        }
+      },
+      { name: 'watchdog', start: () => { watchdog.start() }, stop: () => { watchdog.stop() } },
+      { name: 'replicator', start: async () => { await replicator.start() }, stop: async () => { await replicator.stop() } },
+      { name: 'dialer', start: () => { dialer.start() }, stop: () => { dialer.stop() } },
+      { name: 'coordinator', start: () => { coordinator.start() }, stop: () => { coordinator.stop() } },
+      { name: 'alerts', start: () => { alerting.start() }, stop: () => { alerting.stop() } },
+      // Agents give their tasks back (document writes) on stop, before the store closes.
+      ...(work === null ? [] : [{ name: 'work', start: async () => { await work.start() }, stop: async () => { await work.stop() } }]),
+      { name: 'http', start: async () => { await http.listen({ host: init.http.host, port: init.http.port }) }, stop: async () => { await http.close() } }
+    )
+    const addr = http.server.address()
+    const port = typeof addr === 'object' && addr !== null ? addr.port : init.http.port
+    const host = init.http.host.includes(':') ? `[${init.http.host}]` : init.http.host
+    httpUrl = `${init.tls === undefined ? 'http' : 'https'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
+    return new FleetNode(peerId, libp2p, store, replicator, alerting, work, http, httpUrl, log, parts)
+  }
+
+  /** The HTTP API, dashboard and metrics over the node's parts (not listening yet). */
+  private static httpServer (init: FleetNodeInit, p: HttpParts): FastifyInstance {
+    const { services } = p
     const ctx: ApiContext = {
-      peerId,
-      multiaddrs: () => libp2p.getMultiaddrs().map(a => a.toString()),
-      store,
-      replicator,
+      peerId: p.peerId,
+      multiaddrs: () => p.libp2p.getMultiaddrs().map(a => a.toString()),
+      store: p.store,
+      replicator: p.replicator,
       ...services,
-      events,
-      leader: coordinator.leader,
-      dialStatus: () => dialer.status(),
+      events: p.events,
+      leader: p.leader,
+      dialStatus: () => p.dialer.status(),
       startedAt: Date.now(),
-      settings
+      settings: p.settings
     }
-    const http = createHttpServer({
-      logger: log.child({ c: 'http' }),
+    return createHttpServer({
+      logger: init.logger.child({ c: 'http' }),
       ...(init.tls === undefined ? {} : { tls: init.tls }),
       ...(init.apiToken === undefined
         ? {}
@@ -198,30 +248,7 @@ export class FleetNode {
               }
             }
           })
-    }, ctx, [metricsRoutes(metrics), healthRoutes, peerRoutes, taskRoutes, planRoutes, agentRoutes, assignmentRoutes, evidenceRoutes, progressRoutes, analyticsRoutes, mergeQueueRoutes, documentRoutes, eventRoutes, wsRoutes(), dashboardRoutes(), alertRoutes(alerting)])
-    try {
-      await replicator.start()
-      dialer.start()
-      coordinator.start()
-      alerting.start()
-      await work?.start()
-      await http.listen({ host: init.http.host, port: init.http.port })
-    } catch (err) {
-      watchdog.stop()
-      await work?.stop()
-      alerting.stop()
-      coordinator.stop()
-      dialer.stop()
-      await replicator.stop()
-      await libp2p.stop()
-      await store.close()
-      throw err
-    }
-    const addr = http.server.address()
-    const port = typeof addr === 'object' && addr !== null ? addr.port : init.http.port
-    const host = init.http.host.includes(':') ? `[${init.http.host}]` : init.http.host
-    httpUrl = `${init.tls === undefined ? 'http' : 'https'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
-    return new FleetNode(peerId, libp2p, store, replicator, dialer, coordinator, alerting, work, http, httpUrl, log, watchdog)
+    }, ctx, [metricsRoutes(p.metrics), healthRoutes, peerRoutes, taskRoutes, planRoutes, agentRoutes, assignmentRoutes, evidenceRoutes, progressRoutes, analyticsRoutes, mergeQueueRoutes, documentRoutes, eventRoutes, wsRoutes(), dashboardRoutes(), alertRoutes(p.alerting)])
   }
 
   multiaddrs (): string[] {
@@ -233,18 +260,9 @@ export class FleetNode {
     return this.http.printRoutes({ commonPrefix: false })
   }
 
-  /** Stops accepting requests, leaves the network, then flushes the replica to disk. */
+  /** Stops the parts in reverse start order: HTTP first, agents, loops, network, the store last (flushed). */
   async stop (): Promise<void> {
     this.log.info('stopping')
-    this.watchdog.stop()
-    await this.http.close()
-    // Agents give their tasks back (document writes) before the store closes.
-    await this.work?.stop()
-    this.alerts.stop()
-    this.coordinator.stop()
-    this.dialer.stop()
-    await this.replicator.stop()
-    await this.libp2p.stop()
-    await this.store.close()
+    await this.parts.stop()
   }
 }
