@@ -35,7 +35,7 @@ export interface PeerDialerInit {
    * dialed together.
    */
   bootstrap: BootstrapPeer[]
-  /** Retry delay after a first failed dial; doubles up to maxBackoffMs, each delay with jitter (half to all of it; node/util/backoff.ts). Default 250. */
+  /** Retry delay after a first failed dial; doubles up to maxBackoffMs, each delay with jitter (half to all of it; lib/backoff.ts). Default 250. */
   minBackoffMs?: number
   /** Default 10,000. */
   maxBackoffMs?: number

@@ -5,6 +5,7 @@ import {
 import type { Logger } from '../logger.js'
 import type { FleetNetwork, GossipMessage, Verdict } from './network.js'
 import type { Rejections, ReplicationStats } from './replication-stats.js'
+import { TickBatch } from '../../lib/tick-batch.js'
 
 /** Room left in a gossip frame for everything but the changes (node id, heads, CBOR framing). */
 const FRAME_OVERHEAD_BYTES = 16 * 1024
@@ -37,10 +38,9 @@ export class GossipChannel {
   private readonly selfId: string
   /** Frames decoded by the validator, so delivery does not decode them again. */
   private readonly decoded = new WeakMap<Uint8Array, GossipFrame>()
-  private outgoing: Uint8Array[] = []
-  private incoming: Array<{ from: string, changes: Uint8Array[] }> = []
-  private publishScheduled = false
-  private applyScheduled = false
+  /** Local changes of one tick go out together; remote ones are applied together (one applyChanges). */
+  private readonly outgoing = new TickBatch<Uint8Array>((changes) => { this.publishChanges(changes) })
+  private readonly incoming = new TickBatch<{ from: string, changes: Uint8Array[] }>((batch) => { this.applyBatch(batch) })
   private running = false
 
   constructor (init: GossipChannelInit) {
@@ -106,20 +106,8 @@ export class GossipChannel {
     this.init.stats.gossipIn++
     if (frame.t === 'changes') {
       this.incoming.push({ from: frame.node, changes: frame.changes })
-      this.scheduleApply()
     }
     this.init.onFrame(frame)
-  }
-
-  private scheduleApply (): void {
-    if (this.applyScheduled) return
-    this.applyScheduled = true
-    setImmediate(() => {
-      this.applyScheduled = false
-      const batch = this.incoming
-      this.incoming = []
-      this.applyBatch(batch)
-    })
   }
 
   /** Applies everything that arrived in this tick with one applyChanges (far cheaper than one each). */
@@ -147,14 +135,6 @@ export class GossipChannel {
   private readonly onStoreChange = (evt: DocChangeEvent): void => {
     if (evt.origin !== 'local') return
     this.outgoing.push(...evt.changes)
-    if (this.publishScheduled) return
-    this.publishScheduled = true
-    setImmediate(() => {
-      this.publishScheduled = false
-      const changes = this.outgoing
-      this.outgoing = []
-      this.publishChanges(changes)
-    })
   }
 
   private publishChanges (changes: Uint8Array[]): void {
