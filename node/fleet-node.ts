@@ -176,7 +176,7 @@ export class FleetNode {
       store,
       services,
       settings,
-      selfMerger: init.work !== undefined,
+      merger: init.work !== undefined,
       peers: () => replicator.peers.all(),
       livePeers,
       leader: coordinator.leader,

@@ -34,7 +34,7 @@ async function measure (tasks: number): Promise<{ idleUs: number[], changeUs: nu
     const inputs = new AlertInputs({
       store,
       watchSince: Date.now(),
-      selfMerger: true,
+      merger: true,
       peers: () => [],
       livePeers: () => [],
       lastBeat: (id) => services.agents.lastBeat(id),

@@ -28,7 +28,8 @@ export interface AlertingComponents {
   store: DocStore
   services: Services
   settings: CoordinationSettings
-  selfMerger: boolean
+  /** This node is a merger (see README, Glossary). */
+  merger: boolean
   peers: () => PeerInfo[]
   livePeers: () => PeerInfo[]
   leader: LeaderService
@@ -51,7 +52,7 @@ export function createAlerting (init: AlertingInit & AlertingComponents): AlertS
   const inputs = new AlertInputs({
     store: init.store,
     watchSince,
-    selfMerger: init.selfMerger,
+    merger: init.merger,
     peers: init.peers,
     livePeers: init.livePeers,
     lastBeat: (id) => services.agents.lastBeat(id),

@@ -23,7 +23,7 @@ export interface AlertInputsInit {
   /** When this node started watching (its start time). */
   watchSince: number
   /** Whether this node has a git clone (can lead the merge queue). */
-  selfMerger: boolean
+  merger: boolean
   /** Known peers (the replicator's peer table) and the live ones among them. */
   peers: () => PeerInfo[]
   livePeers: () => PeerInfo[]
@@ -119,7 +119,7 @@ export class AlertInputs {
     }))
     let waitingSince: number | null = null
     for (const at of this.waiting.values()) if (waitingSince === null || at < waitingSince) waitingSince = at
-    const candidates = (this.init.selfMerger ? 1 : 0) + live.filter(p => p.merger).length
+    const candidates = (this.init.merger ? 1 : 0) + live.filter(p => p.merger).length
     if (candidates > 0) this.noCandidatesSince = null
     else this.noCandidatesSince ??= now
     return {

@@ -19,7 +19,7 @@ describe('alert inputs follow the document incrementally', function () {
   let dir: string
   let store: DocStore
   const init = (over: Partial<AlertInputsInit> = {}): AlertInputs => new AlertInputs({
-    store, watchSince: 0, selfMerger: true, peers: () => [], livePeers: () => [], lastBeat: () => null,
+    store, watchSince: 0, merger: true, peers: () => [], livePeers: () => [], lastBeat: () => null,
     heartbeatStaleMs: 60_000, heartbeatDeadMs: 120_000, livenessMs: 10_000, planStalledMs: 600_000,
     workCheck: () => ({ busyAgents: new Set(), rolesWithWork: new Set() }),
     ...over
