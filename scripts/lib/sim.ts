@@ -6,6 +6,7 @@ import { silentLogger } from '../../node/logger.js'
 import { MemoryHub } from '../../node/net/memory-network.js'
 import { Replicator } from '../../node/net/replicator.js'
 import { waitFor } from './wait.js'
+import { mulberry32 } from '../../lib/prng.js'
 
 /**
  * The simulator: N nodes in one process, each with the real document store and the real
@@ -46,14 +47,8 @@ export interface SimReport {
 
 interface SimNode { id: string, store: DocStore, replicator: Replicator }
 
-function rng (seed: number): () => number {
-  let s = seed % 2147483647
-  if (s <= 0) s += 2147483646
-  return () => { s = (s * 48271) % 2147483647; return s / 2147483647 }
-}
-
 export async function runSim (init: SimInit): Promise<SimReport> {
-  const random = rng(init.seed ?? 1)
+  const random = mulberry32(init.seed ?? 1)
   const livenessMs = init.livenessMs ?? DEFAULT_SIM_LIVENESS_MS
   const hub = new MemoryHub({ latencyMs: init.latencyMs ?? 2, loss: init.loss ?? 0, random })
   const nodes: SimNode[] = []
