@@ -49,7 +49,7 @@ export const START_OPTIONS = {
   tlsCert: { schema: z.string().min(1, 'must name a PEM certificate file'), env: 'FLEET_TLS_CERT', arg: 'FILE', help: 'serve the API and dashboard over HTTPS with this PEM certificate' },
   tlsKey: { schema: z.string().min(1, 'must name a PEM key file'), env: 'FLEET_TLS_KEY', arg: 'FILE', help: '... and this PEM key' },
   lease: { schema: secondsOption, env: 'FLEET_LEASE', arg: 'SECONDS', help: 'an assignment\'s lease, renewed by its agent\'s heartbeat', shownDefault: seconds(DEFAULT_COORDINATION.leaseMs) },
-  maxAttempts: { schema: z.coerce.number().int().min(1, 'at least 1').max(100), env: 'FLEET_MAX_ATTEMPTS', arg: 'N', help: 'failed or expired attempts before a task fails', shownDefault: String(DEFAULT_COORDINATION.maxAttempts) },
+  maxAttempts: { schema: z.coerce.number({ error: 'must be a whole number' }).int().min(1, 'at least 1').max(100), env: 'FLEET_MAX_ATTEMPTS', arg: 'N', help: 'failed or expired attempts before a task fails', shownDefault: String(DEFAULT_COORDINATION.maxAttempts) },
   retryBackoff: { schema: secondsOption, env: 'FLEET_RETRY_BACKOFF', arg: 'SECONDS', help: 'first backoff after a failed attempt, doubling', shownDefault: seconds(DEFAULT_COORDINATION.retryBaseMs) },
   term: { schema: secondsOption, env: 'FLEET_TERM', arg: 'SECONDS', help: 'the merge leader rotates every term', shownDefault: seconds(DEFAULT_COORDINATION.termMs) },
   liveness: { schema: secondsOption, env: 'FLEET_LIVENESS', arg: 'SECONDS', help: 'a node not heard from this long is no longer live', shownDefault: seconds(DEFAULT_COORDINATION.livenessMs) },

@@ -50,7 +50,7 @@ export type RawOptions<T extends OptionTable> = Partial<Record<keyof T & string,
 /** A boolean from a switch, a config file (true/false) or the environment (true/false/1/0). */
 export const booleanOption = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform(v => v === 'true' || v === '1')])
 /** A duration in seconds (decimals allowed), at most a week. */
-export const secondsOption = z.coerce.number().positive('must be a positive number of seconds').max(7 * 24 * 3600)
+export const secondsOption = z.coerce.number({ error: 'must be a number of seconds' }).positive('must be a positive number of seconds').max(7 * 24 * 3600)
 
 /** --log-level: the node's and the agent's. */
 export const LOG_LEVEL_OPTION = { schema: z.enum(LOG_LEVELS), env: 'FLEET_LOG_LEVEL', arg: 'LEVEL', help: LOG_LEVELS.join('|'), default: 'info' } satisfies OptionSpec

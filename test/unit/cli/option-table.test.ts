@@ -63,5 +63,6 @@ describe('option tables (fleet start, fleet agent)', () => {
     writeFileSync(file, 'executor_timeout: 4\n')
     assert.throws(() => resolveStartConfig({}, {}, file), (err: unknown) => err instanceof ConfigError && err.option === `executor_timeout in ${file}`)
     assert.throws(() => resolveStartConfig({}, { FLEET_FSYNC: 'maybe' }), (err: unknown) => err instanceof ConfigError && err.option === 'FLEET_FSYNC')
+    assert.throws(() => resolveStartConfig({ lease: 'abc' }, {}), (err: unknown) => err instanceof ConfigError && err.message === 'invalid --lease: must be a number of seconds')
   })
 })
