@@ -63,8 +63,12 @@ function bar (percent: number, width = 24): string {
   return '#'.repeat(full) + '.'.repeat(width - full)
 }
 
-/** `fleet demo`: the whole pipeline on one machine, without any AI. */
-export async function demoCommand (argv: string[]): Promise<number> {
+type Say = (line: string) => void
+
+interface DemoOptions { dir: string, planFile: string, nodeCount: number, timeoutS: number, executor?: string, check?: string }
+
+/** The command line, checked (exit 2 for a bad value). */
+function demoOptions (argv: string[]): DemoOptions {
   const { values } = parseCommandArgs('demo', argv, {
     dir: { type: 'string' }, plan: { type: 'string' }, nodes: { type: 'string' }, executor: { type: 'string' }, check: { type: 'string' }, timeout: { type: 'string' }
   })
@@ -75,20 +79,35 @@ export async function demoCommand (argv: string[]): Promise<number> {
   const timeoutS = Number(values.timeout ?? DEFAULT_DEMO_TIMEOUT_S)
   if (!(timeoutS > 0)) throw new CliError('demo: --timeout must be a positive number of seconds')
   if (existsSync(join(dir, 'remote.git'))) throw new CliError(`demo: ${dir} already holds a demo; remove it or pass another --dir`)
-  let planText: string
+  return {
+    dir, planFile, nodeCount, timeoutS,
+    ...(values.executor === undefined ? {} : { executor: values.executor as string }),
+    ...(values.check === undefined ? {} : { check: values.check as string })
+  }
+}
+
+/** The plan file, parsed, and one agent per role of it (NAME:ROLE). */
+async function demoPlan (planFile: string): Promise<{ text: string, format: ReturnType<typeof formatFromFileName>, plan: ReturnType<typeof parsePlan>, agents: string[] }> {
+  let text: string
   try {
-    planText = await readFile(planFile, 'utf8')
+    text = await readFile(planFile, 'utf8')
   } catch (err) {
     throw new CliError(`demo: cannot read plan ${planFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT_FAILURE)
   }
   const format = formatFromFileName(planFile)
-  const plan = parsePlan(planText, { file: planFile, ...(format === undefined ? {} : { format }) })
+  const plan = parsePlan(text, { file: planFile, ...(format === undefined ? {} : { format }) })
   const roles = [...new Set(plan.tasks.map(t => t.role).filter((r): r is string => r !== null))]
   if (roles.length === 0) roles.push('dev')
-  const agents = agentsForRoles(roles).map(a => `${a.name}:${a.role}`)
+  return { text, format, plan, agents: agentsForRoles(roles).map(a => `${a.name}:${a.role}`) }
+}
 
+/** `fleet demo`: the whole pipeline on one machine, without any AI. */
+export async function demoCommand (argv: string[]): Promise<number> {
+  const opts = demoOptions(argv)
+  const { dir, planFile, nodeCount } = opts
+  const { text: planText, format, plan, agents } = await demoPlan(planFile)
   const started = Date.now()
-  const say = (line: string): void => { process.stdout.write(line + '\n') }
+  const say: Say = (line) => { process.stdout.write(line + '\n') }
   mkdirSync(dir, { recursive: true })
   const remote = join(dir, 'remote.git')
   await createSharedRemote(remote)
@@ -116,8 +135,8 @@ export async function demoCommand (argv: string[]): Promise<number> {
       const args = [
         '--data', join(dir, `node${i}`, 'data'), '--http', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0', '--repo', repo,
         ...mine.flatMap(a => ['--agent', a]),
-        ...(values.executor === undefined ? [] : ['--executor', values.executor as string]),
-        ...(values.check === undefined ? [] : ['--check', values.check as string]),
+        ...(opts.executor === undefined ? [] : ['--executor', opts.executor]),
+        ...(opts.check === undefined ? [] : ['--check', opts.check]),
         ...(nodes[0] === undefined ? [] : ['--bootstrap', nodes[0].addr])
       ]
       const n = await startDemoNode(i, dir, args)
@@ -128,50 +147,58 @@ export async function demoCommand (argv: string[]): Promise<number> {
     const first = clients[0] as FleetClient
     const waitUntil = async (what: string, check: () => Promise<boolean>): Promise<void> => {
       while (!(await check().catch(() => false))) {
-        if (Date.now() - started > timeoutS * 1000) throw new CliError(`demo: timed out after ${timeoutS} s waiting for ${what}`, EXIT_FAILURE)
+        if (Date.now() - started > opts.timeoutS * 1000) throw new CliError(`demo: timed out after ${opts.timeoutS} s waiting for ${what}`, EXIT_FAILURE)
         await new Promise(resolve => setTimeout(resolve, 100))
       }
     }
     await waitUntil('the nodes to connect', async () => (await Promise.all(clients.map(async c => (await c.get<Health>('/health')).peers))).every(p => p === nodeCount - 1))
     await first.post('/api/plan/import', { content: planText, file: planFile, ...(format === undefined ? {} : { format }) })
     say(`  plan imported through node 1; ${agents.length} agents at work (${agents.join(' ')})`)
-
-    const tty = process.stdout.isTTY
-    let lastLine = ''
-    let lastPrint = 0
-    let ov: Overview = { totalTasks: 0, totalEstimatedHours: 0, byStatus: {}, percentComplete: 0 }
-    let queue: MergeEntry[] = []
-    await waitUntil('every task to be done and merged', async () => {
-      ov = await first.get<Overview>('/api/progress/overview')
-      queue = await first.get<MergeEntry[]>('/api/git/merge-queue')
-      const health = await first.get<Health>('/health')
-      const s = ov.byStatus
-      const merged = queue.filter(e => e.state === 'merged').length
-      const line = `[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${bar(ov.percentComplete)} ${ov.percentComplete.toFixed(0).padStart(3)}%  done ${s.done ?? 0}/${ov.totalTasks}  working ${(s.claimed ?? 0) + (s.in_progress ?? 0)}  review ${s.review ?? 0}  merged ${merged}  ejected ${queue.filter(e => e.state === 'ejected').length}  leader ${health.leader?.slice(-6) ?? '-'}`
-      if (tty) {
-        process.stdout.write('\r' + line.padEnd(lastLine.length))
-      } else if (line !== lastLine && Date.now() - lastPrint > 2000) {
-        say(line)
-        lastPrint = Date.now()
-      }
-      lastLine = line
-      if ((s.failed ?? 0) > 0) throw new CliError(`demo: ${s.failed ?? 0} task(s) failed; see the logs in ${dir}`, EXIT_FAILURE)
-      return ov.totalTasks > 0 && (s.done ?? 0) === ov.totalTasks
-    })
-    if (tty) process.stdout.write('\n')
-
-    // What landed in git: every task's change exactly once on main.
-    const clone = gitAt(join(dir, 'node1', 'repo'))
-    await clone.raw(['fetch', 'origin'])
-    const log = await clone.raw(['log', '--format=%s', 'origin/main'])
-    const merges = log.split('\n').filter(l => /^Merge /.test(l) || /merge/i.test(l)).length
-    const files = (await clone.raw(['ls-tree', '-r', '--name-only', 'origin/main'])).split('\n').filter(f => f.startsWith('work/'))
-    const secs = (Date.now() - started) / 1000
-    say(`done: ${ov.totalTasks} tasks, ${ov.totalEstimatedHours} h, ${queue.filter(e => e.state === 'merged').length} merges (${queue.filter(e => e.state === 'ejected').length} ejected and redone), ${files.length} task files on main, ${merges} merge commits, wall time ${secs.toFixed(1)} s`)
-    say(`inspect: git --git-dir ${remote} log --oneline main | head; logs in ${dir}/node*.log`)
+    const { ov, queue } = await watchProgress(first, waitUntil, started, dir, say)
+    await summarize(dir, remote, ov, queue, started, say)
     return 0
   } finally {
     process.off('SIGINT', onSignal)
     await stopAll()
   }
+}
+
+/** Prints progress (one updating line on a terminal, a line every 2 s otherwise) until every task is done. */
+async function watchProgress (first: FleetClient, waitUntil: (what: string, check: () => Promise<boolean>) => Promise<void>, started: number, dir: string, say: Say): Promise<{ ov: Overview, queue: MergeEntry[] }> {
+  const tty = process.stdout.isTTY
+  let lastLine = ''
+  let lastPrint = 0
+  let ov: Overview = { totalTasks: 0, totalEstimatedHours: 0, byStatus: {}, percentComplete: 0 }
+  let queue: MergeEntry[] = []
+  await waitUntil('every task to be done and merged', async () => {
+    ov = await first.get<Overview>('/api/progress/overview')
+    queue = await first.get<MergeEntry[]>('/api/git/merge-queue')
+    const health = await first.get<Health>('/health')
+    const s = ov.byStatus
+    const merged = queue.filter(e => e.state === 'merged').length
+    const line = `[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${bar(ov.percentComplete)} ${ov.percentComplete.toFixed(0).padStart(3)}%  done ${s.done ?? 0}/${ov.totalTasks}  working ${(s.claimed ?? 0) + (s.in_progress ?? 0)}  review ${s.review ?? 0}  merged ${merged}  ejected ${queue.filter(e => e.state === 'ejected').length}  leader ${health.leader?.slice(-6) ?? '-'}`
+    if (tty) {
+      process.stdout.write('\r' + line.padEnd(lastLine.length))
+    } else if (line !== lastLine && Date.now() - lastPrint > 2000) {
+      say(line)
+      lastPrint = Date.now()
+    }
+    lastLine = line
+    if ((s.failed ?? 0) > 0) throw new CliError(`demo: ${s.failed ?? 0} task(s) failed; see the logs in ${dir}`, EXIT_FAILURE)
+    return ov.totalTasks > 0 && (s.done ?? 0) === ov.totalTasks
+  })
+  if (tty) process.stdout.write('\n')
+  return { ov, queue }
+}
+
+/** What landed in git: every task's change exactly once on main. */
+async function summarize (dir: string, remote: string, ov: Overview, queue: MergeEntry[], started: number, say: Say): Promise<void> {
+  const clone = gitAt(join(dir, 'node1', 'repo'))
+  await clone.raw(['fetch', 'origin'])
+  const log = await clone.raw(['log', '--format=%s', 'origin/main'])
+  const merges = log.split('\n').filter(l => /^Merge /.test(l) || /merge/i.test(l)).length
+  const files = (await clone.raw(['ls-tree', '-r', '--name-only', 'origin/main'])).split('\n').filter(f => f.startsWith('work/'))
+  const secs = (Date.now() - started) / 1000
+  say(`done: ${ov.totalTasks} tasks, ${ov.totalEstimatedHours} h, ${queue.filter(e => e.state === 'merged').length} merges (${queue.filter(e => e.state === 'ejected').length} ejected and redone), ${files.length} task files on main, ${merges} merge commits, wall time ${secs.toFixed(1)} s`)
+  say(`inspect: git --git-dir ${remote} log --oneline main | head; logs in ${dir}/node*.log`)
 }
