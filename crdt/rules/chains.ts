@@ -80,7 +80,7 @@ export class ChainIndex {
   }
 
   /**
-   * Settles the region's components (plan/graph.ts, Tarjan's: a component comes after every
+   * Settles the region's components (lib/graph.ts, Tarjan's: a component comes after every
    * component it reaches, so the chains it reads are final).
    */
   private settleRegion (region: ReadonlySet<string>, changed: Set<string>): number {
