@@ -107,16 +107,11 @@ export interface PreparedSimulation {
   run: (duration?: (task: SimTask, hours: number) => number) => SimResult
 }
 
-export function prepareSimulation (init: Omit<SimulateInit, 'duration'>): PreparedSimulation {
-  const tasks = init.tasks.filter(t => t.status !== 'cancelled')
-  const ordering = init.ordering ?? 'fleet'
-  const downstream = ordering === 'fleet' ? init.downstream ?? downstreamHours(tasks) : new Map<string, number>()
-  const sched: SchedTask[] = tasks.map(t => ({ id: t.id, status: 'pending', dependsOn: t.dependsOn, priority: t.priority, order: t.order, role: t.role, downstreamHours: downstream.get(t.id) ?? 0 }))
-  const index = new Map<string, number>()
-  tasks.forEach((t, i) => { if (!index.has(t.id)) index.set(t.id, i) })
-  const cancelled = new Set(init.tasks.filter(t => t.status === 'cancelled').map(t => t.id))
-
-  // Dependencies still to finish; a cancelled dependency never finishes (fleet blocks its dependents).
+/**
+ * Per task (by index): how many dependencies are still to finish, who depends on it, and whether
+ * it can never start (a cancelled dependency never finishes: fleet blocks its dependents).
+ */
+function dependencyGraph (tasks: readonly SimTask[], index: ReadonlyMap<string, number>, cancelled: ReadonlySet<string>): { waiting0: Int32Array, dependents: number[][], never: Set<number> } {
   const waiting0 = new Int32Array(tasks.length)
   const dependents: number[][] = tasks.map(() => [])
   const never = new Set<number>()
@@ -129,6 +124,22 @@ export function prepareSimulation (init: Omit<SimulateInit, 'duration'>): Prepar
       waiting0[i] = (waiting0[i] as number) + 1
     }
   })
+  return { waiting0, dependents, never }
+}
+
+/**
+ * Long because `run` is the event loop of the simulation, closing over the arrays prepared here
+ * once so that each of a forecast's many runs starts from them without rebuilding the graph.
+ */
+export function prepareSimulation (init: Omit<SimulateInit, 'duration'>): PreparedSimulation {
+  const tasks = init.tasks.filter(t => t.status !== 'cancelled')
+  const ordering = init.ordering ?? 'fleet'
+  const downstream = ordering === 'fleet' ? init.downstream ?? downstreamHours(tasks) : new Map<string, number>()
+  const sched: SchedTask[] = tasks.map(t => ({ id: t.id, status: 'pending', dependsOn: t.dependsOn, priority: t.priority, order: t.order, role: t.role, downstreamHours: downstream.get(t.id) ?? 0 }))
+  const index = new Map<string, number>()
+  tasks.forEach((t, i) => { if (!index.has(t.id)) index.set(t.id, i) })
+  const cancelled = new Set(init.tasks.filter(t => t.status === 'cancelled').map(t => t.id))
+  const { waiting0, dependents, never } = dependencyGraph(tasks, index, cancelled)
   const agents = [...init.agents].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const agentIndex = new Map(agents.map((a, i) => [a.id, i]))
   const byUrgency = (a: number, b: number): boolean => urgency(sched[a] as SchedTask, sched[b] as SchedTask) < 0
