@@ -1,8 +1,8 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Log } from '../lib/log.js'
-import { Backoff, backoffDelay, type BackoffInit } from '../lib/backoff.js'
+import type { Log } from '../crdt/log.js'
+import { Backoff, backoffDelay, type BackoffInit } from './backoff.js'
 import { groupByPeer, parseBootstrapAddr, type BootstrapPeer } from './peers.js'
 import { DnsResolveError, resolveDialAddr, type LookupFn, systemLookup } from './resolve.js'
 
@@ -35,7 +35,7 @@ export interface PeerDialerInit {
    * dialed together.
    */
   bootstrap: BootstrapPeer[]
-  /** Retry delay after a first failed dial; doubles up to maxBackoffMs, each delay with jitter (half to all of it; lib/backoff.ts). Default 250. */
+  /** Retry delay after a first failed dial; doubles up to maxBackoffMs, each delay with jitter (half to all of it; bootstrap/backoff.ts). Default 250. */
   minBackoffMs?: number
   /** Default 10,000. */
   maxBackoffMs?: number

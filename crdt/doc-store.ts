@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import * as A from '@automerge/automerge'
-import type { Log } from '../lib/log.js'
+import type { Log } from './log.js'
 import { checkedView } from './materialization.js'
 import type { ChunkStore } from './storage/chunk-store.js'
 import { Compactor } from './storage/compact.js'

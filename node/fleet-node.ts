@@ -44,7 +44,7 @@ import { explainStartFailure } from './startup/errors.js'
 import { createAlerting, type AlertingInit } from './alerts/index.js'
 import type { AlertService } from './alerts/service.js'
 import { alertRoutes } from './http/routes/alerts.js'
-import { Lifecycle } from '../lib/lifecycle.js'
+import { Lifecycle } from './util/lifecycle.js'
 import type { LeaderService } from './coord/leader.js'
 import type { Services } from './services/index.js'
 

@@ -1,6 +1,6 @@
 import { criticalPath, lowerBoundHours, type RoleLoad } from './critical-path.js'
-import type { Random } from '../lib/prng.js'
-import { percentileOfSorted } from '../lib/stats.js'
+import type { Random } from './prng.js'
+import { percentileOfSorted } from './stats.js'
 import { prepareSimulation, type SimAgent, type SimTask } from './simulate.js'
 
 /**

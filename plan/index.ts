@@ -12,7 +12,7 @@ export { availableTasks, blockedReasons, urgency, planOrder, type UrgencyFields,
 export { downstreamHours, longestChains, criticalPath, lowerBoundHours, type DagTask, type CriticalPath, type RoleLoad } from './critical-path.js'
 export { simulate, type SimTask, type SimAgent, type SimOrdering, type SimulateInit, type SimResult } from './simulate.js'
 export { forecastOf, remainingOf, DEFAULT_FORECAST_RUNS, type Forecast, type ForecastInit, type Blocker } from './forecast.js'
-export { mulberry32, type Random } from '../lib/prng.js'
+export { mulberry32, type Random } from './prng.js'
 export {
   planImportOps, planEpicOps,
   type ImportOp, type EpicOp, type ExistingTask, type ExistingEpic, type PlanTaskRecord, type PlanEpicRecord, type PlanTaskFields

@@ -1,5 +1,5 @@
 import type { PlanProblem } from './errors.js'
-import { cycleThrough, stronglyConnected } from '../lib/graph.js'
+import { cycleThrough, stronglyConnected } from './graph.js'
 import { locateProblems, type RawProblem } from './locate.js'
 import type { Plan } from './schema.js'
 import { didYouMean } from './suggest.js'

@@ -4,7 +4,7 @@
  * ejected, with updatedAt). Nothing is written for them. Pure functions of those records, so
  * every node with the same heads gives the same figures; a node caches them by heads.
  */
-import { percentileOfSorted } from '../../lib/stats.js'
+import { percentileOfSorted } from '../../plan/stats.js'
 
 export const HOUR_MS = 3_600_000
 export const DAY_MS = 24 * HOUR_MS

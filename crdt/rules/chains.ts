@@ -24,7 +24,7 @@
  * costs its transitive dependencies.
  */
 
-import { stronglyConnected } from '../../lib/graph.js'
+import { stronglyConnected } from '../../plan/graph.js'
 
 /** The dependency graph the chains are computed on (the blocking index keeps it: blocking.ts). */
 export interface ChainGraph {
@@ -80,7 +80,7 @@ export class ChainIndex {
   }
 
   /**
-   * Settles the region's components (lib/graph.ts, Tarjan's: a component comes after every
+   * Settles the region's components (plan/graph.ts, Tarjan's: a component comes after every
    * component it reaches, so the chains it reads are final).
    */
   private settleRegion (region: ReadonlySet<string>, changed: Set<string>): number {

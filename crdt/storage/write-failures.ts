@@ -1,4 +1,4 @@
-import type { Log } from '../../lib/log.js'
+import type { Log } from '../log.js'
 import { StorageUnavailableError } from './errors.js'
 
 /** After a failed disk write, retry after this long, doubling up to DEFAULT_WRITE_RETRY_MAX_MS. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { ApiError, FleetClient, NodeUnreachableError } from '../cli/client.js'
 import { Transport } from '../cli/transport.js'
-import { backoffDelay, sleep, type BackoffInit } from '../../lib/backoff.js'
+import { backoffDelay, sleep, type BackoffInit } from '../../bootstrap/backoff.js'
 
 /** Per request to one node; a node slower than this counts as down and the next one is asked. */
 export const DEFAULT_FAILOVER_TIMEOUT_MS = 10_000

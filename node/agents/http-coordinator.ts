@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { ApiError } from '../cli/client.js'
-import { sleep } from '../../lib/backoff.js'
+import { sleep } from '../../bootstrap/backoff.js'
 import { pickFields } from '../../crdt/task-fields.js'
 import { FencedError, WORK_TASK_FIELDS, type AgentCoordinator, type AgentInfo, type Claim, type Confirmation, type EvidenceItem, type HeldAssignment, type MergeRequest, type WorkTask } from './coordinator.js'
 import { clipEvidence } from './evidence-text.js'

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js'
 import type { Receiver } from './receivers.js'
-import { backoffDelay } from '../../lib/backoff.js'
+import { backoffDelay } from '../../bootstrap/backoff.js'
 
 /** One POST may take this long; then it counts as failed and is retried. */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000

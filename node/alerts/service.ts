@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js'
 import { AlertDelivery, type DeliveryOutcome, type Notification } from './delivery.js'
 import { payloadFor } from './payload.js'
 import type { Receiver } from './receivers.js'
-import { TickBatch } from '../../lib/tick-batch.js'
+import { TickBatch } from '../util/tick-batch.js'
 
 /** Alerts are evaluated this often. */
 export const DEFAULT_ALERT_TICK_MS = 1000

@@ -2,10 +2,10 @@ import type { DocStore } from '../../crdt/doc-store.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
 import { settleClaim } from '../../crdt/rules/claims.js'
 import type { Logger } from '../logger.js'
-import { Backoff } from '../../lib/backoff.js'
+import { Backoff } from '../../bootstrap/backoff.js'
 import type { AssignmentService } from '../services/assignments.js'
 import type { CoordinationCounters } from './settings.js'
-import { OncePerTick } from '../../lib/tick-batch.js'
+import { OncePerTick } from '../util/tick-batch.js'
 
 /** A confirmation write that failed (disk trouble, store closing) is retried this way, not every tick. */
 const CONFIRM_RETRY_BACKOFF = { baseMs: 250, maxMs: 30_000 }

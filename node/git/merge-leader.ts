@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js'
-import { AbortableLoop } from '../../lib/abortable-loop.js'
-import { Backoff, sleep, Wakeable, type BackoffInit } from '../../lib/backoff.js'
+import { AbortableLoop } from '../util/abortable-loop.js'
+import { Backoff, sleep, Wakeable, type BackoffInit } from '../../bootstrap/backoff.js'
 import { MergeAbortedError, type MergeEntry, type MergeOutcome, type MergeRunner } from './merge-runner.js'
 
 /** How often a node checks whether it leads and whether the queue has work, when idle. */

@@ -5,7 +5,7 @@ import {
 import type { Logger } from '../logger.js'
 import type { FleetNetwork, GossipMessage, Verdict } from './network.js'
 import type { Rejections, ReplicationStats } from './replication-stats.js'
-import { TickBatch } from '../../lib/tick-batch.js'
+import { TickBatch } from '../util/tick-batch.js'
 
 /** Room left in a gossip frame for everything but the changes (node id, heads, CBOR framing). */
 const FRAME_OVERHEAD_BYTES = 16 * 1024

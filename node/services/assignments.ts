@@ -8,7 +8,7 @@ import { addClaim, completeAssignment, confirmClaim, endAttempt, writeProgress, 
 import { IdSchema } from '../../plan/schema.js'
 import type { CoordinationSettings } from '../coord/settings.js'
 import { ClaimRefusedError, ConflictError, FencedError, NotCaughtUpError, NotFoundError } from '../../crdt/errors.js'
-import { Backoff, sleep } from '../../lib/backoff.js'
+import { Backoff, sleep } from '../../bootstrap/backoff.js'
 import type { AgentService } from './agents.js'
 import type { TaskService } from './tasks.js'
 

@@ -6,7 +6,7 @@ import { ProjectionCache, type Projection, type TaskState } from '../../crdt/pro
 import { TASK_STATUSES, type FleetDoc } from '../../crdt/schema.js'
 import { hasTask, readTask, writeTaskSpec, writeTaskState } from '../../crdt/task-records.js'
 import type { UrgencyKey } from '../../crdt/task-index.js'
-import { findCycle } from '../../lib/graph.js'
+import { findCycle } from '../../plan/graph.js'
 import { IdSchema, RoleSchema, TaskFieldSchemas as F } from '../../plan/schema.js'
 import { ConflictError, NotFoundError } from '../../crdt/errors.js'
 import { decodeCursor, PageQuery, takePage, type Page } from './paging.js'

@@ -4,7 +4,7 @@
  * mutations of valid inputs (byte flips, truncation, field swaps). Everything is derived from
  * the seed, so a failure is reproduced by running again with FLEET_FUZZ_SEED=<seed>.
  */
-import { SeededRng, seedFromEnv } from '../../lib/prng.js'
+import { SeededRng, seedFromEnv } from '../../plan/prng.js'
 
 /** The seed: FLEET_FUZZ_SEED when set (to replay a failure), else a fresh one. */
 export function fuzzSeed (): number {

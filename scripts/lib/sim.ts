@@ -6,7 +6,7 @@ import { silentLogger } from '../../node/logger.js'
 import { MemoryHub } from '../../node/net/memory-network.js'
 import { Replicator } from '../../node/net/replicator.js'
 import { waitFor } from './wait.js'
-import { mulberry32 } from '../../lib/prng.js'
+import { mulberry32 } from '../../plan/prng.js'
 
 /**
  * The simulator: N nodes in one process, each with the real document store and the real

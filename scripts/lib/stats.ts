@@ -1,4 +1,4 @@
-import { percentileOfSorted } from '../../lib/stats.js'
+import { percentileOfSorted } from '../../plan/stats.js'
 
 /** Percentile of a sample (nearest rank); NaN for an empty sample. */
 export function percentile (values: number[], p: number): number {

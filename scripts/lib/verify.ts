@@ -1,5 +1,5 @@
 import { ApiError, FleetClient, NodeUnreachableError } from '../../node/cli/client.js'
-import { sleep } from '../../lib/backoff.js'
+import { sleep } from '../../bootstrap/backoff.js'
 
 /**
  * The deployment check of the earlier orchestrator, for a cluster of fleet nodes: seven checks,

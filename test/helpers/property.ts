@@ -5,7 +5,7 @@
  * (and FLEET_TEST_PATH, for the shrunk case) replay a failure; see README, Testing.
  */
 import fc from 'fast-check'
-import { Draws } from '../../lib/prng.js'
+import { Draws } from '../../plan/prng.js'
 
 export { Draws }
 

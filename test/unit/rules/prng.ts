@@ -1,5 +1,5 @@
 /** Seeded trials for property tests that draw their own data (see README, Testing, for fast-check ones). */
-import { SeededRng, seedFromEnv } from '../../../lib/prng.js'
+import { SeededRng, seedFromEnv } from '../../../plan/prng.js'
 
 export { SeededRng as Rng }
 

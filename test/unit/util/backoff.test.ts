@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
-import { Backoff, backoffDelay, sleep } from '../../../lib/backoff.js'
+import { Backoff, backoffDelay, sleep } from '../../../bootstrap/backoff.js'
 
-describe('lib/backoff', () => {
+describe('bootstrap/backoff', () => {
   it('grows exponentially with jitter between half and the full cap, capped at max', () => {
     const lo = { random: () => 0 }
     const hi = { random: () => 0.999999 }

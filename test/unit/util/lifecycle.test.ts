@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { Lifecycle, type StartablePart } from '../../../lib/lifecycle.js'
-import type { Log } from '../../../lib/log.js'
+import { Lifecycle, type StartablePart } from '../../../node/util/lifecycle.js'
+import type { Log } from '../../../crdt/log.js'
 
 function recorder (): { log: string[], logger: Log & { errors: string[] }, part: (name: string, opts?: { failStart?: boolean, failStop?: boolean }) => StartablePart } {
   const log: string[] = []
@@ -20,7 +20,7 @@ function recorder (): { log: string[], logger: Log & { errors: string[] }, part:
   return { log, logger, part }
 }
 
-describe('lib/lifecycle', () => {
+describe('node/util/lifecycle', () => {
   it('starts parts in order and stops them in reverse, once', async () => {
     const { log, logger, part } = recorder()
     const life = new Lifecycle(logger)

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import { AbortableLoop } from '../../../lib/abortable-loop.js'
-import { sleep } from '../../../lib/backoff.js'
-import { OncePerTick, TickBatch } from '../../../lib/tick-batch.js'
+import { AbortableLoop } from '../../../node/util/abortable-loop.js'
+import { sleep } from '../../../bootstrap/backoff.js'
+import { OncePerTick, TickBatch } from '../../../node/util/tick-batch.js'
 
 const nextTick = async (): Promise<void> => { await new Promise<void>(resolve => setImmediate(resolve)) }
 
-describe('lib/abortable-loop and lib/tick-batch', () => {
+describe('node/util/abortable-loop and tick-batch', () => {
   it('runs a loop once however often started, and stop() aborts it and waits for it to end', async () => {
     let runs = 0
     let ended = false

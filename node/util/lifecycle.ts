@@ -1,4 +1,4 @@
-import type { Log } from './log.js'
+import type { Log } from '../../crdt/log.js'
 
 /** A part of a process that is started and stopped: a server, a loop, a store. */
 export interface StartablePart {
