@@ -3,37 +3,20 @@ import * as A from '@automerge/automerge'
 import type { Log } from './log.js'
 import { checkedView } from './materialization.js'
 import type { ChunkStore } from './storage/chunk-store.js'
-import { Compactor } from './storage/compact.js'
+import { CompactionSchedule, type CompactionScheduleInit } from './storage/compaction-schedule.js'
 import { DEFAULT_WRITE_RETRY_MAX_MS, DEFAULT_WRITE_RETRY_MIN_MS, WriteFailures, type StorageHealth } from './storage/write-failures.js'
 import { genesis, type FleetDoc } from './schema.js'
 import { migrate } from './migrations.js'
 
-export const DEFAULT_COMPACT_CHUNKS = 512
-export const DEFAULT_COMPACT_RATIO = 1
 /** Remote changes are acknowledged to nobody, so their disk writes can wait and be batched. */
 export const DEFAULT_REMOTE_FLUSH_DELAY_MS = 50
-export const DEFAULT_COMPACT_QUIET_MS = 500
 
-export interface DocStoreInit {
-  storage: ChunkStore
-  logger: Log
+/** Compaction options (compactChunks, compactQuietMs, compactInWorker): see CompactionScheduleInit. */
+export interface DocStoreInit extends CompactionScheduleInit {
   /** Automerge actor id (hex) for this replica's changes; default random. */
   actor?: string
-  /**
-   * Compact into a snapshot once this many chunks accumulated (default DEFAULT_COMPACT_CHUNKS)
-   * or once the chunks outweigh the snapshot by DEFAULT_COMPACT_RATIO: load time stays
-   * proportional to the document, not to its history of small writes.
-   */
-  compactChunks?: number
-  /** Background compaction waits for this long without writes (default DEFAULT_COMPACT_QUIET_MS). */
-  compactQuietMs?: number
   /** How long remote changes may wait before being written (default DEFAULT_REMOTE_FLUSH_DELAY_MS). */
   remoteFlushDelayMs?: number
-  /**
-   * Make snapshots in a worker thread, in the background (default true): saving a large document
-   * whole blocks for hundreds of milliseconds. False: inline, in the write that triggers it.
-   */
-  compactInWorker?: boolean
   /** Retry delays after a failed disk write (defaults DEFAULT_WRITE_RETRY_MIN_MS doubling to DEFAULT_WRITE_RETRY_MAX_MS). */
   retryMinMs?: number
   retryMaxMs?: number
@@ -81,7 +64,6 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   private current: A.Doc<FleetDoc>
   private readonly storage: ChunkStore
   private readonly log: Log
-  private readonly compactChunks: number
   private readonly remoteFlushDelayMs: number
   private remoteFlushTimer: NodeJS.Timeout | null = null
   private savedHeads: A.Heads
@@ -89,14 +71,8 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   private flushing: Promise<void> | null = null
   private dirty = false
   private closed = false
-  /** The stored snapshot and the chunks stored after it: what a background compaction starts from. */
-  private storedSnapshot: Uint8Array | null = null
-  private storedChunks: Uint8Array[] = []
-  private readonly compactor: Compactor | null
-  private compacting: Promise<void> | null = null
-  private compactionHolds = 0
-  private compactTimer: NodeJS.Timeout | null = null
-  private readonly compactQuietMs: number
+  /** When stored chunks are replaced by a snapshot (and what a background compaction starts from). */
+  private readonly compaction: CompactionSchedule
   private readonly failures: WriteFailures
   /** Times the materialized view was rebuilt after Automerge showed a stale value (see materialization.ts). */
   materializationRepairs = 0
@@ -108,8 +84,6 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     this.current = doc
     this.storage = init.storage
     this.log = init.logger
-    this.compactChunks = init.compactChunks ?? DEFAULT_COMPACT_CHUNKS
-    this.compactQuietMs = init.compactQuietMs ?? DEFAULT_COMPACT_QUIET_MS
     this.remoteFlushDelayMs = init.remoteFlushDelayMs ?? DEFAULT_REMOTE_FLUSH_DELAY_MS
     this.failures = new WriteFailures({
       minMs: init.retryMinMs ?? DEFAULT_WRITE_RETRY_MIN_MS,
@@ -119,7 +93,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
       onChange: () => { this.emit('storage', this.storageHealth()) }
     })
     this.savedHeads = A.getHeads(doc)
-    this.compactor = init.compactInWorker === false ? null : new Compactor()
+    this.compaction = new CompactionSchedule(init)
   }
 
   /** Loads the replica from storage (or starts from genesis) before anything else sees it. */
@@ -141,8 +115,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     doc = migrate(doc)
     const migrated = A.getHeads(doc).join() !== beforeMigration
     const store = new DocStore(doc, init)
-    store.storedSnapshot = stored.snapshot
-    store.storedChunks = [...stored.chunks]
+    store.compaction.loaded(stored.snapshot, stored.chunks)
     store.loadStats = { ms: performance.now() - t0, bytes: (stored.snapshot?.byteLength ?? 0) + stored.chunks.reduce((n, c) => n + c.byteLength, 0), chunks: stored.chunks.length }
     // A brand new replica persists genesis so that a later load finds the shared root maps.
     if (fresh) store.savedHeads = []
@@ -150,7 +123,7 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     await store.flush()
     if (store.failures.failure !== null) { // a replica that cannot be written does not start
       store.failures.stop()
-      await store.compactor?.close()
+      await store.compaction.close()
       await init.storage.close().catch(() => undefined)
       throw store.failures.failure
     }
@@ -281,14 +254,11 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     // One last attempt even while degraded (what may still fail to save was never acknowledged).
     this.failures.stop()
     await this.flush()
-    // A compaction due or under way finishes and is stored: a restart then loads the snapshot,
-    // not the (much slower to load) chunks it replaces.
-    if (this.compactTimer !== null) this.maybeCompact(true)
-    await this.compacting
+    await this.compaction.finish()
     this.failures.stop()
     if (this.failures.failure !== null) this.log.error({ err: this.failures.failure }, 'closing with changes not saved to disk (none of them acknowledged)')
     this.closed = true
-    await this.compactor?.close()
+    await this.compaction.close()
     await this.storage.close()
   }
 
@@ -371,76 +341,21 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     const doc = this.current
     const heads = A.getHeads(doc)
     const chunk = A.saveSince(doc, this.savedHeads)
-    if (this.compactor === null && this.needsCompaction(chunk.byteLength)) {
+    if (this.compaction.compactor === null && this.compaction.due(chunk.byteLength)) {
       const snapshot = A.save(doc)
       await this.storage.compact(snapshot)
-      this.storedSnapshot = snapshot
-      this.storedChunks = []
+      this.compaction.replaced(snapshot)
     } else if (chunk.byteLength > 0) {
       await this.storage.append(chunk)
-      this.storedChunks.push(chunk)
+      this.compaction.appended(chunk)
     }
     this.savedHeads = heads
     this.emit('persisted', heads)
-    this.maybeCompact()
+    this.compaction.maybeCompact()
   }
 
-  /**
-   * A bulk write (a plan import in many changes) holds background compaction until it ends:
-   * each compaction re-saves the whole document, and one per few changes of a growing import
-   * made the import's total work quadratic. Returns the function that ends the hold.
-   */
+  /** Holds background compaction during a bulk write (see CompactionSchedule.hold); returns the release. */
   holdCompaction (): () => void {
-    this.compactionHolds++
-    return () => { this.compactionHolds--; this.maybeCompact() }
-  }
-
-  /**
-   * Compacts once writes pause for compactQuietMs (or the chunks reach compactChunks): changes
-   * arriving in a stream (a peer's import in many changes) otherwise started one whole-document
-   * snapshot after another on every node.
-   */
-  private maybeCompact (now = false): void {
-    if (this.compactTimer !== null) clearTimeout(this.compactTimer)
-    this.compactTimer = null
-    const compactor = this.compactor
-    if (compactor === null || this.compacting !== null || this.compactionHolds > 0 || this.closed || !this.needsCompaction(0)) return
-    if (!now && this.compactQuietMs > 0 && this.storage.stats().chunkCount < this.compactChunks) {
-      this.compactTimer = setTimeout(() => { this.maybeCompact(true) }, this.compactQuietMs)
-      this.compactTimer.unref()
-      return
-    }
-    this.compacting = this.compactInBackground(compactor).finally(() => { this.compacting = null })
-  }
-
-  /**
-   * Chunks are change logs, far bigger and slower to load than a compressed snapshot: once they
-   * outweigh the snapshot (say, after a large import) or are many, replace them with a snapshot.
-   */
-  private needsCompaction (pendingBytes: number): boolean {
-    const stats = this.storage.stats()
-    return stats.chunkCount + (pendingBytes > 0 ? 1 : 0) >= this.compactChunks ||
-      stats.chunkBytes + pendingBytes > stats.snapshotBytes * DEFAULT_COMPACT_RATIO + 64 * 1024
-  }
-
-  /**
-   * Makes the snapshot in the worker from the stored bytes, then swaps it in for exactly the
-   * chunks it covers; writes go on meanwhile (their chunks stay). Failure leaves the chunks,
-   * which load all the same: it is logged and tried again at a later write.
-   */
-  private async compactInBackground (compactor: Compactor): Promise<void> {
-    const base = this.storedSnapshot
-    const chunks = [...this.storedChunks]
-    try {
-      const t0 = performance.now()
-      const snapshot = await compactor.compact(base, chunks)
-      if (this.closed) return
-      await this.storage.compact(snapshot, chunks.length)
-      this.storedSnapshot = snapshot
-      this.storedChunks = this.storedChunks.slice(chunks.length)
-      this.log.debug({ ms: Math.round(performance.now() - t0), bytes: snapshot.byteLength, chunks: chunks.length }, 'compacted')
-    } catch (err) {
-      this.log.warn({ err }, 'compaction failed; the chunks stay and load as they are')
-    }
+    return this.compaction.hold()
   }
 }

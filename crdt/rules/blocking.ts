@@ -64,6 +64,8 @@ export class BlockingIndex {
   /**
    * Sets (or, with undefined, removes) the given tasks' nodes and re-derives the blocking that
    * can change. Returns the ids whose blocking changed (became blocked, unblocked, or re-worded).
+   * One function on purpose (about 85 lines): its phases share the worklists and visited sets, and
+   * the argument in the class comment follows them in this order.
    */
   apply (changes: ReadonlyMap<string, BlockNode | undefined>): Set<string> {
     const region = new Set<string>()

@@ -105,16 +105,7 @@ export class PlanService {
     const epicOps = planEpicOps(existingEpics, plan)
     await yieldToLoop()
     const digest = planDigest(plan)
-    const counts: ImportCounts = { added: 0, updated: 0, cancelled: 0, unchanged: 0, skipped: 0 }
-    const skipped: Array<{ id: string, reason: string }> = []
-    for (const op of ops) {
-      if (op.op === 'add') counts.added++
-      else if (op.op === 'update') counts.updated++
-      else if (op.op === 'cancel') counts.cancelled++
-      else { counts.skipped++; skipped.push({ id: op.id, reason: op.reason }) }
-    }
-    const touched = new Set(ops.map(o => o.op === 'add' ? o.task.id : o.id))
-    counts.unchanged = plan.tasks.filter(t => !touched.has(t.id)).length
+    const { counts, skipped } = countImportOps(ops, plan)
     const metaChanged = readOpt(doc.plan.digest) !== digest || readOpt(doc.plan.id) !== plan.id || readOpt(doc.plan.title) !== plan.title
     const writes = ops.filter(o => o.op !== 'skip').length + epicOps.length
     const before = this.store.heads()
@@ -158,4 +149,19 @@ export class PlanService {
       heads: this.store.heads()
     }
   }
+}
+
+/** What an import will do, by kind of write, and the tasks it leaves alone with the reason. */
+function countImportOps (ops: ReturnType<typeof planImportOps>, plan: Plan): { counts: ImportCounts, skipped: Array<{ id: string, reason: string }> } {
+  const counts: ImportCounts = { added: 0, updated: 0, cancelled: 0, unchanged: 0, skipped: 0 }
+  const skipped: Array<{ id: string, reason: string }> = []
+  for (const op of ops) {
+    if (op.op === 'add') counts.added++
+    else if (op.op === 'update') counts.updated++
+    else if (op.op === 'cancel') counts.cancelled++
+    else { counts.skipped++; skipped.push({ id: op.id, reason: op.reason }) }
+  }
+  const touched = new Set(ops.map(o => o.op === 'add' ? o.task.id : o.id))
+  counts.unchanged = plan.tasks.filter(t => !touched.has(t.id)).length
+  return { counts, skipped }
 }

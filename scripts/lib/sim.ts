@@ -47,6 +47,7 @@ export interface SimReport {
 
 interface SimNode { id: string, store: DocStore, replicator: Replicator }
 
+/** One scenario in phases (idle, load, crash, partition and heal) sharing the nodes and clocks: one function on purpose (about 90 lines), read top to bottom. */
 export async function runSim (init: SimInit): Promise<SimReport> {
   const random = mulberry32(init.seed ?? 1)
   const livenessMs = init.livenessMs ?? DEFAULT_SIM_LIVENESS_MS
