@@ -162,6 +162,14 @@ export class FleetMetrics {
         counter('changes_applied_total', 'Remote document changes applied from gossip', [], r => [[{}, r.changesApplied]])
         break
       }
+      case 'materializationRepairs':
+        new Counter({
+          name: name('materialization_repairs_total'),
+          help: 'Times remote changes left Automerge showing a stale value and the view was rebuilt (crdt/materialization.ts)',
+          registers,
+          collect () { this.reset(); this.inc(s.materializationRepairs?.() ?? 0) }
+        })
+        break
       case 'documentBytes':
         new Gauge({ name: name('document_bytes'), help: 'Size of the replica as stored: its last snapshot plus the chunks saved since', registers, collect () { this.set(s.documentBytes?.() ?? 0) } })
         break

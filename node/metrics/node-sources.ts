@@ -35,6 +35,7 @@ export function nodeMetricsSources (init: NodeSourcesInit): MetricsSources {
     // What the store holds (last snapshot plus chunks since): saving the replica whole to measure
     // it would block the event loop for as long as a compaction.
     documentBytes: () => store.storedBytes(),
+    materializationRepairs: () => store.materializationRepairs,
     peerHeads: () => {
       const ours = store.heads().join(',')
       return replicator.peers.live(Date.now(), livenessMs).map((p): PeerHeadsSample => ({

@@ -27,6 +27,8 @@ export interface MetricsSources {
   connectedPeers?: () => number
   /** Size of the whole replica when saved (expensive to compute: cache it). */
   documentBytes?: () => number
+  /** Times the document's view was rebuilt after Automerge showed a stale value (crdt/materialization.ts). */
+  materializationRepairs?: () => number
   storage?: () => StorageSample
   /** Peers heard from recently, with their announced heads compared to ours. */
   peerHeads?: () => PeerHeadsSample[]
