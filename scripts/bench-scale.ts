@@ -131,7 +131,7 @@ async function claims (n: StartedNode): Promise<number[]> {
   return out
 }
 
-async function oneNode (build: string, entry: string | undefined, tasks: number, row: Row): Promise<void> {
+async function oneNode (entry: string | undefined, tasks: number, row: Row): Promise<void> {
   const n = await startNode({ ...startOpts, ...(entry === undefined ? {} : { entry }) })
   try {
     await lagMaxMs(n)
@@ -154,7 +154,6 @@ async function oneNode (build: string, entry: string | undefined, tasks: number,
     await killAll()
     removeDir(n.dataDir)
   }
-  void build
 }
 
 async function threeNodes (entry: string | undefined, tasks: number, row: Row): Promise<void> {
@@ -206,7 +205,7 @@ async function main (): Promise<void> {
       const row: Row = { build, tasks }
       if (build === 'before' && tasks > BASELINE_MAX_TASKS) { rows.push(row); continue }
       process.stderr.write(`bench:scale ${build} ${tasks} tasks...\n`)
-      if (process.env.BENCH_ONE_NODE !== '0') await oneNode(build, entry, tasks, row)
+      if (process.env.BENCH_ONE_NODE !== '0') await oneNode(entry, tasks, row)
       if (THREE_NODES) await threeNodes(entry, tasks, row)
       rows.push(row)
       process.stderr.write(`  ${JSON.stringify(row)}\n`)

@@ -74,18 +74,3 @@ export function finishPlanImport (d: FleetDoc, m: PlanMeta, now: number): void {
   d.plan.digest = str(m.digest)
   d.plan.importedAt = now
 }
-
-export interface PlanImportWrite extends PlanMeta {
-  epics: readonly EpicWrite[]
-  tasks: readonly TaskImportWrite[]
-  /** The plan's id, title or digest differ from what the document holds. */
-  metaChanged: boolean
-}
-
-/** A whole import in one change (small plans, tests): epics, then tasks, then the plan's metadata. */
-export function applyPlanImport (d: FleetDoc, w: PlanImportWrite, now: number): void {
-  for (const e of w.epics) writeEpic(d, e)
-  const guard: ImportGuard = { exists: () => false, untouched: () => true }
-  for (const op of w.tasks) writeImportTask(d, op, w.plan.id, guard, now)
-  if (w.metaChanged) finishPlanImport(d, w, now)
-}

@@ -5,7 +5,7 @@ import { ClaimRefusedError } from '../../../crdt/errors.js'
 import { revokeAgentTokens, registerAgent } from '../../../crdt/mutations/agents.js'
 import { addClaim, completeAssignment, confirmClaim, endAttempt, type AttemptPolicy } from '../../../crdt/mutations/assignments.js'
 import { ejectMerge, enqueueMerge, markMerged } from '../../../crdt/mutations/merge-queue.js'
-import { applyPlanImport } from '../../../crdt/mutations/plans.js'
+import { finishPlanImport, writeEpic, writeImportTask, type ImportGuard } from '../../../crdt/mutations/plans.js'
 import { addEvidence, addSnapshot } from '../../../crdt/mutations/records.js'
 import { editTaskSpec, newTaskSpec, specOf } from '../../../crdt/mutations/tasks.js'
 import { genesis, read, type FleetDoc } from '../../../crdt/schema.js'
@@ -112,14 +112,11 @@ describe('crdt/mutations: pure document writes, time passed in', () => {
 
   it('a plan import writes epics, tasks and the plan record with the given time', () => {
     const task = { id: 'p1', title: 'P', epic: 'e1', description: '', estimatedHours: 3, role: null, dependsOn: [], priority: 1, acceptance: null, order: 0 }
+    const guard: ImportGuard = { exists: () => false, untouched: () => true }
     const doc = change(withTask(), (d) => {
-      applyPlanImport(d, {
-        plan: { id: 'plan', title: 'Plan' },
-        digest: 'abc',
-        epics: [{ op: 'add', epic: { id: 'e1', title: 'E', role: null, order: 0 } }],
-        tasks: [{ op: 'add', task }, { op: 'update', id: 't1', fields: { title: 'T2' } }, { op: 'skip', id: 'x' }],
-        metaChanged: true
-      }, T0 + 500)
+      writeEpic(d, { op: 'add', epic: { id: 'e1', title: 'E', role: null, order: 0 } })
+      for (const op of [{ op: 'add', task }, { op: 'update', id: 't1', fields: { title: 'T2' } }, { op: 'skip', id: 'x' }] as const) writeImportTask(d, op, 'plan', guard, T0 + 500)
+      finishPlanImport(d, { plan: { id: 'plan', title: 'Plan' }, digest: 'abc' }, T0 + 500)
     })
     assert.equal(doc.plan.importedAt, T0 + 500)
     assert.equal(read(doc.epics.e1?.title), 'E')
