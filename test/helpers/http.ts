@@ -21,3 +21,13 @@ export async function getJson<T = any> (base: string, path: string): Promise<T> 
   if (r.status !== 200) throw new Error(`GET ${path} -> ${r.status} ${JSON.stringify(r.body)}`)
   return r.body
 }
+
+/** GET /health with a deadline, or null when the node does not answer 200 in time (a stuck event loop never answers). */
+export async function healthWithin<T = { peers: number }> (url: string, timeoutMs: number): Promise<T | null> {
+  try {
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(timeoutMs) })
+    return res.status === 200 ? await res.json() as T : null
+  } catch {
+    return null
+  }
+}

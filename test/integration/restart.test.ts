@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gitAt } from '../../node/git/git.js'
 import { cloneRepo, createSharedRemote } from '../../node/git/setup.js'
-import { api, getJson } from '../helpers/http.js'
+import { api, getJson, healthWithin } from '../helpers/http.js'
 import { killAll, killNode, removeDir, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
 import { waitFor } from '../../scripts/lib/wait.js'
 
@@ -21,14 +21,9 @@ function plan (n: number): string {
   return lines.join('\n')
 }
 
-/** GET /health with a deadline (generous: the test machine is shared); a node whose event loop is stuck never answers. */
-async function health (url: string, timeoutMs = 5000): Promise<{ peers: number } | null> {
-  try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(timeoutMs) })
-    return res.status === 200 ? await res.json() as { peers: number } : null
-  } catch {
-    return null
-  }
+/** GET /health within 5 s (generous: the test machine is shared); a node whose event loop is stuck never answers. */
+async function health (url: string): Promise<{ peers: number } | null> {
+  return await healthWithin(url, 5000)
 }
 
 /** CPU seconds (user + system) a process has used, from /proc. */

@@ -5,7 +5,7 @@ import { cloneRepo, createSharedRemote } from '../../node/git/setup.js'
 import { GENERATED_ROLES, generatePlan } from '../../scripts/lib/generate-plan.js'
 import { killAll, killNode, removeDir, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
 import { waitFor } from '../../scripts/lib/wait.js'
-import { api, getJson } from '../helpers/http.js'
+import { api, getJson, healthWithin } from '../helpers/http.js'
 
 /**
  * `npm run test:scale` (after `npm test` in .ci/run): a 24-node cluster of real node processes on
@@ -24,16 +24,6 @@ const say = (s: string): void => { process.stderr.write(`      ${s}\n`) }
 const START_BATCH = 4
 
 interface Task { id: string, status: string, assignee: string | null }
-interface Health { peers: number }
-
-async function health (url: string): Promise<Health | null> {
-  try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(10_000) })
-    return res.status === 200 ? await res.json() as Health : null
-  } catch {
-    return null
-  }
-}
 
 describe(`scale: ${NODES} node processes, ${NODES * AGENTS_PER_NODE} agents, a ${TASKS}-task plan, one node killed -9`, function () {
   this.timeout(60 * 60_000)
@@ -73,7 +63,7 @@ describe(`scale: ${NODES} node processes, ${NODES * AGENTS_PER_NODE} agents, a $
       nodes.push(...await Promise.all(batch.map(async (n) => await startOne(n, first.addr))))
     }
     await waitFor(async () => {
-      const hs = await Promise.all(nodes.map(async n => await health(n.url)))
+      const hs = await Promise.all(nodes.map(async n => await healthWithin(n.url, 10_000)))
       return hs.every(h => h !== null && h.peers >= 1)
     }, `all ${NODES} nodes to answer /health with a peer`, 300_000, 1000)
     const formedMs = Date.now() - t0
