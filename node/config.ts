@@ -8,7 +8,7 @@ import type { WorkInit } from './work.js'
 import { BadWebhookUrlError, parseReceivers, type Receiver } from './alerts/receivers.js'
 import { readTlsFiles, TlsFilesError, type TlsFiles } from './http/tls.js'
 import { START_OPTIONS, type StartField } from './options/start-options.js'
-import { ConfigError, fromCli, fromEnv, optionReader, readConfigFile, type LOG_LEVELS, type RawOptions } from './options/table.js'
+import { ConfigError, fromCli, fromEnv, optionReader, parseOption, readConfigFile, type LOG_LEVELS, type RawOptions } from './options/table.js'
 
 export { ConfigError, LOG_LEVELS } from './options/table.js'
 export { DEFAULT_CLUSTER_NAME, DEFAULT_DATA_DIR, DEFAULT_HTTP, DEFAULT_LISTEN, START_OPTIONS, type StartField } from './options/start-options.js'
@@ -63,21 +63,10 @@ export function resolveStartConfig (cli: StartRawOptions, env: NodeJS.ProcessEnv
   const bootLabel = labelOf('bootstrap')
   const bootList = get('bootstrap') as string[]
   for (const [i, b] of bootList.entries()) {
-    try {
-      bootstrap.push(parseBootstrapAddr(b, bootList.length > 1 ? `entry ${i + 1}` : 'address'))
-    } catch (err) {
-      throw new ConfigError(bootLabel, (err as Error).message)
-    }
+    bootstrap.push(parseOption(bootLabel, Error, () => parseBootstrapAddr(b, bootList.length > 1 ? `entry ${i + 1}` : 'address')))
   }
   const bootFile = get('bootstrapFile') as string | undefined
-  if (bootFile !== undefined) {
-    try {
-      bootstrap.push(...readBootstrapFile(bootFile))
-    } catch (err) {
-      if (err instanceof BootstrapListError) throw new ConfigError(labelOf('bootstrapFile'), err.message)
-      throw err
-    }
-  }
+  if (bootFile !== undefined) bootstrap.push(...parseOption(labelOf('bootstrapFile'), BootstrapListError, () => readBootstrapFile(bootFile)))
   const closed = resolveClosedCluster(get, labelOf, bootstrap)
   return {
     data: get('data') as string,
@@ -107,6 +96,7 @@ function tlsOf (get: Get, labelOf: LabelOf): TlsFiles | null {
   try {
     return readTlsFiles(cert, key)
   } catch (err) {
+    // Which of the two options is to blame is only known from the error.
     if (err instanceof TlsFilesError) throw new ConfigError(labelOf(err.which === 'key' ? 'tlsKey' : 'tlsCert'), err.message)
     throw err
   }
@@ -114,26 +104,14 @@ function tlsOf (get: Get, labelOf: LabelOf): TlsFiles | null {
 
 /** --alert-webhook URLs (a bad one stops the node: exit 2) and --queue-stuck. */
 function alertsOf (get: Get, label: string): AlertsConfig {
-  let receivers: Receiver[]
-  try {
-    receivers = parseReceivers(get('alertWebhook') as string[])
-  } catch (err) {
-    if (err instanceof BadWebhookUrlError) throw new ConfigError(label, err.message)
-    throw err
-  }
+  const receivers: Receiver[] = parseOption(label, BadWebhookUrlError, () => parseReceivers(get('alertWebhook') as string[]))
   const stuck = get('queueStuck') as number | undefined
   return { receivers, ...(stuck === undefined ? {} : { queueStuckMs: Math.round(stuck * 1000) }) }
 }
 
 /** --repo and the agents that work in it; agents without a repo are a usage error. */
 function workOf (get: Get, ms: Ms, agentLabel: string): WorkInit | null {
-  let agents: AgentSpec[]
-  try {
-    agents = parseAgentSpecs(get('agent') as string[])
-  } catch (err) {
-    if (err instanceof AgentSpecError) throw new ConfigError(agentLabel, err.message)
-    throw err
-  }
+  const agents: AgentSpec[] = parseOption(agentLabel, AgentSpecError, () => parseAgentSpecs(get('agent') as string[]))
   const repo = get('repo') as string | undefined
   if (repo === undefined) {
     if (agents.length > 0) throw new ConfigError(agentLabel, 'agents need --repo PATH (the git clone they work in)')
@@ -199,27 +177,12 @@ function resolveClosedCluster (get: Get, labelOf: LabelOf, bootstrap: BootstrapP
   const http = get('http') as { host: string, port: number }
 
   const keyFile = get('swarmKey') as string | undefined
-  let swarmKey: SwarmKey | null = null
-  if (keyFile !== undefined) {
-    try {
-      swarmKey = readSwarmKeyFile(keyFile)
-    } catch (err) {
-      if (err instanceof SwarmKeyError) throw new ConfigError(labelOf('swarmKey'), err.message)
-      throw err
-    }
-  }
+  const swarmKey: SwarmKey | null = keyFile === undefined ? null : parseOption(labelOf('swarmKey'), SwarmKeyError, () => readSwarmKeyFile(keyFile))
 
   let allowPeers: string[] | null = null
   const listed = get('allowPeer') as string[]
   const allowFile = get('allowPeersFile') as string | undefined
-  const allowed = <T>(field: StartField, read: () => T): T => {
-    try {
-      return read()
-    } catch (err) {
-      if (err instanceof AllowListError) throw new ConfigError(labelOf(field), err.message)
-      throw err
-    }
-  }
+  const allowed = <T>(field: StartField, read: () => T): T => parseOption(labelOf(field), AllowListError, read)
   const ids = allowed('allowPeer', () => listed.map(p => parseAllowedPeer(p, 'peer id')))
   if (allowFile !== undefined) ids.push(...allowed('allowPeersFile', () => readAllowListFile(allowFile)))
   if (listed.length > 0 || allowFile !== undefined) allowPeers = [...new Set(ids)]
@@ -230,15 +193,7 @@ function resolveClosedCluster (get: Get, labelOf: LabelOf, bootstrap: BootstrapP
   }
 
   const tokenFile = get('apiTokenFile') as string | undefined
-  let apiToken: string | null = null
-  if (tokenFile !== undefined) {
-    try {
-      apiToken = readApiTokenFile(tokenFile)
-    } catch (err) {
-      if (err instanceof ApiTokenError) throw new ConfigError(labelOf('apiTokenFile'), err.message)
-      throw err
-    }
-  }
+  const apiToken: string | null = tokenFile === undefined ? null : parseOption(labelOf('apiTokenFile'), ApiTokenError, () => readApiTokenFile(tokenFile))
   const authReads = get('authReads') as boolean
   if (authReads && apiToken === null) throw new ConfigError(labelOf('authReads'), 'needs --api-token-file FILE (the token readers must present)')
   if (apiToken === null && !isLoopbackHost(http.host)) {

@@ -1,7 +1,7 @@
 import { BadNodeUrlError, parseNodeUrl } from '../cli/client.js'
 import { CaFileError, readCaFile } from '../cli/transport.js'
 import { AGENT_OPTIONS } from '../options/agent-options.js'
-import { ConfigError, fromCli, fromEnv, optionReader, readConfigFile, type LOG_LEVELS, type RawOptions, type SourcedOptions } from '../options/table.js'
+import { ConfigError, fromCli, fromEnv, optionReader, parseOption, readConfigFile, type LOG_LEVELS, type RawOptions, type SourcedOptions } from '../options/table.js'
 import { ApiTokenError, parseApiToken, readApiTokenFile } from '../http/auth.js'
 import { AgentSpecError, parseAgentSpecs, type AgentSpec } from './spec.js'
 
@@ -54,46 +54,21 @@ export function resolveAgentConfig (cli: AgentRawOptions, env: NodeJS.ProcessEnv
 
   const nodeValues = get('node') as string[]
   if (nodeValues.length === 0) throw new ConfigError('--node', 'give at least one node URL (e.g. --node http://10.0.0.1:3000; env FLEET_NODE, comma separated)')
-  let nodes: string[]
-  try {
-    nodes = [...new Set(nodeValues.map(parseNodeUrl))]
-  } catch (err) {
-    if (err instanceof BadNodeUrlError) throw new ConfigError(labelOf('node'), err.message)
-    throw err
-  }
-
-  let agents: AgentSpec[]
-  try {
-    agents = parseAgentSpecs(get('agent') as string[])
-  } catch (err) {
-    if (err instanceof AgentSpecError) throw new ConfigError(labelOf('agent'), err.message)
-    throw err
-  }
+  const nodes: string[] = parseOption(labelOf('node'), BadNodeUrlError, () => [...new Set(nodeValues.map(parseNodeUrl))])
+  const agents: AgentSpec[] = parseOption(labelOf('agent'), AgentSpecError, () => parseAgentSpecs(get('agent') as string[]))
   if (agents.length === 0) throw new ConfigError('--agent', 'give at least one agent as NAME:ROLE (env FLEET_AGENTS)')
 
   const repo = get('repo') as string | undefined
   if (repo === undefined) throw new ConfigError('--repo', 'name the git clone the agents work in (env FLEET_REPO)')
 
-  let token: string | null = null
   const tokenFile = get('apiTokenFile') as string | undefined
-  try {
-    if (tokenFile !== undefined) token = readApiTokenFile(tokenFile)
-    else if (env.FLEET_API_TOKEN !== undefined && env.FLEET_API_TOKEN !== '') token = parseApiToken(env.FLEET_API_TOKEN, 'FLEET_API_TOKEN')
-  } catch (err) {
-    if (err instanceof ApiTokenError) throw new ConfigError(tokenFile === undefined ? 'FLEET_API_TOKEN' : labelOf('apiTokenFile'), err.message)
-    throw err
-  }
+  const envToken = env.FLEET_API_TOKEN
+  const token: string | null = tokenFile !== undefined
+    ? parseOption(labelOf('apiTokenFile'), ApiTokenError, () => readApiTokenFile(tokenFile))
+    : envToken !== undefined && envToken !== '' ? parseOption('FLEET_API_TOKEN', ApiTokenError, () => parseApiToken(envToken, 'FLEET_API_TOKEN')) : null
 
-  let ca: string | null = null
   const caFile = get('ca') as string | undefined
-  if (caFile !== undefined) {
-    try {
-      ca = readCaFile(caFile)
-    } catch (err) {
-      if (err instanceof CaFileError) throw new ConfigError(labelOf('ca'), err.message)
-      throw err
-    }
-  }
+  const ca: string | null = caFile === undefined ? null : parseOption(labelOf('ca'), CaFileError, () => readCaFile(caFile))
 
   const timeout = ms('executorTimeout')
   const remote = get('remote') as string | undefined

@@ -21,6 +21,19 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Runs the parser of one option's value; its own error (of `errorType`: a bad file, URL or spec)
+ * becomes a ConfigError naming the option as the user gave it. Other errors pass through.
+ */
+export function parseOption<T> (option: string, errorType: abstract new (...args: never[]) => Error, parse: () => T): T {
+  try {
+    return parse()
+  } catch (err) {
+    if (err instanceof errorType) throw new ConfigError(option, err.message)
+    throw err
+  }
+}
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 export interface OptionSpec {
