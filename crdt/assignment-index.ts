@@ -1,3 +1,5 @@
+import type { ClaimView } from './rules/claims.js'
+
 /**
  * Assignment views with the indexes the services read per request and the coordination loops per
  * tick: by agent, held (pending or confirmed) by agent, and pending overall. Each is updated when
@@ -7,15 +9,12 @@
 export const ASSIGNMENT_STATES = ['pending', 'confirmed', 'lost', 'completed', 'released', 'expired', 'failed'] as const
 export type AssignmentState = typeof ASSIGNMENT_STATES[number]
 
-export interface AssignmentView {
-  id: string
-  taskId: string
-  agentId: string
-  nodeId: string
-  attempt: number
-  clock: number
+/**
+ * An assignment as the projection shows it: the claim's fields (ClaimView, the settle rule's
+ * input) with the state derived from them and the task, plus the work record.
+ */
+export interface AssignmentView extends Omit<ClaimView, 'state'> {
   claimedAt: number
-  confirmedAt: number | null
   state: AssignmentState
   progress: number
   message: string | null
