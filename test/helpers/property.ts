@@ -48,3 +48,8 @@ export function propertyParams (numRuns: number, extra: fc.Parameters<[fc.Genera
 export function checkHistories (numRuns: number, fn: (draws: Draws) => void, extra: fc.Parameters<[fc.GeneratorValue]> = {}): void {
   fc.assert(fc.property(fc.gen(), (g) => { fn(new GenDraws(g)) }), propertyParams(numRuns, extra))
 }
+
+/** checkHistories for histories that await (a real store per run). */
+export async function checkHistoriesAsync (numRuns: number, fn: (draws: Draws) => Promise<void>, extra: fc.Parameters<[fc.GeneratorValue]> = {}): Promise<void> {
+  await fc.assert(fc.asyncProperty(fc.gen(), async (g) => { await fn(new GenDraws(g)) }), propertyParams(numRuns, extra))
+}

@@ -9,7 +9,7 @@ import { stronglyConnected } from '../../../plan/graph.js'
 import { downstreamHours } from '../../../plan/critical-path.js'
 import { bucketOf, read, str, type FleetDoc } from '../../../crdt/schema.js'
 import { readTask, writeTaskSpec, writeTaskState } from '../../../crdt/task-records.js'
-import { forTrials, type Rng } from '../rules/prng.js'
+import { checkHistories, type Draws } from '../../helpers/property.js'
 import { replica, type Doc } from '../rules/docs.js'
 
 /**
@@ -76,11 +76,11 @@ function snapshot (p: Projection): unknown {
   }
 }
 
-function taskId (rng: Rng): string {
+function taskId (rng: Draws): string {
   return `T${rng.int(POOL)}`
 }
 
-function randomSpec (rng: Rng, id: string, order: number): ReturnType<typeof newTaskSpec> {
+function randomSpec (rng: Draws, id: string, order: number): ReturnType<typeof newTaskSpec> {
   const deps = Array.from({ length: rng.int(3) }, () => taskId(rng)).filter(d => d !== id)
   return newTaskSpec({
     title: `task ${id}`,
@@ -102,7 +102,7 @@ function activeAssignments (d: FleetDoc): string[] {
 }
 
 /** One random local step, written the way the services write it. */
-function localStep (rng: Rng, r: Replica, serial: { n: number }): string {
+function localStep (rng: Draws, r: Replica, serial: { n: number }): string {
   const x = rng.float()
   if (x < 0.12) {
     const id = taskId(rng)
@@ -226,7 +226,7 @@ function check (r: Replica, step: string): void {
 describe('projection: incremental equals a full rebuild (real Automerge replicas)', () => {
   it('after every local step, import, claim, expiry, cancellation and merge in random order', function () {
     this.timeout(120_000)
-    forTrials(20, (rng) => {
+    checkHistories(20, (rng) => {
       const n = 2 + rng.int(2)
       const replicas = Array.from({ length: n }, (_, i) => new Replica(`${(i + 1).toString(16).padStart(2, '0')}${rng.hex(30)}`))
       const serial = { n: 0 }
