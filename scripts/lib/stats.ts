@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { percentileOfSorted } from '../../plan/stats.js'
 
 /** Percentile of a sample (nearest rank); NaN for an empty sample. */
@@ -14,7 +15,7 @@ export async function rssMb (pid: number): Promise<number> {
 }
 
 export function machineLine (): string {
-  return `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${(globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? '?'} cores`
+  return `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${availableParallelism()} cores`
 }
 
 /** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
