@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import * as A from '@automerge/automerge'
 import type { Log } from './log.js'
+import { ChangeGroup } from './change-group.js'
 import { checkedView } from './materialization.js'
 import type { ChunkStore } from './storage/chunk-store.js'
 import { CompactionSchedule, type CompactionScheduleInit } from './storage/compaction-schedule.js'
@@ -54,9 +55,10 @@ export class StorageClosedError extends Error {
 
 /**
  * Owns the replica: every local mutation and every remote change goes through here, so
- * persistence and change events happen in one place. Writes are group-committed: each mutation
- * is its own Automerge change, applied at once, and all changes made while a disk write is in
- * flight are saved together in the next one; a write's promise resolves only once it is on disk.
+ * persistence and change events happen in one place. Writes are group-committed: a change()
+ * is its own Automerge change, applied at once, groupChange() writes of one turn share one change,
+ * and all changes made while a disk write is in flight are saved together in the next one; a
+ * write's promise resolves only once it is on disk.
  * A failed disk write (disk full) rejects its waiters; its changes stay dirty and are retried with backoff;
  * local writes are refused unchanged until a retry works; remote ones still apply (their authors hold them).
  */
@@ -74,8 +76,12 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   /** When stored chunks are replaced by a snapshot (and what a background compaction starts from). */
   private readonly compaction: CompactionSchedule
   private readonly failures: WriteFailures
+  /** Writes of one turn joined into one change (groupChange). */
+  private readonly group = new ChangeGroup({ apply: (mutate, message, writes) => { this.applyLocal(mutate, message, writes) } })
   /** Times the materialized view was rebuilt after Automerge showed a stale value (see materialization.ts). */
   materializationRepairs = 0
+  /** Local writes applied, and the changes they made (groupChange writes of one turn share one). */
+  readonly localWrites = { writes: 0, changes: 0 }
   /** How long loading from disk took at open, and how much was read. */
   loadStats = { ms: 0, bytes: 0, chunks: 0 }
 
@@ -167,8 +173,29 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     return A.getChangesMetaSince(this.current, heads).map(m => m.hash)
   }
 
+  /**
+   * Like change(), but joined with the other groupChange writes of this event-loop turn into one
+   * Automerge change (see ChangeGroup: for writes that need nothing but their own effect, not for
+   * claims). Applied at the end of the turn, or before any other local change, so writes keep
+   * their order; resolves once on disk.
+   */
+  async groupChange<R> (mutate: Mutator<R>, message?: string): Promise<R> {
+    if (this.failures.failure !== null) throw this.failures.failure
+    if (this.closed) throw new StorageClosedError()
+    const result = await this.group.add(mutate, message)
+    await this.whenPersisted()
+    return result
+  }
+
   /** Like change(), but returns before the disk write; for chatter whose loss is harmless. */
   changeNow<R> (mutate: Mutator<R>, message?: string): R {
+    // Grouped writes made before this one go first.
+    if (this.group.size > 0) this.group.flush()
+    return this.applyLocal(mutate, message)
+  }
+
+  /** One local change; `writes`: how many callers' writes it carries (a group's). */
+  private applyLocal<R> (mutate: Mutator<R>, message?: string, writes = 1): R {
     if (this.closed) throw new StorageClosedError()
     const before = this.current
     let result!: R
@@ -180,6 +207,8 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     const after = A.change(before, opts, (d) => { result = mutate(d) })
     if (after === before || A.getHeads(after).join() === A.getHeads(before).join()) return result
     this.current = after
+    this.localWrites.writes += writes
+    this.localWrites.changes++
     const change = A.getLastLocalChange(after)
     this.markDirty('local')
     this.emit('change', { origin: 'local', heads: A.getHeads(after), changes: change === undefined ? [] : [change], patches })
@@ -251,6 +280,8 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
 
   async close (): Promise<void> {
     if (this.closed) return
+    // Grouped writes still queued are applied and saved with the rest.
+    this.group.flush()
     // One last attempt even while degraded (what may still fail to save was never acknowledged).
     this.failures.stop()
     await this.flush()

@@ -24,22 +24,29 @@ function parseSpec (raw: Str): TaskSpec {
 
 const STATE_KEYS = Object.keys(TASK_STATE_DEFAULTS) as Array<keyof TaskStateFields>
 
+/** One stored state value as its field's type (an unknown status reads as pending). */
+function stateValue<K extends keyof TaskStateFields> (k: K, v: TaskStateValue): TaskStateFields[K] | undefined {
+  if (k === 'status') {
+    const s = read(v as Str)
+    return ((STORED_TASK_STATUSES as readonly string[]).includes(s) ? s : 'pending') as TaskStateFields[K]
+  }
+  if (k === 'reason') return (v === null ? null : read(v as Str)) as TaskStateFields[K]
+  return (typeof v === 'number' ? v : undefined) as TaskStateFields[K] | undefined
+}
+
 function stateOf (doc: FleetDoc, id: string): TaskStateFields {
   const bucket = doc.taskState[bucketOf(id)] ?? {}
   const out: TaskStateFields = { ...TASK_STATE_DEFAULTS }
   for (const k of STATE_KEYS) {
     const v: TaskStateValue | undefined = bucket[`${id}/${k}`]
-    if (v === undefined) continue
-    if (k === 'status') {
-      const s = read(v as Str)
-      out.status = (STORED_TASK_STATUSES as readonly string[]).includes(s) ? s as StoredTaskStatus : 'pending'
-    } else if (k === 'reason') {
-      out.reason = v === null ? null : read(v as Str)
-    } else if (typeof v === 'number') {
-      out[k] = v
-    }
+    if (v !== undefined) setState(out, k, v)
   }
   return out
+}
+
+function setState<K extends keyof TaskStateFields> (out: TaskStateFields, k: K, v: TaskStateValue): void {
+  const value = stateValue(k, v)
+  if (value !== undefined) out[k] = value
 }
 
 export function hasTask (doc: FleetDoc, id: string): boolean {
@@ -92,11 +99,15 @@ export function writeTaskSpec (d: FleetDoc, id: string, spec: TaskSpec): void {
 export function writeTaskState (d: FleetDoc, id: string, fields: Partial<TaskStateFields>): void {
   const bucket = d.taskState[bucketOf(id)]
   if (bucket === undefined) throw new Error(`document has no state bucket for ${id}`)
-  const current = stateOf(d, id)
+  // Only the fields written are read: inside a change every read is a call into Automerge.
   for (const k of STATE_KEYS) {
     if (!(k in fields)) continue
     const v = fields[k]
-    if (v === undefined || v === current[k]) continue
-    bucket[`${id}/${k}`] = typeof v === 'string' ? str(v) : v
+    if (v === undefined) continue
+    const key = `${id}/${k}`
+    const stored: TaskStateValue | undefined = bucket[key]
+    const current = stored === undefined ? TASK_STATE_DEFAULTS[k] : stateValue(k, stored) ?? TASK_STATE_DEFAULTS[k]
+    if (v === current) continue
+    bucket[key] = typeof v === 'string' ? str(v) : v
   }
 }

@@ -5,6 +5,7 @@ import { generatePlan } from './lib/generate-plan.js'
 import { importCostInChild } from './lib/import-cost.js'
 import { projectionCost } from './lib/projection-cost.js'
 import { killAll, removeDir, startCluster, startNode, stopNode, type StartedNode } from './lib/node-process.js'
+import { metricSum } from './lib/metrics.js'
 import { machineLine, percentile, rssMb } from './lib/stats.js'
 import { waitFor } from './lib/wait.js'
 
@@ -66,9 +67,7 @@ async function call (url: string, method = 'GET', body?: unknown): Promise<{ sta
 
 /** Max event-loop lag since the last scrape, in ms (prom-client resets it at every scrape). */
 async function lagMaxMs (n: StartedNode): Promise<number> {
-  const text = await (await fetch(n.url + '/metrics')).text()
-  const m = /^fleet_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)
-  return m === null ? NaN : Number(m[1]) * 1000
+  return await metricSum(n.url, 'fleet_nodejs_eventloop_lag_max_seconds ') * 1000
 }
 
 async function timed (f: () => Promise<void>): Promise<number> {

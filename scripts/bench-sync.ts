@@ -1,6 +1,7 @@
 import '../node/polyfill.js'
 import { killAll, removeDir, startCluster, stopNode, type StartedNode } from './lib/node-process.js'
 import { readSse } from './lib/sse.js'
+import { metricSum } from './lib/metrics.js'
 import { cpuMs, machineLine, percentile, rssMb } from './lib/stats.js'
 import { waitFor } from './lib/wait.js'
 
@@ -83,7 +84,10 @@ async function main (): Promise<void> {
     await waitFor(() => seen.every(s => s.size === WRITES), `every node to hold all ${WRITES} writes`, 60_000, 10)
     const cpu = (await Promise.all(nodes.map(async n => await cpuMs(n.proc.pid ?? 0)))).map((c, i) => (c - (cpu0[i] ?? 0)) / WRITES)
     const rss = await Promise.all(nodes.map(async n => await rssMb(n.proc.pid ?? 0)))
+    const local = async (): Promise<[number, number]> => [await metricSum(first.url, 'fleet_local_writes_total '), await metricSum(first.url, 'fleet_local_changes_total ')]
+    const [writes0, changes0] = await local()
     const conc = await concurrentWrites(first.url)
+    const [writes1, changes1] = await local()
 
     const lines = [
       `bench:sync  ${machineLine()}`,
@@ -93,7 +97,7 @@ async function main (): Promise<void> {
       `propagation delay (send -> arrival on another node): p50 ${percentile(arrivals, 50).toFixed(1)} ms, p99 ${percentile(arrivals, 99).toFixed(1)} ms, max ${percentile(arrivals, 100).toFixed(1)} ms`,
       `CPU per write (ms, node 1 first): ${cpu.map(c => c.toFixed(2)).join(', ')}`,
       `RSS per node (MB): ${rss.map(r => r.toFixed(0)).join(', ')}`,
-      `${WRITERS} concurrent writers on node 1, ${CONCURRENT_WRITES} writes: ${(CONCURRENT_WRITES / (conc.ms / 1000)).toFixed(0)} acknowledged writes/s; latency p50 ${percentile(conc.latencies, 50).toFixed(1)} ms, p99 ${percentile(conc.latencies, 99).toFixed(1)} ms`
+      `${WRITERS} concurrent writers on node 1, ${CONCURRENT_WRITES} writes: ${(CONCURRENT_WRITES / (conc.ms / 1000)).toFixed(0)} acknowledged writes/s; latency p50 ${percentile(conc.latencies, 50).toFixed(1)} ms, p99 ${percentile(conc.latencies, 99).toFixed(1)} ms; ${((writes1 - writes0) / Math.max(1, changes1 - changes0)).toFixed(1)} writes per change`
     ]
     process.stdout.write(lines.join('\n') + '\n')
     // A graceful stop, so that --cpu-prof writes its profiles.

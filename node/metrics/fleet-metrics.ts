@@ -170,6 +170,10 @@ export class FleetMetrics {
           collect () { this.reset(); this.inc(s.materializationRepairs?.() ?? 0) }
         })
         break
+      case 'localWrites':
+        new Counter({ name: name('local_writes_total'), help: 'Local writes applied to the document', registers, collect () { this.reset(); this.inc(s.localWrites?.().writes ?? 0) } })
+        new Counter({ name: name('local_changes_total'), help: 'Local document changes made; below fleet_local_writes_total when concurrent writes shared a change', registers, collect () { this.reset(); this.inc(s.localWrites?.().changes ?? 0) } })
+        break
       case 'documentBytes':
         new Gauge({ name: name('document_bytes'), help: 'Size of the replica as stored: its last snapshot plus the chunks saved since', registers, collect () { this.set(s.documentBytes?.() ?? 0) } })
         break

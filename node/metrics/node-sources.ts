@@ -36,6 +36,7 @@ export function nodeMetricsSources (init: NodeSourcesInit): MetricsSources {
     // it would block the event loop for as long as a compaction.
     documentBytes: () => store.storedBytes(),
     materializationRepairs: () => store.materializationRepairs,
+    localWrites: () => store.localWrites,
     peerHeads: () => {
       const ours = store.heads().join(',')
       return replicator.peers.live(Date.now(), livenessMs).map((p): PeerHeadsSample => ({

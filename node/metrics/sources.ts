@@ -29,6 +29,8 @@ export interface MetricsSources {
   documentBytes?: () => number
   /** Times the document's view was rebuilt after Automerge showed a stale value (crdt/materialization.ts). */
   materializationRepairs?: () => number
+  /** Local writes and the changes they made: grouped writes of one turn share one change (DocStore.groupChange). */
+  localWrites?: () => { writes: number, changes: number }
   storage?: () => StorageSample
   /** Peers heard from recently, with their announced heads compared to ours. */
   peerHeads?: () => PeerHeadsSample[]

@@ -218,7 +218,8 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
       this.pendingProgress.delete(id)
     }
     this.lastProgressWrite.set(id, this.now())
-    await this.init.store.change((d) => { writeProgress(d, id, percent, message) }, `progress ${id}`)
+    // Progress only moves forward (the mutation checks on the document): safe to group.
+    await this.init.store.groupChange((d) => { writeProgress(d, id, percent, message) }, `progress ${id}`)
   }
 
   async complete (id: string, input: CompleteInput): Promise<AssignmentView> {

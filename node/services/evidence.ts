@@ -62,7 +62,7 @@ export class EvidenceService {
     const id = randomUUID()
     const evidence = { id, taskId: input.taskId, assignmentId: input.assignmentId, agentId: a.agentId, kind: input.kind, content: input.content ?? null, uri: input.uri ?? null, sha256: digest }
     const createdAt = this.now()
-    await this.init.store.change((d) => { addEvidence(d, evidence, createdAt) }, `evidence for ${input.taskId}`)
+    await this.init.store.groupChange((d) => { addEvidence(d, evidence, createdAt) }, `evidence for ${input.taskId}`)
     return { ...evidence, createdAt }
   }
 

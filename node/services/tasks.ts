@@ -131,7 +131,8 @@ export class TaskService {
 
   async create (input: CreateTaskInput): Promise<TaskState> {
     const now = this.now()
-    await this.store.change((d) => {
+    // Every check is inside the mutator, on the document it writes: safe to group.
+    await this.store.groupChange((d) => {
       if (hasTask(d, input.id)) throw new ConflictError(`task ${input.id} already exists`, { taskId: input.id })
       checkDependencies(d, input.id, input.dependsOn ?? [])
       // Hand-made tasks go after the plan's, in creation order.

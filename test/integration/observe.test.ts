@@ -217,6 +217,10 @@ describe('observing the cluster: events, WebSocket, metrics, status commands', f
     assert.ok((s.get('fleet_sync_rounds_total') ?? 0) >= 1, 'a sync round ran on connect')
     assert.ok((s.get('fleet_document_bytes') ?? 0) > 1000, 'the replica has a size')
     assert.equal(s.get('fleet_materialization_repairs_total'), 0, 'no stale Automerge view was seen')
+    const local1 = (await scrape(n1)).s
+    const localWrites = (local1.get('fleet_local_writes_total') ?? 0) - (before1.s.get('fleet_local_writes_total') ?? 0)
+    assert.ok(localWrites >= 7, `node 1 counted ${localWrites} local writes for the 7 tasks created on it`)
+    assert.ok((local1.get('fleet_local_changes_total') ?? Infinity) <= (local1.get('fleet_local_writes_total') ?? 0), 'no more local changes than local writes')
     assert.ok((s.get('fleet_storage_bytes{kind="chunks"}') ?? 0) + (s.get('fleet_storage_bytes{kind="snapshot"}') ?? 0) > 0)
     assert.ok((s.get('fleet_events_total{type="task"}') ?? 0) >= 7)
     assert.equal(s.get(`fleet_peer_heads_behind{peer="${n1.peerId}"}`) !== undefined, true, 'node 1 is listed per peer')
