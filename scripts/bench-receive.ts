@@ -45,6 +45,21 @@ async function topMappings (pid: number): Promise<string[]> {
   return maps.sort((a, b) => b.rssKb - a.rssKb).slice(0, 8).map(m => `${Math.round(m.rssKb / 1024)} MB resident of ${Math.round(m.sizeKb / 1024)} MB: ${m.head}`)
 }
 
+/** POST without a deadline: fetch gives up after 300 s without response headers, and a 100k import on a loaded machine takes longer. */
+async function postLong (url: string, body: string): Promise<{ status: number, body: string }> {
+  const { request } = await import('node:http')
+  return await new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const parts: Buffer[] = []
+      res.on('data', (d: Buffer) => parts.push(d))
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }) })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
 async function heads (n: StartedNode): Promise<string> {
   const r = await fetch(n.url + '/health')
   return ((await r.json() as { heads: string[] }).heads).join()
@@ -75,9 +90,9 @@ async function main (): Promise<void> {
       }).catch(() => undefined)
     }, 500)
     if (process.env.BENCH_TIMELINE === '1') process.stdout.write(`import starts at ${Date.now()}\n`)
-    const res = await fetch(importer.url + '/api/plan/import', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-    const out = await res.json() as { heads: string[], totalTasks: number }
-    if (res.status !== 200 || out.totalTasks !== TASKS) throw new Error(`import failed: ${res.status} ${JSON.stringify(out).slice(0, 300)}`)
+    const res = await postLong(importer.url + '/api/plan/import', body)
+    const out = JSON.parse(res.body) as { heads: string[], totalTasks: number }
+    if (res.status !== 200 || out.totalTasks !== TASKS) throw new Error(`import failed: ${res.status} ${res.body.slice(0, 300)}`)
     const importMs = performance.now() - t0
     const want = out.heads.join()
     await waitFor(async () => await heads(receiver) === want, 'the receiver to hold the plan', TIMEOUT_MS, 100)
