@@ -1,27 +1,25 @@
 #!/usr/bin/env node
 import '../polyfill.js'
-import { ConfigError } from '../config.js'
+import { ConfigError } from '../options/table.js'
 import { CliError, EXIT_FAILURE, EXIT_USAGE, traceOf } from './errors.js'
-import { startCommand, START_USAGE } from './start.js'
-import { agentCommand, AGENT_USAGE } from './agent.js'
-import { keyCommand, KEY_USAGE } from './key.js'
-import { planCommand, PLAN_USAGE } from './plan.js'
-import { demoCommand, DEMO_USAGE } from './demo.js'
-import { reportCommand, REPORT_USAGE } from './report.js'
-import { agentsCommand, AGENTS_USAGE, statusCommand, STATUS_USAGE, tasksCommand, TASKS_USAGE } from './status.js'
 
 type Command = (argv: string[]) => Promise<number>
 
-const commands: Record<string, { run: Command, usage: string }> = {
-  start: { run: startCommand, usage: START_USAGE },
-  agent: { run: agentCommand, usage: AGENT_USAGE },
-  key: { run: keyCommand, usage: KEY_USAGE },
-  plan: { run: planCommand, usage: PLAN_USAGE },
-  demo: { run: demoCommand, usage: DEMO_USAGE },
-  status: { run: statusCommand, usage: STATUS_USAGE },
-  tasks: { run: tasksCommand, usage: TASKS_USAGE },
-  agents: { run: agentsCommand, usage: AGENTS_USAGE },
-  report: { run: reportCommand, usage: REPORT_USAGE }
+/**
+ * Each command's module is imported only when that command runs: `fleet start` needs libp2p,
+ * Automerge, LevelDB and Fastify (about a second of module loading), `fleet status` or
+ * `fleet key` none of them.
+ */
+const commands: Record<string, () => Promise<{ run: Command, usage: string }>> = {
+  start: async () => { const m = await import('./start.js'); return { run: m.startCommand, usage: m.START_USAGE } },
+  agent: async () => { const m = await import('./agent.js'); return { run: m.agentCommand, usage: m.AGENT_USAGE } },
+  key: async () => { const m = await import('./key.js'); return { run: m.keyCommand, usage: m.KEY_USAGE } },
+  plan: async () => { const m = await import('./plan.js'); return { run: m.planCommand, usage: m.PLAN_USAGE } },
+  demo: async () => { const m = await import('./demo.js'); return { run: m.demoCommand, usage: m.DEMO_USAGE } },
+  status: async () => { const m = await import('./status.js'); return { run: m.statusCommand, usage: m.STATUS_USAGE } },
+  tasks: async () => { const m = await import('./status.js'); return { run: m.tasksCommand, usage: m.TASKS_USAGE } },
+  agents: async () => { const m = await import('./status.js'); return { run: m.agentsCommand, usage: m.AGENTS_USAGE } },
+  report: async () => { const m = await import('./report.js'); return { run: m.reportCommand, usage: m.REPORT_USAGE } }
 }
 
 const USAGE = `usage: fleet <command> [options]
@@ -43,8 +41,9 @@ async function main (argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n')
     return name === undefined ? EXIT_USAGE : 0
   }
-  const cmd = commands[name]
-  if (cmd === undefined) throw new CliError(`unknown command "${name}" (try: ${Object.keys(commands).join(', ')})`)
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined
+  if (load === undefined) throw new CliError(`unknown command "${name}" (try: ${Object.keys(commands).join(', ')})`)
+  const cmd = await load()
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(cmd.usage + '\n')
     return 0

@@ -1,7 +1,6 @@
 import { resolveStartConfig } from '../config.js'
 import { START_OPTIONS } from '../options/start-options.js'
 import { optionsUsage, parseArgsOptions, rawFromArgs } from '../options/table.js'
-import { FleetNode } from '../fleet-node.js'
 import { createLogger } from '../logger.js'
 import { parseCommandArgs } from './args.js'
 import { startFailure } from './start-failure.js'
@@ -16,6 +15,9 @@ export async function startCommand (argv: string[]): Promise<number> {
     (values['log-level'] as string | undefined) ?? process.env.FLEET_LOG_LEVEL)
 
   const logger = createLogger({ level: cfg.logLevel })
+  // Imported once the options are known to be good: a bad option fails without loading libp2p,
+  // Automerge, LevelDB and Fastify first.
+  const { FleetNode } = await import('../fleet-node.js')
   const node = await startFailure.aroundAsync(async () => await FleetNode.start({
     dataDir: cfg.data,
     listen: cfg.listen,
