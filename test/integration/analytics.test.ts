@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
+import { copyFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { BrowserContext } from 'playwright-core'
+import { gitAt } from '../../node/git/git.js'
+import { assertEachMergedOnce, mainLog } from '../helpers/git.js'
 import { getJson } from '../helpers/http.js'
 import { chromiumOrSkip, launchBrowser, watchProblems } from '../helpers/chromium.js'
 import { killAll, removeDir, runCli, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
@@ -9,6 +13,8 @@ import type { AgentStats, RoleStats, ThroughputBucket } from '../../crdt/rules/a
 import type { BurndownView, ForecastView } from '../../node/services/analytics.js'
 import type { Report } from '../../node/cli/report.js'
 
+const SAMPLE_PLAN = fileURLToPath(new URL('../../../plan/examples/remediation-plan.md', import.meta.url))
+
 interface Overview { totalTasks: number, totalEstimatedHours: number, byStatus: Record<string, number> }
 
 const sum = <T>(xs: readonly T[], f: (x: T) => number): number => xs.reduce((n, x) => n + f(x), 0)
@@ -16,19 +22,25 @@ const sum = <T>(xs: readonly T[], f: (x: T) => number): number => xs.reduce((n, 
 /**
  * The sample plan run by `fleet demo` (3 node processes, 7 agents A-G), then one node restarted
  * alone on its data directory: everything it shows comes from the replicated document on disk.
+ * The demo run itself is checked here too (one demo run serves both: it is the suite's most
+ * expensive setup).
  */
-describe('analytics after a demo run (a node restarted on its data)', function () {
+describe('the demo, and analytics after it (a node restarted on its data)', function () {
   this.timeout(600_000)
   let dir = ''
+  let demoOut = ''
   let node: StartedNode | undefined
   let browser: BrowserContext | undefined
   let profile: string | undefined
 
   before(async function () {
     dir = tempDir('fleet-analytics-')
-    const r = await runCli(['demo', '--dir', join(dir, 'demo'), '--nodes', '3', '--timeout', '480'])
+    // A plan file named with --plan (a copy of the sample), as a user runs the demo on their own plan.
+    const planFile = join(dir, 'plan.md')
+    copyFileSync(SAMPLE_PLAN, planFile)
+    const r = await runCli(['demo', '--dir', join(dir, 'demo'), '--plan', planFile, '--nodes', '3', '--timeout', '480'])
     assert.equal(r.code, 0, `demo failed: ${r.stdout.slice(-2000)} ${r.stderr.slice(-2000)}`)
-    assert.match(r.stdout, /done: 28 tasks, 552 h/)
+    demoOut = r.stdout
     node = await startNode({ dataDir: join(dir, 'demo', 'node1', 'data'), startTimeoutMs: 120_000 })
   })
 
@@ -37,6 +49,16 @@ describe('analytics after a demo run (a node restarted on its data)', function (
     await killAll()
     if (profile !== undefined) removeDir(profile)
     if (dir !== '') removeDir(dir)
+  })
+
+  it('runs the demo on the 28-task sample plan with 3 nodes: every task done, each change on main exactly once', async () => {
+    assert.match(demoOut, /done: 28 tasks, 552 h, 28 merges/)
+    const remote = join(dir, 'demo', 'remote.git')
+    const ids = (await getJson<Array<{ id: string }>>((node as StartedNode).url, '/api/tasks')).map(t => t.id)
+    assert.equal(ids.length, 28)
+    assertEachMergedOnce(await mainLog(remote), ids)
+    const files = (await gitAt(remote).raw(['ls-tree', '-r', '--name-only', 'main'])).split('\n').filter(f => f.startsWith('work/'))
+    assert.equal(files.length, 28)
   })
 
   it('serves every agent with all 28 tasks and 552 h done between them, and matching roles, throughput and forecast', async () => {

@@ -7,7 +7,11 @@ import { waitFor } from '../../scripts/lib/wait.js'
 
 const NODES = 5
 const WRITES = 1000
-const CONCURRENCY = 8
+/**
+ * Writes in flight at once. Nodes group-commit what arrives together, so 32 writers get the 1000
+ * writes through in about half the time 8 took here, and a kill cuts off more unacknowledged writes.
+ */
+const CONCURRENCY = 32
 /** A random node is killed with SIGKILL (and restarted) when this many writes have been tried. */
 const KILL_AT = [150, 400, 650, 900]
 
@@ -112,9 +116,12 @@ describe('kill -9 during a write workload (5 node processes)', function () {
         const downAt = Date.now()
         await killNode(node, 'SIGKILL')
         const before = [...acked]
-        victim.node = await launch(victim)
-        const kill = { atWrite: at, node: index, downMs: Date.now() - downAt, catchUpMs: null as number | null }
+        // Recorded once the node is dead: the writers go on with the other 4 while it restarts
+        // (what it misses meanwhile must reach it too: the final check covers every write).
+        const kill = { atWrite: at, node: index, downMs: 0, catchUpMs: null as number | null }
         kills.push(kill)
+        victim.node = await launch(victim)
+        kill.downMs = Date.now() - downAt
         // Catch-up: until the restarted node holds every write acknowledged (anywhere) before its death.
         const url = victim.node.url
         catchUps.push(waitFor(async () => {

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { gitAt } from '../../node/git/git.js'
 import { cloneRepo, createSharedRemote } from '../../node/git/setup.js'
+import { assertEachMergedOnce, mainLog } from '../helpers/git.js'
 import { api, getJson } from '../helpers/http.js'
-import { killAll, killNode, removeDir, runCli, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
+import { killAll, killNode, removeDir, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
 import { waitFor } from '../../scripts/lib/wait.js'
 
 interface Task { id: string, status: string, reason: string | null, failures: number }
@@ -21,18 +20,7 @@ function smallPlan (n: number, roles = ['alpha', 'beta']): string {
   return lines.join('\n')
 }
 
-/** Subjects of main's history on the shared remote. */
-async function mainLog (remote: string): Promise<string[]> {
-  return (await gitAt(remote).raw(['log', '--format=%s', 'main'])).split('\n').filter(Boolean)
-}
-
-function assertEachMergedOnce (log: string[], ids: string[]): void {
-  for (const id of ids) {
-    assert.equal(log.filter(s => s === `Merge fleet/${id}: task ${id}` || s.startsWith(`Merge fleet/${id}:`)).length, 1, `task ${id} must be merged exactly once; main: ${log.join(' | ')}`)
-  }
-}
-
-describe('agents, merge queue and the demo', function () {
+describe('agents and the merge queue', function () {
   this.timeout(240_000)
   const dirs: string[] = []
   afterEach(async () => {
@@ -60,20 +48,6 @@ describe('agents, merge queue and the demo', function () {
     await waitFor(async () => (await Promise.all(nodes.map(async n => (await getJson<{ peers: number }>(n.url, '/health')).peers))).every(p => p === nodes.length - 1), 'the nodes to connect')
     return { remote, nodes }
   }
-
-  it('runs the demo on a 10-task plan with 3 nodes: every task done, each change on main exactly once', async () => {
-    const dir = tempDir('fleet-demo-')
-    dirs.push(dir)
-    const planFile = join(dir, 'plan.md')
-    writeFileSync(planFile, smallPlan(10))
-    const r = await runCli(['demo', '--dir', join(dir, 'demo'), '--plan', planFile, '--nodes', '3', '--timeout', '180'])
-    assert.equal(r.code, 0, `demo failed: ${r.stdout.slice(-2000)} ${r.stderr.slice(-2000)}`)
-    assert.match(r.stdout, /done: 10 tasks, 20 h, 10 merges/)
-    const log = await mainLog(join(dir, 'demo', 'remote.git'))
-    assertEachMergedOnce(log, Array.from({ length: 10 }, (_, i) => `P${i}`))
-    const files = (await gitAt(join(dir, 'demo', 'remote.git')).raw(['ls-tree', '-r', '--name-only', 'main'])).split('\n').filter(f => f.startsWith('work/'))
-    assert.equal(files.length, 10)
-  })
 
   it('ejects a conflicting branch with the reason, then redoes it on top of main', async () => {
     // Every task writes the same file: branches made from the same main conflict when merged.
