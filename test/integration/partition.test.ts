@@ -125,22 +125,23 @@ describe('partition 3/2 in network namespaces while both sides claim, then heal'
     dir = tempDir('fleet-partition-')
     remote = join(dir, 'remote.git')
     await createSharedRemote(remote)
-    for (let i = 0; i < 5; i++) {
-      const repo = join(dir, `repo${i}`)
-      await cloneRepo(remote, repo)
-      nodes.push(await startNode({
-        wrapper: lab.wrapper(i),
-        host: lab.host(i).ip,
-        port: P2P_PORT,
-        httpPort: HTTP_PORT,
-        bootstrap: i === 0 ? [] : [node(0).addr],
-        env,
-        extraArgs: [
-          '--swarm-key', join(secrets, 'swarm.key'), '--api-token-file', join(secrets, 'api.token'),
-          '--repo', repo, ...TIMING, ...(agents[i] ?? []).flatMap(a => ['--agent', a])
-        ]
-      }))
-    }
+    const repos = Array.from({ length: 5 }, (_, i) => join(dir, `repo${i}`))
+    await Promise.all(repos.map(async repo => { await cloneRepo(remote, repo) }))
+    const start = async (i: number, bootstrap: string[]): Promise<StartedNode> => await startNode({
+      wrapper: (lab as NetnsLab).wrapper(i),
+      host: (lab as NetnsLab).host(i).ip,
+      port: P2P_PORT,
+      httpPort: HTTP_PORT,
+      bootstrap,
+      env,
+      extraArgs: [
+        '--swarm-key', join(secrets, 'swarm.key'), '--api-token-file', join(secrets, 'api.token'),
+        '--repo', repos[i] as string, ...TIMING, ...(agents[i] ?? []).flatMap(a => ['--agent', a])
+      ]
+    })
+    // Host 1 first (the others bootstrap from it), then the other four at once.
+    nodes.push(await start(0, []))
+    nodes.push(...await Promise.all([1, 2, 3, 4].map(async i => await start(i, [node(0).addr]))))
     await waitFor(async () => (await Promise.all(nodes.map(async n => (await get<Health>(n, '/health')).peers))).every(p => p === 4),
       'all 5 nodes to connect to each other', 60_000, 100)
   }

@@ -34,17 +34,16 @@ describe('agents and the merge queue', function () {
     dirs.push(dir)
     const remote = join(dir, 'remote.git')
     await createSharedRemote(remote)
-    const nodes: StartedNode[] = []
-    for (let i = 0; i < agents.length; i++) {
-      const repo = join(dir, `repo${i}`)
-      await cloneRepo(remote, repo)
-      const n = await startNode({
-        ...(nodes[0] === undefined ? {} : { bootstrap: [nodes[0].addr] }),
-        extraArgs: ['--repo', repo, ...(agents[i] ?? []).flatMap(a => ['--agent', a]), ...extraArgs]
-      })
+    const repos = agents.map((_, i) => join(dir, `repo${i}`))
+    await Promise.all(repos.map(async repo => { await cloneRepo(remote, repo) }))
+    const start = async (i: number, bootstrap: string[]): Promise<StartedNode> => {
+      const n = await startNode({ bootstrap, extraArgs: ['--repo', repos[i] as string, ...(agents[i] ?? []).flatMap(a => ['--agent', a]), ...extraArgs] })
       dirs.push(n.dataDir)
-      nodes.push(n)
+      return n
     }
+    // The first node, then the rest at once (bootstrapped from it).
+    const first = await start(0, [])
+    const nodes = [first, ...await Promise.all(agents.slice(1).map(async (_, k) => await start(k + 1, [first.addr])))]
     await waitFor(async () => (await Promise.all(nodes.map(async n => (await getJson<{ peers: number }>(n.url, '/health')).peers))).every(p => p === nodes.length - 1), 'the nodes to connect')
     return { remote, nodes }
   }
