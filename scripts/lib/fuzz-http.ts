@@ -187,15 +187,28 @@ export interface HttpFuzzSummary {
   ms: number
 }
 
-/** Sends requests with bounded concurrency; streaming responses (SSE) are cut after the headers. */
-export async function runHttpFuzz (baseUrl: string, requests: FuzzRequest[], concurrency = 8, timeoutMs = 15_000, oversizeBytes = 1024 * 1024): Promise<HttpFuzzSummary> {
+/**
+ * Yields `count` requests made one at a time by `make`, in order: the same seed gives the same
+ * requests as building them all first, without holding thousands of bodies (some over 1 MB) at once.
+ */
+export function * generated (count: number, make: () => FuzzRequest): Generator<FuzzRequest> {
+  for (let i = 0; i < count; i++) yield make()
+}
+
+/**
+ * Sends requests with bounded concurrency, taking each from `requests` when a worker is free;
+ * streaming responses (SSE) are cut after the headers.
+ */
+export async function runHttpFuzz (baseUrl: string, requests: Iterable<FuzzRequest>, concurrency = 8, timeoutMs = 15_000, oversizeBytes = 1024 * 1024): Promise<HttpFuzzSummary> {
   const started = Date.now()
-  const summary: HttpFuzzSummary = { total: requests.length, byStatus: {}, serverErrors: [], networkErrors: [], unsendable: 0, oversizeCutOff: 0, badErrorBodies: [], acceptedWrites: [], ms: 0 }
-  let next = 0
+  const summary: HttpFuzzSummary = { total: 0, byStatus: {}, serverErrors: [], networkErrors: [], unsendable: 0, oversizeCutOff: 0, badErrorBodies: [], acceptedWrites: [], ms: 0 }
+  const source = requests[Symbol.iterator]()
   const worker = async (): Promise<void> => {
     for (;;) {
-      const request = requests[next++]
-      if (request === undefined) return
+      const taken = source.next()
+      if (taken.done === true) return
+      const request = taken.value
+      summary.total++
       const outcome: FuzzOutcome = { request, status: null, error: null, body: '' }
       let res: Response
       try {

@@ -8,7 +8,7 @@ import { silentLogger } from '../../node/logger.js'
 import { createFleetLibp2p, type FleetLibp2p } from '../../node/net/libp2p.js'
 import { topicsFor } from '../../node/net/replicator.js'
 import { FuzzRng, fuzzSeed } from '../../scripts/lib/fuzz.js'
-import { garbageRequest, parseRouteTree, randomRequest, routeKey, runHttpFuzz, takesBody, WRITE_METHODS, type FuzzRequest, type HttpFuzzSummary, type Route } from '../../scripts/lib/fuzz-http.js'
+import { garbageRequest, generated, parseRouteTree, randomRequest, routeKey, runHttpFuzz, takesBody, WRITE_METHODS, type HttpFuzzSummary, type Route } from '../../scripts/lib/fuzz-http.js'
 import { hostileGossip, hostileSyncFrame, wireCorpus } from '../../scripts/lib/fuzz-wire.js'
 import { api, getJson } from '../helpers/http.js'
 import { killAll, removeDir, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
@@ -93,16 +93,17 @@ describe('fuzzing a node over HTTP and libp2p (node processes)', function () {
     const heads = (await getJson<{ heads: string[] }>(n1.url, '/health')).heads.join()
 
     // Phase 1: garbage to every route that takes a body. Nothing may be accepted or written.
-    const garbage: FuzzRequest[] = Array.from({ length: Math.round(HTTP_CASES * GARBAGE_SHARE) }, () => garbageRequest(rng, rng.pick(bodyRoutes)))
-    const g = await runHttpFuzz(n1.url, garbage)
+    const garbageCases = Math.round(HTTP_CASES * GARBAGE_SHARE)
+    const g = await runHttpFuzz(n1.url, generated(garbageCases, () => garbageRequest(rng, rng.pick(bodyRoutes))))
+    assert.equal(g.total, garbageCases)
     assert.deepEqual(g.serverErrors.length + g.networkErrors.length, 0, `garbage caused failures:\n${describeFailures(g)}`)
     assert.deepEqual(g.acceptedWrites.map(o => `${o.request.method} ${o.request.url} ${String(o.request.body).slice(0, 100)} -> ${o.status ?? ''}`), [], 'garbage bodies were accepted')
     assert.equal((await getJson<{ heads: string[] }>(n1.url, '/health')).heads.join(), heads, 'garbage changed the document')
     await stillServing()
 
     // Phase 2: anything, to every route: mutated valid bodies, random JSON, odd paths and queries.
-    const anything: FuzzRequest[] = Array.from({ length: HTTP_CASES - garbage.length }, () => randomRequest(rng, rng.pick(routes)))
-    const a = await runHttpFuzz(n1.url, anything)
+    const a = await runHttpFuzz(n1.url, generated(HTTP_CASES - garbageCases, () => randomRequest(rng, rng.pick(routes))))
+    assert.equal(a.total, HTTP_CASES - garbageCases)
     assert.equal(a.serverErrors.length + a.networkErrors.length, 0, `requests caused failures:\n${describeFailures(a)}`)
     const badBodies = [...g.badErrorBodies, ...a.badErrorBodies]
     assert.deepEqual(badBodies.slice(0, 3).map(o => `${o.request.method} ${o.request.url} -> ${o.status ?? ''} ${o.body.slice(0, 100)}`), [], 'a 4xx without an {error, details} body')
