@@ -116,12 +116,9 @@ describe('kill -9 during a write workload (5 node processes)', function () {
         const downAt = Date.now()
         await killNode(node, 'SIGKILL')
         const before = [...acked]
-        // Recorded once the node is dead: the writers go on with the other 4 while it restarts
-        // (what it misses meanwhile must reach it too: the final check covers every write).
-        const kill = { atWrite: at, node: index, downMs: 0, catchUpMs: null as number | null }
-        kills.push(kill)
         victim.node = await launch(victim)
-        kill.downMs = Date.now() - downAt
+        const kill = { atWrite: at, node: index, downMs: Date.now() - downAt, catchUpMs: null as number | null }
+        kills.push(kill)
         // Catch-up: until the restarted node holds every write acknowledged (anywhere) before its death.
         const url = victim.node.url
         catchUps.push(waitFor(async () => {
