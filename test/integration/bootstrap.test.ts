@@ -67,8 +67,7 @@ describe('bootstrap and discovery between node processes', function () {
   it('reconnects to a bootstrap peer that restarts, which catches up on what it missed', async () => {
     const port = await freePort()
     const a = await node({ port })
-    const b = await node({ bootstrap: [a.addr] })
-    const c = await node({ bootstrap: [a.addr] })
+    const [b, c] = await Promise.all([node({ bootstrap: [a.addr] }), node({ bootstrap: [a.addr] })])
     for (const n of [a, b, c]) await waitFor(async () => (await health(n)).peers === 2, `${n.url} to see 2 peers`)
 
     await killNode(a)

@@ -69,8 +69,7 @@ describe('Prometheus rules for fleet (scripts/prometheus)', function () {
       requireTools(this, ['prometheus'])
       const args = ['--liveness', '3']
       const n1 = await startNode({ extraArgs: args })
-      const n2 = await startNode({ bootstrap: [n1.addr], extraArgs: args })
-      const n3 = await startNode({ bootstrap: [n1.addr], extraArgs: args })
+      const [n2, n3] = await Promise.all([startNode({ bootstrap: [n1.addr], extraArgs: args }), startNode({ bootstrap: [n1.addr], extraArgs: args })])
       const nodes: StartedNode[] = [n1, n2, n3]
       dirs.push(...nodes.map(n => n.dataDir))
       await waitFor(async () => (await Promise.all(nodes.map(async n => (await getJson<{ peers: number }>(n.url, '/health')).peers))).every(p => p === 2), 'the 3 nodes to connect', 40_000)

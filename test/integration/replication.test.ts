@@ -45,8 +45,7 @@ describe('replication between node processes', function () {
 
   it('spreads a task written on node 3 to nodes 1 and 2, and each sees 2 peers', async () => {
     const n1 = await node()
-    const n2 = await node([n1])
-    const n3 = await node([n1])
+    const [n2, n3] = await Promise.all([node([n1]), node([n1])])
     const r = await api(n3.url, 'POST', '/api/tasks', { id: 'T-1', title: 'written on node 3' })
     assert.equal(r.status, 201)
     for (const n of [n1, n2]) {
@@ -95,8 +94,7 @@ describe('replication between node processes', function () {
     const n1 = await node()
     const dir2 = tempDir()
     dirs.push(dir2)
-    const n2 = await node([n1], dir2)
-    const n3 = await node([n1])
+    const [n2, n3] = await Promise.all([node([n1], dir2), node([n1])])
     await writeTasks(n1, 'before', 5)
     await converged([n1, n2, n3])
     assert.equal(await stopNode(n2), 0, 'graceful stop exits 0')
