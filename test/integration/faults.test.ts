@@ -8,10 +8,12 @@ import { waitFor } from '../../scripts/lib/wait.js'
 const NODES = 5
 const WRITES = 1000
 /**
- * Writes in flight at once. Nodes group-commit what arrives together, so 32 writers get the 1000
- * writes through in about half the time 8 took here, and a kill cuts off more unacknowledged writes.
+ * Writes in flight at once. Nodes group-commit what arrives together, so 16 writers get the 1000
+ * writes through faster than 8 did, and a kill cuts off more unacknowledged writes. (32 were
+ * faster still, but on a loaded machine a restarted node then refused so many writes while it
+ * caught up, 503 as it should, that the 90% acknowledged floor below came within a few writes.)
  */
-const CONCURRENCY = 32
+const CONCURRENCY = 16
 /** A random node is killed with SIGKILL (and restarted) when this many writes have been tried. */
 const KILL_AT = [150, 400, 650, 900]
 
