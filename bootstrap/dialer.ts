@@ -3,7 +3,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Log } from '../crdt/log.js'
 import { Backoff, backoffDelay, type BackoffInit } from './backoff.js'
-import { groupByPeer, parseBootstrapAddr, type BootstrapPeer } from './peers.js'
+import { DEFAULT_MAX_PEERS, groupByPeer, parseBootstrapAddr, type BootstrapPeer } from './peers.js'
+
+export { DEFAULT_MAX_PEERS } from './peers.js'
 import { DnsResolveError, resolveDialAddr, type LookupFn, systemLookup } from './resolve.js'
 
 export const DEFAULT_MIN_BACKOFF_MS = 250
@@ -49,6 +51,11 @@ export interface PeerDialerInit {
   forgetAfterMs?: number
   /** Default 256. */
   maxLearnedPeers?: number
+  /**
+   * Connections this node dials up to, bootstrap peers included (default DEFAULT_MAX_PEERS): a
+   * learned peer is dialed only while fewer are open. Bootstrap peers are always kept.
+   */
+  maxPeers?: number
   /** Name resolution for /dns addresses; default the system resolver. */
   lookup?: LookupFn
   /** For tests: the clock and the jitter source. */
@@ -95,8 +102,10 @@ const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/)/
  * Keeps this node connected: dials bootstrap peers at once (no startup delay) and keeps
  * redialing them with exponential backoff and jitter while they are unreachable, and again
  * as soon as a connection drops (a peer restarting). Peers learned from other members'
- * presence announcements are dialed the same way (peer exchange), so a node that knows one
- * member ends up connected to all, and the cluster stays connected when a bootstrap node dies.
+ * presence announcements (peer exchange) are candidates: while fewer than maxPeers connections
+ * are open (inbound ones count), random candidates are dialed, so each node holds a bounded,
+ * random set of neighbours (not a full mesh), a dropped neighbour is replaced by another, and
+ * the overlay stays connected when a bootstrap node dies.
  */
 export class PeerDialer {
   private readonly host: DialerHost
@@ -108,6 +117,8 @@ export class PeerDialer {
   private readonly warnAfterMs: number
   private readonly forgetAfterMs: number
   private readonly maxLearnedPeers: number
+  readonly maxPeers: number
+  private readonly random: () => number
   private readonly lookup: LookupFn
   private readonly now: () => number
   private readonly targets = new Map<string, Target>()
@@ -123,6 +134,9 @@ export class PeerDialer {
     this.warnAfterMs = init.warnAfterMs ?? DEFAULT_WARN_AFTER_MS
     this.forgetAfterMs = init.forgetAfterMs ?? DEFAULT_FORGET_AFTER_MS
     this.maxLearnedPeers = init.maxLearnedPeers ?? DEFAULT_MAX_LEARNED_PEERS
+    this.maxPeers = init.maxPeers ?? DEFAULT_MAX_PEERS
+    if (!Number.isInteger(this.maxPeers) || this.maxPeers < 1) throw new RangeError(`maxPeers must be a whole number >= 1, got ${this.maxPeers}`)
+    this.random = init.random ?? Math.random
     this.lookup = init.lookup ?? systemLookup
     this.now = init.now ?? Date.now
     this.backoffInit = { baseMs: init.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS, maxMs: init.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, random: init.random ?? Math.random }
@@ -200,10 +214,15 @@ export class PeerDialer {
     }))
   }
 
-  /** One round: forget silent learned peers, start the dials that are due. Runs on a timer. */
+  /**
+   * One round: forget silent learned peers, start the dials that are due. Runs on a timer.
+   * Bootstrap peers are always dialed; learned ones only while open connections plus dials in
+   * flight stay under maxPeers, in random order (so neighbours are a random sample of members).
+   */
   check (): void {
     if (this.abort.signal.aborted) return
     const now = this.now()
+    const due: Array<[string, Target]> = []
     for (const [id, t] of this.targets) {
       if (this.connected(t)) continue
       if (!t.bootstrap && now - t.lastSeenAt > this.forgetAfterMs) {
@@ -212,21 +231,53 @@ export class PeerDialer {
         continue
       }
       if (t.dialing || now < t.nextAttemptAt) continue
-      t.dialing = true
-      this.dial(t).then(() => {
-        if (t.failures > 0 || t.bootstrap) {
-          this.log.info({ peer: id, failedAttempts: t.failures }, t.bootstrap ? 'connected to bootstrap peer' : 'connected to peer')
-        }
-        t.failures = 0
-        t.lastError = null
-        t.unreachableSince = null
-        t.warned = false
-        t.backoff.reset()
-      }, (err: unknown) => {
-        if (this.abort.signal.aborted) return
-        this.failed(id, t, err)
-      }).finally(() => { t.dialing = false })
+      due.push([id, t])
     }
+    if (due.length === 0) return
+    let room = this.maxPeers - this.openCount()
+    for (const [id, t] of this.shuffled(due)) {
+      if (!t.bootstrap) {
+        if (room <= 0) continue
+        room--
+      }
+      this.start1(id, t)
+    }
+  }
+
+  /** Open connections plus dials in flight: what counts against maxPeers. */
+  private openCount (): number {
+    let dialing = 0
+    for (const t of this.targets.values()) if (t.dialing) dialing++
+    return this.host.getConnections().length + dialing
+  }
+
+  /** Bootstrap targets first (always dialed), then learned ones in random order. */
+  private shuffled (due: Array<[string, Target]>): Array<[string, Target]> {
+    const learned = due.filter(([, t]) => !t.bootstrap)
+    for (let i = learned.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1)) % (i + 1)
+      const x = learned[i] as [string, Target]
+      learned[i] = learned[j] as [string, Target]
+      learned[j] = x
+    }
+    return [...due.filter(([, t]) => t.bootstrap), ...learned]
+  }
+
+  private start1 (id: string, t: Target): void {
+    t.dialing = true
+    this.dial(t).then(() => {
+      if (t.failures > 0 || t.bootstrap) {
+        this.log.info({ peer: id, failedAttempts: t.failures }, t.bootstrap ? 'connected to bootstrap peer' : 'connected to peer')
+      }
+      t.failures = 0
+      t.lastError = null
+      t.unreachableSince = null
+      t.warned = false
+      t.backoff.reset()
+    }, (err: unknown) => {
+      if (this.abort.signal.aborted) return
+      this.failed(id, t, err)
+    }).finally(() => { t.dialing = false })
   }
 
   private failed (id: string, t: Target, err: unknown): void {

@@ -17,6 +17,8 @@ export interface StartConfig {
   data: string
   listen: string[]
   bootstrap: BootstrapPeer[]
+  /** --max-peers: direct connections dialed and kept; undefined: DEFAULT_MAX_PEERS. */
+  maxPeers?: number
   http: { host: string, port: number }
   cluster: string
   logLevel: typeof LOG_LEVELS[number]
@@ -72,6 +74,7 @@ export function resolveStartConfig (cli: StartRawOptions, env: NodeJS.ProcessEnv
     data: get('data') as string,
     listen: get('listen') as string[],
     bootstrap,
+    ...(get('maxPeers') === undefined ? {} : { maxPeers: get('maxPeers') as number }),
     http: closed.http,
     cluster: get('cluster') as string,
     logLevel: get('logLevel') as StartConfig['logLevel'],

@@ -52,6 +52,8 @@ export interface FleetNodeInit {
   dataDir: string
   listen: string[]
   bootstrap: BootstrapPeer[]
+  /** Direct connections dialed and kept, bootstrap peers included (default DEFAULT_MAX_PEERS). */
+  maxPeers?: number
   http: { host: string, port: number }
   cluster: string
   logger: Logger
@@ -157,7 +159,7 @@ export class FleetNode {
       // Presence announcements carry this node's agent heartbeats; called only once started, after services exist.
       presence: () => ({ http: httpUrl, beats: services.agents.localBeats(), merger: init.work !== undefined })
     })
-    const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap })
+    const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap, ...(init.maxPeers === undefined ? {} : { maxPeers: init.maxPeers }) })
     const livePeers = (): PeerInfo[] => replicator.peers.live(Date.now(), settings.livenessMs)
     const services = createServices({ store, nodeId: peerId, settings, livePeers })
     const events = new EventBus()

@@ -22,6 +22,7 @@ export async function startCommand (argv: string[]): Promise<number> {
     dataDir: cfg.data,
     listen: cfg.listen,
     bootstrap: cfg.bootstrap,
+    ...(cfg.maxPeers === undefined ? {} : { maxPeers: cfg.maxPeers }),
     http: cfg.http,
     cluster: cfg.cluster,
     logger,

@@ -171,9 +171,20 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     return this.sessions.peers()
   }
 
-  /** Asks a peer for a full reconciliation round (both sides restart the sync protocol). */
+  /**
+   * Asks a peer for a full reconciliation round (both sides restart the sync protocol). With a
+   * bounded set of neighbours the peer whose heads we lack is often not one of them: then a
+   * random neighbour is asked instead (each retry another one), since the changes reach the
+   * neighbours through gossip and sync like everyone else.
+   */
   resync (nodeId: string): void {
-    this.sessions.resync(nodeId)
+    if (this.sessions.has(nodeId)) {
+      this.sessions.resync(nodeId)
+      return
+    }
+    const neighbours = this.sessions.peers()
+    if (neighbours.length === 0) return
+    this.sessions.resync(neighbours[Math.floor(Math.random() * neighbours.length)] as string)
   }
 
   /** Announces our heads and presence now. */

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { DEFAULT_QUEUE_STUCK_MS } from '../../crdt/rules/alerts.js'
 import { DEFAULT_COORDINATION } from '../coord/settings.js'
 import { DEFAULT_CHECK_TIMEOUT_MS } from '../git/merge-runner.js'
+import { DEFAULT_MAX_PEERS } from '../../bootstrap/peers.js'
 import { AGENT_WORK_OPTIONS, API_TOKEN_FILE_OPTION } from './shared.js'
 import { booleanOption, LOG_LEVEL_OPTION, secondsOption, type OptionSpec } from './table.js'
 
@@ -37,6 +38,7 @@ export const START_OPTIONS = {
   listen: { schema: multiaddrText, env: 'FLEET_LISTEN', kind: 'list', arg: 'MULTIADDR', help: 'libp2p listen address', default: [DEFAULT_LISTEN] },
   bootstrap: { schema: z.string(), env: 'FLEET_BOOTSTRAP', kind: 'list', arg: 'MULTIADDR', help: 'a peer to join through (with /p2p/<id>)' },
   bootstrapFile: { schema: z.string().min(1), env: 'FLEET_BOOTSTRAP_FILE', arg: 'FILE', help: 'bootstrap peers, one per line' },
+  maxPeers: { schema: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'at least 1').max(1000), env: 'FLEET_MAX_PEERS', arg: 'N', help: 'direct connections this node dials and keeps, bootstrap peers included (not a full mesh: gossip and sync run over these)', shownDefault: String(DEFAULT_MAX_PEERS) },
   http: { schema: hostPort, env: 'FLEET_HTTP', arg: 'HOST:PORT', help: 'local HTTP API (port 0 picks a free port)', default: DEFAULT_HTTP },
   cluster: { schema: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lowercase letters, digits, - and _ (at most 63)'), env: 'FLEET_CLUSTER', arg: 'NAME', help: 'cluster name; namespaces topics', default: DEFAULT_CLUSTER_NAME, shownDefault: `"${DEFAULT_CLUSTER_NAME}"` },
   logLevel: LOG_LEVEL_OPTION,

@@ -27,7 +27,8 @@ class FakeHost implements DialerHost {
   constructor (readonly peerId: PeerId) {}
 
   getConnections (peerId?: PeerId): unknown[] {
-    return peerId !== undefined && this.connected.has(peerId.toString()) ? [{}] : []
+    if (peerId === undefined) return [...this.connected].map(() => ({}))
+    return this.connected.has(peerId.toString()) ? [{}] : []
   }
 
   async dial (addrs: Multiaddr[], options: { signal: AbortSignal }): Promise<unknown> {
@@ -264,6 +265,40 @@ describe('bootstrap/dialer', () => {
     assert.deepEqual(d.knownPeers().sort(), [a, b].sort())
     for (let i = 0; i < 15; i++) { now += 1000; d.check(); await settle() }
     assert.deepEqual(d.knownPeers(), [a])
+  })
+
+  it('keeps at most maxPeers connections, bootstrap peers included, and replaces a dropped neighbour', async () => {
+    const learned = await Promise.all(Array.from({ length: 6 }, newPeerId))
+    for (const p of [a, ...learned]) host.reachable.add(p)
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], maxPeers: 3 })
+    d.start()
+    learned.forEach((p, i) => { d.learn(p, [`/ip4/10.0.1.${i + 1}/tcp/4001/p2p/${p}`]) })
+    for (let i = 0; i < 5; i++) { now += 1000; d.check(); await settle() }
+    assert.equal(host.connected.size, 3, 'the bootstrap peer and two learned ones')
+    assert.ok(host.connected.has(a), 'the bootstrap peer is always kept')
+    const dropped = [...host.connected].find(p => p !== a) as string
+    host.reachable.delete(dropped) // it died: the slot goes to another member
+    host.disconnect(dropped)
+    for (let i = 0; i < 5; i++) { now += 1000; d.check(); await settle() }
+    assert.equal(host.connected.size, 3, 'a dropped neighbour is replaced')
+    assert.ok(!host.connected.has(dropped))
+  })
+
+  it('counts inbound connections against maxPeers, but still dials its bootstrap peers', async () => {
+    host.reachable.add(a)
+    host.reachable.add(b)
+    const inbound = await Promise.all(Array.from({ length: 2 }, newPeerId))
+    for (const p of inbound) host.connected.add(p)
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], maxPeers: 2 })
+    d.start()
+    d.learn(b, [`/ip4/10.0.0.2/tcp/4001/p2p/${b}`])
+    for (let i = 0; i < 3; i++) { now += 1000; d.check(); await settle() }
+    assert.ok(host.connected.has(a))
+    assert.equal(host.dialsTo(b), 0, 'no room for a learned peer')
+  })
+
+  it('refuses a maxPeers below 1', () => {
+    assert.throws(() => dialer({ maxPeers: 0 }), /maxPeers/)
   })
 
   it('caps the number of learned peers', async () => {
