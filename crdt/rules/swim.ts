@@ -1,0 +1,177 @@
+import { requirePositive } from './errors.js'
+
+/**
+ * SWIM/Lifeguard-class membership (as in hashicorp/memberlist), the pure part: the member state
+ * machine with incarnation numbers, suspicion timeouts, refutation, the choice of probe targets,
+ * and the timing derived from the liveness window. Times are milliseconds passed in by the caller;
+ * node/net/membership.ts does the I/O (probes over neighbours' channels, updates over gossip).
+ *
+ * Why it is correct (the live set every node agrees on, and no false "dead" for a live node):
+ * - Each node owns its incarnation number, and only it ever raises it. Every statement about a
+ *   member carries the incarnation it is about; `supersedes` orders statements by (incarnation,
+ *   then alive < suspect < dead < left at the same incarnation). That order is total and every node
+ *   applies the same one, so once the same statements reached every node (in any order), every
+ *   node holds the same record for every member: the live sets agree (the rule is a join on that
+ *   order, hence commutative, associative and idempotent, like a CRDT register).
+ * - A live node that hears a suspect or dead statement about itself at incarnation i answers with
+ *   alive at i + 1 (`refute`), which supersedes the statement everywhere. So a live node that can
+ *   still reach the overlay is never declared dead by a slow or lost probe: only a node that
+ *   cannot get a refutation out for the whole suspicion timeout is (crashed, partitioned away,
+ *   or stalled longer than the timeout).
+ * - A suspect member turns dead when its suspicion timeout runs out, on every node that holds the
+ *   suspicion (and the first to decide spreads the dead statement): nodes learn the suspicion
+ *   within one dissemination delay of each other, so they decide within that delay of each other.
+ * - A node that restarts starts at a fresh incarnation (the wall clock at start, above any it used
+ *   before unless the clock went back, and then it refutes the old dead record as above), so its
+ *   alive statement supersedes the dead one and it rejoins.
+ * Detection bound (see `detectionBoundMs`): a crashed node has at least one neighbour, which probes
+ * it within one probe round, suspects it after the direct and indirect timeouts, and everyone holds
+ * it dead after the suspicion timeout plus the time gossip takes to cross the overlay.
+ */
+
+export type MemberStatus = 'alive' | 'suspect' | 'dead' | 'left'
+
+/** A statement about a member: its status at one of its incarnations. */
+export interface MemberState {
+  status: MemberStatus
+  incarnation: number
+}
+
+/** What one node holds about a member: the winning statement and since when (local clock). */
+export interface MemberRecord extends MemberState {
+  /** When this node adopted the statement; for a suspect, when its suspicion timeout started. */
+  since: number
+}
+
+/** Statuses that count a member in the live set: a suspect is still live until it is dead. */
+export function isLiveStatus (status: MemberStatus): boolean {
+  return status === 'alive' || status === 'suspect'
+}
+
+const RANK: Record<MemberStatus, number> = { alive: 0, suspect: 1, dead: 2, left: 3 }
+
+/**
+ * Whether statement `next` replaces `current`: a higher incarnation always does; at the same
+ * incarnation a worse status does (alive < suspect < dead < left). Nothing about an unknown member
+ * is lost (current undefined: it does).
+ */
+export function supersedes (current: MemberState | undefined, next: MemberState): boolean {
+  if (current === undefined) return true
+  if (next.incarnation !== current.incarnation) return next.incarnation > current.incarnation
+  return RANK[next.status] > RANK[current.status]
+}
+
+/**
+ * Applies a statement to a member's record: the new record if it supersedes, else null (nothing
+ * changed, and nothing to pass on). A record adopted now starts its suspicion clock now.
+ */
+export function applyStatement (current: MemberRecord | undefined, next: MemberState, now: number): MemberRecord | null {
+  if (!supersedes(current, next)) return null
+  return { status: next.status, incarnation: next.incarnation, since: now }
+}
+
+/**
+ * A statement about ourselves: the incarnation to announce alive at, or null when nothing needs
+ * refuting. Suspect or dead at our incarnation or above is refuted by going above it; `left`
+ * about us while we run (a stale goodbye from before a restart) is refuted the same way.
+ */
+export function refute (ownIncarnation: number, about: MemberState): number | null {
+  if (about.status === 'alive') return about.incarnation > ownIncarnation ? about.incarnation + 1 : null
+  return about.incarnation >= ownIncarnation ? about.incarnation + 1 : null
+}
+
+/** A suspect whose timeout ran out is dead (at the same incarnation); otherwise null. */
+export function expireSuspicion (record: MemberRecord, now: number, suspicionMs: number): MemberState | null {
+  requirePositive('suspicionMs', suspicionMs)
+  if (record.status !== 'suspect' || now - record.since < suspicionMs) return null
+  return { status: 'dead', incarnation: record.incarnation }
+}
+
+/** The incarnation a node starts at: its clock, so a restarted node is above its old records. */
+export function initialIncarnation (now: number): number {
+  return Math.max(0, Math.floor(now))
+}
+
+/** Timing of the failure detector for one liveness window. */
+export interface SwimTiming {
+  /** Every neighbour is probed once per round (probes are spread over the round). */
+  roundMs: number
+  /** A probe unanswered this long goes to k other neighbours as indirect probes. */
+  probeTimeoutMs: number
+  /** ... and unanswered this long after that, the member becomes suspect. */
+  indirectTimeoutMs: number
+  /** A suspect that does not refute this long is dead. */
+  suspicionMs: number
+  /** Neighbours asked to probe on our behalf after a missed ack. */
+  indirectProbes: number
+}
+
+export const DEFAULT_INDIRECT_PROBES = 3
+/** Probe timeouts never go under this: an event loop on a loaded machine answers in tens of ms. */
+export const MIN_PROBE_TIMEOUT_MS = 200
+
+/**
+ * The detector's timing for a liveness window L: a round of L/5, probe and indirect timeouts of a
+ * quarter round each (at least MIN_PROBE_TIMEOUT_MS), and a suspicion timeout of whatever is left
+ * of L, at least 0.5 L. So a crashed member is dead everywhere within about L plus the gossip delay
+ * (detectionBoundMs), as with the old keepalives, while a live node has more than half a window to
+ * refute a suspicion: conservative, since a false "dead" weakens the settle rule.
+ */
+export function swimTimingFor (livenessMs: number): SwimTiming {
+  requirePositive('livenessMs', livenessMs)
+  const roundMs = Math.max(100, Math.floor(livenessMs / 5))
+  const probeTimeoutMs = Math.max(MIN_PROBE_TIMEOUT_MS, Math.floor(roundMs / 4))
+  const indirectTimeoutMs = probeTimeoutMs
+  const suspicionMs = Math.max(Math.floor(livenessMs / 2), livenessMs - roundMs - probeTimeoutMs - indirectTimeoutMs)
+  return { roundMs, probeTimeoutMs, indirectTimeoutMs, suspicionMs, indirectProbes: DEFAULT_INDIRECT_PROBES }
+}
+
+/**
+ * How long after a crash every node holds the member dead, at most: the next probe of it comes
+ * within one round (every neighbour of it probes it once per round), the direct and indirect
+ * timeouts pass, the suspicion spreads (one gossip crossing), its timeout runs out, and the dead
+ * statement spreads (another crossing). `gossipMs` bounds one crossing of the overlay.
+ */
+export function detectionBoundMs (t: SwimTiming, gossipMs: number): number {
+  return t.roundMs + t.probeTimeoutMs + t.indirectTimeoutMs + t.suspicionMs + 2 * gossipMs
+}
+
+/**
+ * Round-robin over the neighbours in a random order, reshuffled each round (memberlist's scheme):
+ * each neighbour is probed once per round, and probes of one member by its several neighbours
+ * are spread out rather than synchronised.
+ */
+export class ProbeOrder {
+  private order: string[] = []
+  private at = 0
+
+  constructor (private readonly random: () => number = Math.random) {}
+
+  /** The next neighbour to probe, or null with none. Neighbours gone since the shuffle are skipped. */
+  next (neighbours: ReadonlySet<string>): string | null {
+    for (let tries = 0; tries < 2; tries++) {
+      while (this.at < this.order.length) {
+        const id = this.order[this.at++] as string
+        if (neighbours.has(id)) return id
+      }
+      this.order = shuffle([...neighbours], this.random)
+      this.at = 0
+    }
+    return null
+  }
+}
+
+/** Up to k distinct random items of xs, none equal to `except`. */
+export function pickRandom<T> (xs: readonly T[], k: number, random: () => number, except?: T): T[] {
+  return shuffle(xs.filter(x => x !== except), random).slice(0, Math.max(0, k))
+}
+
+function shuffle<T> (xs: T[], random: () => number): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1)) % (i + 1)
+    const x = xs[i] as T
+    xs[i] = xs[j] as T
+    xs[j] = x
+  }
+  return xs
+}

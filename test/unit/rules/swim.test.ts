@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict'
+import {
+  applyStatement, detectionBoundMs, expireSuspicion, initialIncarnation, isLiveStatus, pickRandom, ProbeOrder, refute,
+  supersedes, swimTimingFor, type MemberRecord, type MemberState
+} from '../../../crdt/rules/swim.js'
+import { InvalidRuleOptionError } from '../../../crdt/rules/errors.js'
+import { mulberry32 } from '../../../plan/prng.js'
+
+const S = (status: MemberState['status'], incarnation: number): MemberState => ({ status, incarnation })
+
+describe('rules/swim: the member state machine', () => {
+  it('a suspect that refutes with a higher incarnation is alive again, everywhere', () => {
+    let rec = applyStatement(undefined, S('alive', 5), 0) as MemberRecord
+    rec = applyStatement(rec, S('suspect', 5), 100) as MemberRecord
+    assert.equal(rec.status, 'suspect')
+    assert.ok(isLiveStatus(rec.status), 'a suspect still counts as live')
+    // The suspect hears it and refutes above the suspicion's incarnation.
+    const inc = refute(5, S('suspect', 5))
+    assert.equal(inc, 6)
+    const back = applyStatement(rec, S('alive', inc as number), 150) as MemberRecord
+    assert.deepEqual(back, { status: 'alive', incarnation: 6, since: 150 })
+    // The stale suspicion arriving late (another path) changes nothing, and neither does a repeat.
+    assert.equal(applyStatement(back, S('suspect', 5), 160), null)
+    assert.equal(applyStatement(back, S('alive', 6), 160), null)
+    // Its timeout never fires on an alive record.
+    assert.equal(expireSuspicion(back, 1_000_000, 1000), null)
+  })
+
+  it('a suspect that does not refute is dead once its suspicion timeout ran out, not before', () => {
+    const rec = applyStatement(applyStatement(undefined, S('alive', 1), 0) as MemberRecord, S('suspect', 1), 1000) as MemberRecord
+    assert.equal(expireSuspicion(rec, 1999, 1000), null)
+    const dead = expireSuspicion(rec, 2000, 1000)
+    assert.deepEqual(dead, S('dead', 1))
+    const after = applyStatement(rec, dead as MemberState, 2000) as MemberRecord
+    assert.equal(after.status, 'dead')
+    assert.ok(!isLiveStatus(after.status))
+    // A late alive at the old incarnation does not resurrect it.
+    assert.equal(applyStatement(after, S('alive', 1), 2100), null)
+    assert.throws(() => expireSuspicion(rec, 0, 0), InvalidRuleOptionError)
+  })
+
+  it('a dead node rejoins: after a restart (fresh incarnation) or by refuting the dead record it is told about', () => {
+    const dead: MemberRecord = { status: 'dead', incarnation: 1_000, since: 5 }
+    // Restarted: its incarnation is its clock at start, above what it used before.
+    const restarted = applyStatement(dead, S('alive', initialIncarnation(2_000)), 10) as MemberRecord
+    assert.equal(restarted.status, 'alive')
+    // Still running (it was only cut off): it hears "dead at 1000" about itself and goes above it.
+    assert.equal(refute(1_000, S('dead', 1_000)), 1_001)
+    assert.equal(applyStatement(dead, S('alive', 1_001), 10)?.status, 'alive')
+    // A stale goodbye from before a restart is refuted as well; old news needs nothing.
+    assert.equal(refute(7, S('left', 7)), 8)
+    assert.equal(refute(7, S('dead', 6)), null)
+    assert.equal(refute(7, S('alive', 7)), null)
+    assert.equal(refute(7, S('alive', 9)), 10, 'an alive above ours (replayed) is overtaken too')
+  })
+
+  it('orders statements by incarnation, then alive < suspect < dead < left: the same result in any order', () => {
+    assert.ok(supersedes(undefined, S('dead', 0)))
+    assert.ok(supersedes(S('alive', 1), S('suspect', 1)))
+    assert.ok(supersedes(S('suspect', 1), S('dead', 1)))
+    assert.ok(supersedes(S('dead', 1), S('left', 1)))
+    assert.ok(!supersedes(S('suspect', 1), S('alive', 1)))
+    assert.ok(supersedes(S('left', 1), S('alive', 2)))
+    assert.ok(!supersedes(S('alive', 2), S('dead', 1)))
+    // Every permutation of a set of statements ends in the same record (a join).
+    const statements = [S('alive', 1), S('suspect', 1), S('alive', 2), S('dead', 1), S('suspect', 2), S('alive', 3), S('left', 2)]
+    const random = mulberry32(7)
+    const results = new Set<string>()
+    for (let trial = 0; trial < 200; trial++) {
+      const order = [...statements].sort(() => random() - 0.5)
+      let rec: MemberRecord | undefined
+      for (const s of order) rec = applyStatement(rec, s, 0) ?? rec
+      results.add(`${rec?.status}@${rec?.incarnation}`)
+    }
+    assert.deepEqual([...results], ['alive@3'])
+  })
+
+  it('derives the timing from the liveness window: dead within about the window, over half of it to refute', () => {
+    for (const L of [2000, 6000, 10_000]) {
+      const t = swimTimingFor(L)
+      assert.ok(t.suspicionMs >= L / 2, `suspicion ${t.suspicionMs} ms >= half of ${L}`)
+      assert.ok(detectionBoundMs(t, 0) <= L, `bound ${detectionBoundMs(t, 0)} ms within ${L}`)
+      assert.ok(t.probeTimeoutMs >= 200)
+    }
+    assert.throws(() => swimTimingFor(0), InvalidRuleOptionError)
+  })
+
+  it('probes every neighbour once per round, in a new random order each round, skipping gone ones', () => {
+    const order = new ProbeOrder(mulberry32(3))
+    const neighbours = new Set(['a', 'b', 'c', 'd'])
+    const round1 = [1, 2, 3, 4].map(() => order.next(neighbours))
+    assert.deepEqual([...round1].sort(), ['a', 'b', 'c', 'd'])
+    const round2 = [1, 2, 3, 4].map(() => order.next(neighbours))
+    assert.deepEqual([...round2].sort(), ['a', 'b', 'c', 'd'])
+    neighbours.delete('a')
+    const round3 = [1, 2, 3].map(() => order.next(neighbours))
+    assert.ok(!round3.includes('a'))
+    assert.equal(new ProbeOrder().next(new Set()), null)
+    assert.deepEqual(pickRandom(['x', 'y', 'z'], 5, mulberry32(1), 'y').sort(), ['x', 'z'])
+  })
+})
