@@ -87,11 +87,46 @@ export const AnnounceFrame = z.object({
   addrs: z.array(z.string().max(512)).max(32),
   beats: z.array(AgentBeat).max(1024),
   /** The node has a git clone and may lead the merge queue. */
-  merger: z.boolean().optional()
+  merger: z.boolean().optional(),
+  /** Its SWIM incarnation (crdt/rules/swim.ts): an announcement is its alive statement at it. */
+  inc: z.number().int().nonnegative().optional()
 }).strict()
 export type AnnounceFrame = z.infer<typeof AnnounceFrame>
 
-export const GossipFrame = z.discriminatedUnion('t', [ChangesFrame, AnnounceFrame])
+/** Members carried by one membership frame (the push-pull on connect lists every member). */
+export const MAX_MEMBERS_PER_FRAME = 4096
+/** A SWIM frame on a neighbour's channel: a probe is tiny; a member list is the big one. */
+export const MAX_SWIM_FRAME_BYTES = 4 * 1024 * 1024
+
+/**
+ * What one node holds about a member (node/net/membership.ts): its SWIM statement and, while it
+ * is alive, its presence (addresses, HTTP URL, merger flag, last known heads and agents' beats).
+ */
+export const MemberEntry = z.object({
+  node: nodeId,
+  status: z.enum(['alive', 'suspect', 'dead', 'left']),
+  inc: z.number().int().nonnegative(),
+  http: z.string().max(256).nullable().optional(),
+  addrs: z.array(z.string().max(512)).max(8).optional(),
+  merger: z.boolean().optional(),
+  heads: heads.optional(),
+  /** The member's clock when it last announced (beats' ages are relative to it). */
+  at: z.number().int().nonnegative().optional(),
+  beats: z.array(AgentBeat).max(1024).optional()
+}).strict()
+export type MemberEntry = z.infer<typeof MemberEntry>
+
+/** Membership changes, gossiped only when something changed (a suspicion, a death, a departure, news from a push-pull). */
+export const MembersFrame = z.object({
+  v: z.literal(WIRE_VERSION),
+  t: z.literal('members'),
+  node: nodeId,
+  heads,
+  members: z.array(MemberEntry).min(1).max(MAX_MEMBERS_PER_FRAME)
+}).strict()
+export type MembersFrame = z.infer<typeof MembersFrame>
+
+export const GossipFrame = z.discriminatedUnion('t', [ChangesFrame, AnnounceFrame, MembersFrame])
 export type GossipFrame = z.infer<typeof GossipFrame>
 
 export class WireFrameError extends Error {
@@ -120,13 +155,49 @@ export function decodeGossip (bytes: Uint8Array): GossipFrame {
  * hashes, concatenated): the direct acknowledgement a node sends a claiming peer (see
  * node/net/membership.ts), in order with the sync messages on the same authenticated stream.
  */
-export const SyncFrameType = { sync: 1, reset: 2, heads: 3 } as const
-export type SyncFrame = { type: 'sync', message: Uint8Array } | { type: 'reset' } | { type: 'heads', heads: string[] }
+export const SyncFrameType = { sync: 1, reset: 2, heads: 3, swim: 4 } as const
+export type SyncFrame = { type: 'sync', message: Uint8Array } | { type: 'reset' } | { type: 'heads', heads: string[] } | { type: 'swim', frame: SwimFrame }
+
+const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+
+/**
+ * SWIM frames between neighbours, on their sync stream (type byte 4, then CBOR): a probe and its
+ * ack carry the sender's heads (anti-entropy for free); ping-req asks a neighbour to probe a member
+ * for us, answered with its ack or a nack; members is the full member list sent on connect.
+ */
+export const SwimFrame = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('ping'), seq, heads }).strict(),
+  z.object({ t: z.literal('ack'), seq, heads: heads.optional() }).strict(),
+  z.object({ t: z.literal('ping-req'), seq, target: nodeId }).strict(),
+  z.object({ t: z.literal('nack'), seq }).strict(),
+  z.object({ t: z.literal('members'), members: z.array(MemberEntry).max(MAX_MEMBERS_PER_FRAME) }).strict()
+])
+export type SwimFrame = z.infer<typeof SwimFrame>
+
+function decodeSwimFrame (bytes: Uint8Array): SwimFrame {
+  if (bytes.byteLength > MAX_SWIM_FRAME_BYTES) throw new WireFrameError(`swim frame of ${bytes.byteLength} bytes exceeds ${MAX_SWIM_FRAME_BYTES}`)
+  let raw: unknown
+  try {
+    raw = decode(bytes, { strict: true, rejectDuplicateMapKeys: true, useMaps: false })
+  } catch (err) {
+    throw new WireFrameError(`swim frame is not valid CBOR: ${(err as Error).message}`)
+  }
+  const parsed = SwimFrame.safeParse(raw)
+  if (!parsed.success) throw new WireFrameError(`swim frame rejected: ${parsed.error.issues.map(i => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`)
+  return parsed.data
+}
 
 const HASH_BYTES = 32
 
 export function encodeSyncFrame (frame: SyncFrame): Uint8Array {
   if (frame.type === 'reset') return Uint8Array.of(SyncFrameType.reset)
+  if (frame.type === 'swim') {
+    const body = encode(frame.frame)
+    const out = new Uint8Array(body.byteLength + 1)
+    out[0] = SyncFrameType.swim
+    out.set(body, 1)
+    return out
+  }
   if (frame.type === 'heads') {
     const out = new Uint8Array(1 + frame.heads.length * HASH_BYTES)
     out[0] = SyncFrameType.heads
@@ -157,6 +228,8 @@ export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
       for (let i = 0; i < n; i++) heads.push(Buffer.from(bytes.subarray(1 + i * HASH_BYTES, 1 + (i + 1) * HASH_BYTES)).toString('hex'))
       return { type: 'heads', heads }
     }
+    case SyncFrameType.swim:
+      return { type: 'swim', frame: decodeSwimFrame(bytes.subarray(1)) }
     default:
       throw new WireFrameError(`unknown sync frame type ${bytes[0]}`)
   }

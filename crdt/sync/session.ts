@@ -1,6 +1,6 @@
 import * as A from '@automerge/automerge'
 import type { DocStore } from '../doc-store.js'
-import { decodeSyncFrame, encodeSyncFrame, WireFrameError } from '../wire.js'
+import { decodeSyncFrame, encodeSyncFrame, WireFrameError, type SwimFrame } from '../wire.js'
 
 export interface SyncSessionInit {
   store: DocStore
@@ -8,6 +8,8 @@ export interface SyncSessionInit {
   send: (frame: Uint8Array) => void
   /** The peer told us its heads directly (an acknowledgement; see sendHeads). */
   onHeads?: (heads: string[]) => void
+  /** A SWIM frame from the peer (probes and member lists ride the same stream). */
+  onSwim?: (frame: SwimFrame) => void
 }
 
 export interface SyncSessionStats {
@@ -29,12 +31,20 @@ export class SyncSession {
   private readonly store: DocStore
   private readonly sendFrame: (frame: Uint8Array) => void
   private readonly onHeads: (heads: string[]) => void
+  private readonly onSwim: (frame: SwimFrame) => void
   private closed = false
 
   constructor (init: SyncSessionInit) {
     this.store = init.store
     this.sendFrame = init.send
     this.onHeads = init.onHeads ?? (() => {})
+    this.onSwim = init.onSwim ?? (() => {})
+  }
+
+  /** Sends a SWIM frame, in order with the sync messages already sent. */
+  sendSwim (frame: SwimFrame): void {
+    if (this.closed) return
+    this.sendFrame(encodeSyncFrame({ type: 'swim', frame }))
   }
 
   /** Tells the peer our heads, in order with the sync messages already sent. */
@@ -71,6 +81,10 @@ export class SyncSession {
     const frame = decodeSyncFrame(bytes)
     if (frame.type === 'heads') {
       this.onHeads(frame.heads)
+      return
+    }
+    if (frame.type === 'swim') {
+      this.onSwim(frame.frame)
       return
     }
     if (frame.type === 'reset') {

@@ -1,33 +1,37 @@
 import type { DocStore, DocChangeEvent } from '../../crdt/doc-store.js'
 import { getIn } from '../../crdt/collections.js'
 import { DEFAULT_LIVENESS_MS } from '../../crdt/rules/leader.js'
+import {
+  applyStatement, expireSuspicion, initialIncarnation, refute, swimTimingFor, type MemberState, type SwimTiming
+} from '../../crdt/rules/swim.js'
 import { read } from '../../crdt/schema.js'
-import { WIRE_VERSION, type AgentBeat, type AnnounceFrame, type GossipFrame } from '../../crdt/wire.js'
+import {
+  WIRE_VERSION, type AgentBeat, type AnnounceFrame, type GossipFrame, type MemberEntry, type MembersFrame, type SwimFrame
+} from '../../crdt/wire.js'
 import { DEFAULT_PRESENCE_INTERVAL_MS } from '../coord/settings.js'
 import type { Logger } from '../logger.js'
-import type { PeerTable } from './peer-table.js'
+import type { PeerInfo, PeerTable } from './peer-table.js'
+import { Prober } from './prober.js'
 
-/**
- * How often presence is checked for something worth announcing (a changed heartbeat, address): a
- * changed heartbeat reaches other nodes at most this late (coordinationProblems counts on it).
- */
+/** How often our presence is checked for a change worth announcing (a heartbeat, an address). */
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = DEFAULT_PRESENCE_INTERVAL_MS
 /**
- * With nothing changed, a node still announces this often (a third of the liveness window at
- * most, so one lost keepalive never makes it look dead).
+ * The join grace of a (re)started node is two of these (fleet-node.ts): the period the old
+ * keepalives had. Membership no longer sends keepalives (SWIM probes neighbours instead).
  */
 export const DEFAULT_KEEPALIVE_MS = 3000
 /** After a remote change, tell peers our heads this soon (claims are confirmed on these acks). */
 export const DEFAULT_ACK_DELAY_MS = 20
-/** A peer whose announced heads we have lacked this long gets a full sync round. */
+/** A peer whose heads we have lacked this long gets a full sync round. */
 export const DEFAULT_RESYNC_AFTER_MS = 1500
-/** The keepalive period for a liveness window: DEFAULT_KEEPALIVE_MS, or a third of the window if shorter. */
+/** DEFAULT_KEEPALIVE_MS, or a third of the liveness window if shorter (the join grace's unit). */
 export function keepaliveFor (livenessMs: number = DEFAULT_LIVENESS_MS): number {
   return Math.min(DEFAULT_KEEPALIVE_MS, Math.floor(livenessMs / 3))
 }
 
 /** Addresses carried per announcement (peer exchange). */
 export const MAX_ANNOUNCED_ADDRS = 32
+const MAX_MEMBER_ADDRS = 8
 
 /** Ephemeral data carried by each announcement. */
 export interface Presence {
@@ -41,25 +45,32 @@ export interface MembershipInit {
   store: DocStore
   logger: Logger
   peers: PeerTable
-  /** Sends an announcement frame to the cluster. */
-  publish: (frame: AnnounceFrame) => void
-  /** Our dialable addresses. */
+  /** Gossips a frame to the cluster (announcements, membership changes). */
+  publish: (frame: AnnounceFrame | MembersFrame) => void
+  /** Sends a SWIM frame to a neighbour; false when we hold no session with it. */
+  sendSwim: (peer: string, frame: SwimFrame) => boolean
+  /** Peers we hold a session with. */
+  neighbours: () => ReadonlySet<string>
   addresses: () => string[]
   presence: () => Presence
-  /** Runs a full sync round with a peer whose announced heads we keep lacking. */
+  /** Runs a full sync round with a peer whose heads we keep lacking. */
   resync: (peer: string) => void
   /** Sends our heads to one peer directly; false when we have no session with it. */
   sendHeads: (peer: string, heads: string[]) => boolean
   /** Which peers must promptly hear our heads after this remote change (default: claimantsOf). */
   ackTo?: (evt: DocChangeEvent) => string[]
+  /** Presence of a member (its own announcement, or relayed in a member list). */
   onAnnounce: (frame: AnnounceFrame) => void
+  /** A peer's heads or liveness changed (the settler re-evaluates). */
+  onPeerChange: (peer: string) => void
   announceIntervalMs?: number
-  /** Keepalive period with nothing changed; default min(DEFAULT_KEEPALIVE_MS, livenessMs / 3). */
-  keepaliveMs?: number
-  /** The liveness window the keepalive must fit into three times (default DEFAULT_LIVENESS_MS). */
+  /** The liveness window the detector's timing derives from (default DEFAULT_LIVENESS_MS). */
   livenessMs?: number
+  /** Overrides the derived timing (tests). */
+  timing?: Partial<SwimTiming>
   ackDelayMs?: number
   resyncAfterMs?: number
+  random?: () => number
 }
 
 /**
@@ -79,12 +90,14 @@ export function claimantsOf (store: DocStore, selfId: string, evt: DocChangeEven
 }
 
 /**
- * Presence. Each node announces its heads, addresses and agents' heartbeats: on a keepalive
- * period (how peers learn it is alive and what it holds), and sooner when something in it changed
- * (then only the heartbeats that changed). Acknowledgements are not broadcast: after a remote
- * change to claims, the claiming nodes get our heads directly over their sync sessions, so a
- * claim costs each other node one message, not one delivered to every node. Received frames fill
- * the peer table.
+ * Membership and presence, SWIM-style (rules in crdt/rules/swim.ts): neighbours probe each other
+ * (prober.ts), a silent one becomes suspect, and suspicions, deaths and departures are gossiped
+ * only when they happen; a live node refutes a suspicion about itself with a higher incarnation.
+ * A node announces itself (heads, addresses, HTTP URL, merger flag, agents' beats) at start, on
+ * joining the overlay, and when any of it changed (then only the beats that changed): nothing is
+ * sent periodically but the probes, so per-node traffic does not grow with the cluster. On a new
+ * session both sides send their member list (push-pull), and whatever was news is gossiped on.
+ * Acks for claims go to the claimant directly (see the settle rule in README).
  */
 export class Membership {
   private readonly init: MembershipInit
@@ -92,34 +105,54 @@ export class Membership {
   private readonly resyncAfterMs: number
   private readonly ackTo: (evt: DocChangeEvent) => string[]
   readonly announceIntervalMs: number
-  readonly keepaliveMs: number
+  readonly timing: SwimTiming
+  readonly prober: Prober
+  /** Our incarnation: only we raise it, to refute a suspicion about us. */
+  incarnation = initialIncarnation(Date.now())
   private ackTimer: NodeJS.Timeout | null = null
   private readonly ackTargets = new Set<string>()
   private timer: NodeJS.Timeout | null = null
   private running = false
-  private lastAnnounceAt = 0
+  /** Members currently suspect: the index the suspicion timeouts are checked over. */
+  private readonly suspects = new Set<string>()
+  /** Member lists received from neighbours, and entries of them that were news and went on. */
+  readonly stats = { pushPulls: 0, newsSpread: 0 }
   /** What the last announcement said besides heads and beats, and each beat it carried. */
   private lastPresence = ''
   private readonly sentBeats = new Map<string, string>()
 
   constructor (init: MembershipInit) {
     this.init = init
-    this.keepaliveMs = init.keepaliveMs ?? keepaliveFor(init.livenessMs)
-    this.announceIntervalMs = Math.min(init.announceIntervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS, this.keepaliveMs)
+    this.timing = { ...swimTimingFor(init.livenessMs ?? DEFAULT_LIVENESS_MS), ...init.timing }
+    this.announceIntervalMs = init.announceIntervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS
     this.ackDelayMs = init.ackDelayMs ?? DEFAULT_ACK_DELAY_MS
     this.resyncAfterMs = init.resyncAfterMs ?? DEFAULT_RESYNC_AFTER_MS
     this.ackTo = init.ackTo ?? ((evt) => claimantsOf(init.store, init.selfId, evt))
+    this.prober = new Prober({
+      selfId: init.selfId,
+      timing: this.timing,
+      neighbours: init.neighbours,
+      send: init.sendSwim,
+      heads: () => init.store.heads(),
+      onAlive: (peer, heads) => { this.evidence(peer, heads) },
+      onSuspect: (peer) => { this.suspect(peer) },
+      ...(init.random === undefined ? {} : { random: init.random })
+    })
   }
 
   start (): void {
     this.running = true
     this.init.store.on('change', this.onStoreChange)
     this.timer = setInterval(() => { this.tick() }, this.announceIntervalMs)
+    this.prober.start()
     this.announce()
   }
 
+  /** Says goodbye (others drop us at once instead of suspecting us), then stops. */
   stop (): void {
+    if (this.running) this.publishMembers([{ node: this.init.selfId, status: 'left', inc: this.incarnation }])
     this.running = false
+    this.prober.stop()
     if (this.timer !== null) clearInterval(this.timer)
     if (this.ackTimer !== null) clearTimeout(this.ackTimer)
     this.timer = null
@@ -128,14 +161,23 @@ export class Membership {
     this.init.store.off('change', this.onStoreChange)
   }
 
-  /** Announces everything now (heads, addresses, every heartbeat): also how peers learn we are alive. */
+  /** Announces everything now (heads, addresses, every heartbeat): our alive statement. */
   announce (): void {
     this.send(true, Date.now())
   }
 
-  /** Periodic: a keepalive when due, else an announcement only if presence changed. */
+  /** Periodic: an announcement only if presence changed; suspicions that ran out become deaths. */
   tick (now = Date.now()): void {
-    this.send(now - this.lastAnnounceAt >= this.keepaliveMs, now)
+    this.send(false, now)
+    for (const id of this.suspects) {
+      const p = this.init.peers.find(id)
+      if (p === undefined || p.status !== 'suspect') {
+        this.suspects.delete(id)
+        continue
+      }
+      const dead = expireSuspicion({ status: p.status, incarnation: p.incarnation, since: p.statusSince }, now, this.timing.suspicionMs)
+      if (dead !== null) this.state(id, dead, now, true)
+    }
   }
 
   private send (full: boolean, now: number): void {
@@ -153,7 +195,6 @@ export class Membership {
       for (const id of this.sentBeats.keys()) if (!ids.has(id)) this.sentBeats.delete(id)
     }
     this.lastPresence = presence
-    this.lastAnnounceAt = now
     this.init.publish({
       v: WIRE_VERSION,
       t: 'announce',
@@ -163,7 +204,8 @@ export class Membership {
       http: p.http,
       addrs,
       beats: full ? p.beats : changed,
-      merger: p.merger === true
+      merger: p.merger === true,
+      inc: this.incarnation
     })
   }
 
@@ -174,19 +216,146 @@ export class Membership {
     peer.headsAt = now
   }
 
-  /** A validated frame from a peer: its heads, and for announcements its presence. */
+  /** A validated gossip frame: the publisher's heads; its announcement, or membership changes. */
   receive (frame: GossipFrame, now = Date.now()): void {
+    if (frame.node === this.init.selfId) return
     const peer = this.init.peers.get(frame.node)
     peer.heads = frame.heads
     peer.headsAt = now
+    if (frame.t === 'members') {
+      for (const m of frame.members) this.entry(m, now)
+      return
+    }
     if (frame.t !== 'announce') return
     peer.lastSeenAt = now
+    this.state(frame.node, { status: 'alive', incarnation: frame.inc ?? 0 }, now, false)
+    this.presence(peer, frame)
+    this.checkBehind(peer, now)
+    this.init.onAnnounce(frame)
+  }
+
+  /** A SWIM frame from a neighbour: probes go to the prober, a member list is merged. */
+  receiveSwim (from: string, frame: SwimFrame, now = Date.now()): void {
+    if (frame.t !== 'members') {
+      this.prober.receive(from, frame)
+      return
+    }
+    const news: MemberEntry[] = []
+    for (const m of frame.members) if (this.entry(m, now)) news.push(m)
+    this.stats.pushPulls++
+    this.stats.newsSpread += news.length
+    // What was news to us may be news to others: pass it on once (only changes travel).
+    if (news.length > 0) this.publishMembers(news)
+  }
+
+  /** A session opened: swap member lists (push-pull); our first neighbour means we joined. */
+  opened (peer: string, neighbourCount: number): void {
+    this.evidence(peer, null)
+    this.init.sendSwim(peer, { t: 'members', members: this.memberList() })
+    if (neighbourCount === 1) this.announce()
+  }
+
+  /** A session closed: find out through other neighbours whether the peer is gone. */
+  closed (peer: string): void {
+    if (this.running) this.prober.lost(peer)
+  }
+
+  /** Our member list: ourselves and every member we know, with presence for the alive ones. */
+  private memberList (): MemberEntry[] {
+    const p = this.init.presence()
+    const out: MemberEntry[] = [{
+      node: this.init.selfId, status: 'alive', inc: this.incarnation, http: p.http,
+      addrs: this.init.addresses().slice(0, MAX_MEMBER_ADDRS), merger: p.merger === true, heads: this.init.store.heads(), at: Date.now(), beats: p.beats
+    }]
+    for (const m of this.init.peers.all()) {
+      if (m.status === null) continue
+      out.push(m.status === 'alive' || m.status === 'suspect'
+        ? { node: m.nodeId, status: m.status, inc: m.incarnation, http: m.http, addrs: m.addrs.slice(0, MAX_MEMBER_ADDRS), merger: m.merger, heads: m.heads }
+        : { node: m.nodeId, status: m.status, inc: m.incarnation })
+    }
+    return out
+  }
+
+  /** One member entry (gossip or push-pull); true if it changed what we hold. */
+  private entry (m: MemberEntry, now: number): boolean {
+    const changed = this.state(m.node, { status: m.status, incarnation: m.inc }, now, false)
+    if (m.node === this.init.selfId || m.status !== 'alive') return changed
+    const peer = this.init.peers.get(m.node)
+    // Second-hand presence fills in what we lack; the member's own announcements win.
+    if (m.http !== undefined && peer.http === null) peer.http = m.http
+    if (m.addrs !== undefined && peer.addrs.length === 0) peer.addrs = m.addrs
+    if (m.merger !== undefined && changed) peer.merger = m.merger
+    if (m.heads !== undefined && peer.headsAt === null) {
+      peer.heads = m.heads
+      peer.headsAt = now
+    }
+    if (changed) {
+      this.init.onAnnounce({ v: WIRE_VERSION, t: 'announce', node: m.node, heads: peer.heads, at: m.at ?? now, http: peer.http, addrs: peer.addrs, beats: m.beats ?? [], merger: peer.merger, inc: m.inc })
+    }
+    return changed
+  }
+
+  /**
+   * Applies a statement about a member (or refutes one about us); true if it changed anything.
+   * `spread`: we made it (a suspicion or a death we decided), so we gossip it.
+   */
+  private state (node: string, s: MemberState, now: number, spread: boolean): boolean {
+    if (node === this.init.selfId) {
+      const inc = refute(this.incarnation, s)
+      if (inc === null) return false
+      this.incarnation = inc
+      this.init.logger.info({ about: s.status, incarnation: inc }, 'refuting a statement about this node')
+      this.announce()
+      return true
+    }
+    const peer = this.init.peers.get(node)
+    const current = peer.status === null ? undefined : { status: peer.status, incarnation: peer.incarnation, since: peer.statusSince }
+    const next = applyStatement(current, s, now)
+    if (next === null) return false
+    const wasLive = peer.status === null || peer.status === 'alive' || peer.status === 'suspect'
+    peer.status = next.status
+    peer.incarnation = next.incarnation
+    peer.statusSince = next.since
+    if (next.status === 'suspect') this.suspects.add(node)
+    else this.suspects.delete(node)
+    if (next.status !== 'alive') this.init.logger.info({ peer: node, status: next.status, incarnation: next.incarnation }, 'member status changed')
+    if (spread) this.publishMembers([{ node, status: next.status, inc: next.incarnation }])
+    if (wasLive !== (next.status === 'alive' || next.status === 'suspect')) this.init.onPeerChange(node)
+    return true
+  }
+
+  /** A neighbour answered or probed us: alive now, with its heads when it sent them. */
+  private evidence (peerId: string, heads: string[] | null, now = Date.now()): void {
+    const peer = this.init.peers.get(peerId)
+    peer.lastSeenAt = now
+    if (heads === null) return
+    const moved = peer.heads.length !== heads.length || peer.heads.some((h, i) => h !== heads[i])
+    peer.heads = heads
+    peer.headsAt = now
+    this.checkBehind(peer, now)
+    if (moved) this.init.onPeerChange(peerId)
+  }
+
+  /** A neighbour's probe went unanswered, directly and through others: suspect it. */
+  private suspect (peerId: string): void {
+    if (!this.running) return
+    const peer = this.init.peers.find(peerId)
+    if (peer === undefined) return
+    // A member we hold no statement about yet (its announcement never reached us) is suspected at 0.
+    if (peer.status !== null && peer.status !== 'alive') return
+    this.state(peerId, { status: 'suspect', incarnation: peer.incarnation }, Date.now(), true)
+  }
+
+  private publishMembers (members: MemberEntry[]): void {
+    if (!this.running) return
+    this.init.publish({ v: WIRE_VERSION, t: 'members', node: this.init.selfId, heads: this.init.store.heads(), members })
+  }
+
+  private presence (peer: PeerInfo, frame: AnnounceFrame): void {
     peer.http = frame.http
     peer.addrs = frame.addrs
     peer.beats = frame.beats
     peer.merger = frame.merger === true
-    this.checkBehind(frame.node, frame.heads, now)
-    this.init.onAnnounce(frame)
   }
 
   private readonly onStoreChange = (evt: DocChangeEvent): void => {
@@ -206,15 +375,14 @@ export class Membership {
     let unreachable = false
     for (const peer of this.ackTargets) if (!this.init.sendHeads(peer, heads)) unreachable = true
     this.ackTargets.clear()
-    // A claimant we hold no session with (not directly connected) still needs our heads: the
+    // A claimant we hold no session with (not a neighbour) still needs our heads: the
     // announcement reaches it through gossip.
     if (unreachable) this.announce()
   }
 
-  /** If a peer keeps announcing heads we lack, gossip lost something: run a full sync round. */
-  private checkBehind (nodeId: string, heads: string[], now: number): void {
-    const peer = this.init.peers.get(nodeId)
-    if (this.init.store.missingDeps(heads).length === 0) {
+  /** If a peer keeps showing heads we lack, gossip lost something: run a full sync round. */
+  private checkBehind (peer: PeerInfo, now: number): void {
+    if (this.init.store.missingDeps(peer.heads).length === 0) {
       peer.missingSince = null
       return
     }
@@ -222,8 +390,8 @@ export class Membership {
       peer.missingSince = now
     } else if (now - peer.missingSince >= this.resyncAfterMs) {
       peer.missingSince = now
-      this.init.logger.debug({ peer: nodeId }, 'peer announced heads we lack; resyncing')
-      this.init.resync(nodeId)
+      this.init.logger.debug({ peer: peer.nodeId }, 'peer has heads we lack; resyncing')
+      this.init.resync(peer.nodeId)
     }
   }
 }

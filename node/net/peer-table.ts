@@ -1,13 +1,22 @@
+import { isLiveStatus, type MemberStatus } from '../../crdt/rules/swim.js'
 import type { AgentBeat } from '../../crdt/wire.js'
 
-/** What this node knows of another node: from its announcements and our sync session with it. */
+/** What this node knows of another node: from membership (SWIM), announcements and our session with it. */
 export interface PeerInfo {
   nodeId: string
   /** Heads the peer last announced (announce or changes frame). */
   heads: string[]
   headsAt: number | null
-  /** When its last presence announcement arrived (local clock). */
+  /**
+   * When it was last known alive (local clock): direct evidence (a probe, an ack, an
+   * announcement), and for a live member also the last time the live set was read.
+   */
   lastSeenAt: number | null
+  /** Its SWIM status and incarnation (crdt/rules/swim.ts); null until any statement about it arrived. */
+  status: MemberStatus | null
+  incarnation: number
+  /** When this node adopted the status (a suspect's suspicion timeout runs from here). */
+  statusSince: number
   http: string | null
   addrs: string[]
   beats: AgentBeat[]
@@ -26,7 +35,7 @@ export class PeerTable {
   get (nodeId: string): PeerInfo {
     let p = this.peers.get(nodeId)
     if (p === undefined) {
-      p = { nodeId, heads: [], headsAt: null, lastSeenAt: null, http: null, addrs: [], beats: [], merger: false, connected: false, missingSince: null }
+      p = { nodeId, heads: [], headsAt: null, lastSeenAt: null, status: null, incarnation: 0, statusSince: 0, http: null, addrs: [], beats: [], merger: false, connected: false, missingSince: null }
       this.peers.set(nodeId, p)
     }
     return p
@@ -45,12 +54,19 @@ export class PeerTable {
   }
 
   /**
-   * Nodes heard from within the liveness window. An open connection alone does not count once the
-   * peer has announced itself: a silently cut link keeps its connection open for a while (until
-   * libp2p's pings give up), and a peer that stopped announcing must drop out within the window.
-   * A freshly connected peer counts until its first announcement arrives.
+   * The live members: alive or suspect by the SWIM state machine (a member is dead only once its
+   * suspicion ran out without a refutation; node/net/membership.ts). A connected peer nobody has
+   * made a statement about yet (just connected, before its first announcement) counts too. The
+   * liveness window is not needed any more (the detector's timing derives from it); it stays in
+   * the signature so callers need not know which design runs.
    */
-  live (now: number, livenessMs: number): PeerInfo[] {
-    return this.all().filter(p => p.lastSeenAt === null ? p.connected : now - p.lastSeenAt <= livenessMs)
+  live (now: number, _livenessMs?: number): PeerInfo[] {
+    const out: PeerInfo[] = []
+    for (const p of this.peers.values()) {
+      if (p.status === null ? !p.connected : !isLiveStatus(p.status)) continue
+      p.lastSeenAt = now
+      out.push(p)
+    }
+    return out
   }
 }

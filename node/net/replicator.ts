@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import type { SwimTiming } from '../../crdt/rules/swim.js'
 import type { DocStore, DocChangeEvent } from '../../crdt/doc-store.js'
 import { WIRE_VERSION, type AnnounceFrame } from '../../crdt/wire.js'
 import type { Logger } from '../logger.js'
@@ -23,10 +24,10 @@ export interface ReplicatorInit {
   /** Namespaces topics and the sync protocol, so clusters sharing a network stay apart. */
   cluster?: string
   announceIntervalMs?: number
-  /** Announcement period with nothing changed (see DEFAULT_KEEPALIVE_MS). */
-  keepaliveMs?: number
-  /** The liveness window (CoordinationSettings.livenessMs): keepalives fit into it three times. */
+  /** The liveness window (CoordinationSettings.livenessMs): the failure detector's timing derives from it (swimTimingFor). */
   livenessMs?: number
+  /** Overrides the derived detector timing (tests). */
+  swimTiming?: Partial<SwimTiming>
   ackDelayMs?: number
   resyncAfterMs?: number
   /** Ephemeral data carried by each announcement (HTTP URL, agent heartbeats). */
@@ -99,16 +100,19 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       ...(init.maxBadSyncFrames === undefined ? {} : { maxBadFrames: init.maxBadSyncFrames }),
       onOpen: (peer) => {
         this.peers.get(peer).connected = true
-        // A new neighbour hears our heads at once rather than at our next keepalive: a node that
-        // just joined waits for every live peer's heads before it claims (AssignmentService.caughtUp).
+        // A new neighbour hears our heads at once: a node that just joined waits for every live
+        // peer's heads before it claims (AssignmentService.caughtUp).
         this.sessions.sendHeads(peer, store.heads())
+        this.membership.opened(peer, this.sessions.peerSet.size)
         this.emit('peer:connected', peer)
       },
       onClose: (peer) => {
         const p = this.peers.find(peer)
         if (p !== undefined) p.connected = false
+        this.membership.closed(peer)
         this.emit('peer:disconnected', peer)
       },
+      onSwim: (peer, frame) => { this.membership.receiveSwim(peer, frame) },
       onHeads: (peer, heads) => {
         this.membership.receiveHeads(peer, heads)
         this.emit('peer:heads', peer)
@@ -120,6 +124,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       logger,
       peers: this.peers,
       publish: (frame) => { this.gossip.publish(this.topics.presence, frame) },
+      sendSwim: (peer, frame) => this.sessions.sendSwim(peer, frame),
+      neighbours: () => this.sessions.peerSet,
+      onPeerChange: (peer) => { this.emit('peer:heads', peer) },
       addresses: () => network.addresses(),
       presence: init.presence ?? (() => ({ http: null, beats: [] })),
       resync: (peer) => { this.resync(peer) },
@@ -127,8 +134,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       ...(init.ackTo === undefined ? {} : { ackTo: init.ackTo }),
       onAnnounce: (frame) => { this.emit('announce', frame) },
       ...(init.announceIntervalMs === undefined ? {} : { announceIntervalMs: init.announceIntervalMs }),
-      ...(init.keepaliveMs === undefined ? {} : { keepaliveMs: init.keepaliveMs }),
       ...(init.livenessMs === undefined ? {} : { livenessMs: init.livenessMs }),
+      ...(init.swimTiming === undefined ? {} : { timing: init.swimTiming }),
       ...(init.ackDelayMs === undefined ? {} : { ackDelayMs: init.ackDelayMs }),
       ...(init.resyncAfterMs === undefined ? {} : { resyncAfterMs: init.resyncAfterMs })
     })
@@ -158,6 +165,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.gossip.start()
     await this.sessions.start()
     this.membership.start()
+  }
+
+  /** The membership protocol (incarnation, detector timing and counters). */
+  get members (): Membership {
+    return this.membership
   }
 
   async stop (): Promise<void> {

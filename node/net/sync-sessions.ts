@@ -1,6 +1,6 @@
 import type { DocStore } from '../../crdt/doc-store.js'
 import { SyncSession } from '../../crdt/sync/session.js'
-import { MAX_SYNC_FRAME_BYTES } from '../../crdt/wire.js'
+import { MAX_SYNC_FRAME_BYTES, type SwimFrame } from '../../crdt/wire.js'
 import type { Logger } from '../logger.js'
 import type { FleetNetwork, FrameChannel } from './network.js'
 import type { Rejections, ReplicationStats } from './replication-stats.js'
@@ -26,6 +26,8 @@ export interface SyncSessionsInit {
   onClose: (peer: string) => void
   /** A peer sent its heads directly (an acknowledgement). */
   onHeads: (peer: string, heads: string[]) => void
+  /** A SWIM frame (probe, ack, member list) from a peer. */
+  onSwim: (peer: string, frame: SwimFrame) => void
 }
 
 interface OpenSession {
@@ -44,6 +46,7 @@ export class SyncSessions {
   private readonly maxBadFrames: number
   private readonly sessions = new Map<string, OpenSession>()
   private readonly opening = new Set<string>()
+  private readonly openPeers = new Set<string>()
   private timer: NodeJS.Timeout | null = null
   private running = false
 
@@ -76,6 +79,19 @@ export class SyncSessions {
   /** Peers with an open session. */
   peers (): string[] {
     return [...this.sessions.keys()]
+  }
+
+  /** The same as a live set (no copy): the prober reads it at every probe. */
+  get peerSet (): ReadonlySet<string> {
+    return this.openPeers
+  }
+
+  /** Sends a SWIM frame over a peer's session; false when we hold none with it. */
+  sendSwim (peer: string, frame: SwimFrame): boolean {
+    const s = this.sessions.get(peer)
+    if (s === undefined) return false
+    s.session.sendSwim(frame)
+    return true
   }
 
   has (peer: string): boolean {
@@ -144,9 +160,11 @@ export class SyncSessions {
     const session = new SyncSession({
       store: this.init.store,
       send: (frame) => { stats.syncOut++; channel.send(frame) },
-      onHeads: (heads) => { this.init.onHeads(peer, heads) }
+      onHeads: (heads) => { this.init.onHeads(peer, heads) },
+      onSwim: (frame) => { this.init.onSwim(peer, frame) }
     })
     this.sessions.set(peer, { session, channel })
+    this.openPeers.add(peer)
     this.init.logger.debug({ peer, direction }, 'sync session open')
     this.read(peer, session, channel).catch((err: unknown) => {
       rejections.reject('sync', err, peer)
@@ -182,6 +200,7 @@ export class SyncSessions {
     const s = this.sessions.get(peer)
     if (s === undefined) return
     this.sessions.delete(peer)
+    this.openPeers.delete(peer)
     s.session.close()
     s.channel.close()
     this.init.onClose(peer)

@@ -1,0 +1,158 @@
+import { pickRandom, ProbeOrder, type SwimTiming } from '../../crdt/rules/swim.js'
+import type { SwimFrame } from '../../crdt/wire.js'
+
+/**
+ * The SWIM failure detector's I/O (the rules are crdt/rules/swim.ts): spread over each round, one
+ * probe at a time goes to the next neighbour (so every neighbour is probed once per round and a
+ * node sends deg/round probes per second, whatever the cluster size). A probe unanswered within
+ * the probe timeout goes as ping-req to k other neighbours, which probe the member over their own
+ * channel and relay its ack; still nothing after the indirect timeout, and the member is
+ * reported suspect. Probes and acks carry the sender's heads (anti-entropy).
+ */
+
+export interface ProberInit {
+  selfId: string
+  timing: SwimTiming
+  /** Neighbours: peers with an open channel. */
+  neighbours: () => ReadonlySet<string>
+  /** Sends a frame to a neighbour; false if there is no channel to it. */
+  send: (peer: string, frame: SwimFrame) => boolean
+  heads: () => string[]
+  /** Direct evidence that a peer is alive (it answered, or probed us), with its heads if it sent them. */
+  onAlive: (peer: string, heads: string[] | null) => void
+  /** Neither the member nor any helper answered in time. */
+  onSuspect: (peer: string) => void
+  random?: () => number
+}
+
+interface Pending {
+  target: string
+  /** Set when we probe for another node (ping-req): whom to relay the ack to, under its seq. */
+  relay: { requester: string, seq: number } | null
+  timer: NodeJS.Timeout | null
+}
+
+export class Prober {
+  private readonly init: ProberInit
+  private readonly order: ProbeOrder
+  private readonly random: () => number
+  private readonly pending = new Map<number, Pending>()
+  private seq = 1
+  private timer: NodeJS.Timeout | null = null
+  private running = false
+  /** Counters: probes sent, indirect rounds, suspicions raised. */
+  readonly stats = { probes: 0, indirect: 0, suspicions: 0, nacks: 0 }
+
+  constructor (init: ProberInit) {
+    this.init = init
+    this.random = init.random ?? Math.random
+    this.order = new ProbeOrder(this.random)
+  }
+
+  start (): void {
+    this.running = true
+    this.schedule()
+  }
+
+  stop (): void {
+    this.running = false
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    for (const p of this.pending.values()) if (p.timer !== null) clearTimeout(p.timer)
+    this.pending.clear()
+  }
+
+  /** The next probe comes a round's share later: round / number of neighbours. */
+  private schedule (): void {
+    if (!this.running) return
+    const n = Math.max(1, this.init.neighbours().size)
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.probeNext()
+      this.schedule()
+    }, Math.max(10, Math.floor(this.init.timing.roundMs / n)))
+  }
+
+  private probeNext (): void {
+    const target = this.order.next(this.init.neighbours())
+    if (target !== null) this.probe(target)
+  }
+
+  /** Probes a member directly now; on silence, indirectly; then reports it suspect. */
+  probe (target: string): void {
+    const seq = this.seq++
+    const p: Pending = { target, relay: null, timer: null }
+    this.pending.set(seq, p)
+    this.stats.probes++
+    const sent = this.init.send(target, { t: 'ping', seq, heads: this.init.heads() })
+    p.timer = setTimeout(() => { this.indirect(seq, p) }, sent ? this.init.timing.probeTimeoutMs : 0)
+  }
+
+  /** A neighbour's channel closed: find out through others whether it is gone (not at once suspect: streams get replaced). */
+  lost (peer: string): void {
+    const seq = this.seq++
+    const p: Pending = { target: peer, relay: null, timer: null }
+    this.pending.set(seq, p)
+    p.timer = setTimeout(() => { this.indirect(seq, p) }, this.init.timing.probeTimeoutMs)
+  }
+
+  private indirect (seq: number, p: Pending): void {
+    if (!this.pending.has(seq)) return
+    const neighbours = this.init.neighbours()
+    const helpers = pickRandom([...neighbours], this.init.timing.indirectProbes, this.random, p.target)
+    this.stats.indirect++
+    for (const h of helpers) this.init.send(h, { t: 'ping-req', seq, target: p.target })
+    // Back on a channel meanwhile (a replaced stream): probe it directly once more.
+    if (neighbours.has(p.target)) this.init.send(p.target, { t: 'ping', seq, heads: this.init.heads() })
+    p.timer = setTimeout(() => {
+      if (this.pending.get(seq) !== p) return
+      this.pending.delete(seq)
+      this.stats.suspicions++
+      this.init.onSuspect(p.target)
+    }, this.init.timing.indirectTimeoutMs)
+  }
+
+  /** A SWIM probe frame from a neighbour (member lists are handled by the caller). */
+  receive (from: string, frame: SwimFrame): void {
+    switch (frame.t) {
+      case 'ping':
+        this.init.onAlive(from, frame.heads)
+        this.init.send(from, { t: 'ack', seq: frame.seq, heads: this.init.heads() })
+        return
+      case 'ack': {
+        const p = this.pending.get(frame.seq)
+        if (p === undefined) {
+          // A late ack still proves the sender alive.
+          this.init.onAlive(from, frame.heads ?? null)
+          return
+        }
+        // Probing for another node, only the target's own ack counts.
+        if (p.relay !== null && from !== p.target) return
+        this.pending.delete(frame.seq)
+        if (p.timer !== null) clearTimeout(p.timer)
+        // From the target itself (with its heads), or a helper relaying the target's ack.
+        this.init.onAlive(p.target, from === p.target ? frame.heads ?? null : null)
+        if (p.relay !== null) this.init.send(p.relay.requester, { t: 'ack', seq: p.relay.seq })
+        return
+      }
+      case 'ping-req': {
+        if (frame.target === this.init.selfId || !this.init.neighbours().has(frame.target)) {
+          // Lifeguard's nack: we are fine, we just cannot reach that member.
+          this.init.send(from, { t: 'nack', seq: frame.seq })
+          return
+        }
+        const seq = this.seq++
+        const p: Pending = { target: frame.target, relay: { requester: from, seq: frame.seq }, timer: null }
+        this.pending.set(seq, p)
+        this.init.send(frame.target, { t: 'ping', seq, heads: this.init.heads() })
+        p.timer = setTimeout(() => { this.pending.delete(seq) }, this.init.timing.probeTimeoutMs)
+        return
+      }
+      case 'nack':
+        this.stats.nacks++
+        return
+      case 'members':
+        return
+    }
+  }
+}
