@@ -45,7 +45,46 @@ export interface SimReport {
   healConvergedMs: number
 }
 
-interface SimNode { id: string, store: DocStore, replicator: Replicator }
+export interface SimNode { id: string, store: DocStore, replicator: Replicator }
+
+/** Starts one node per id on the hub (real store and protocols), not linked yet. */
+export async function startSimNodes (hub: MemoryHub, ids: string[], livenessMs: number): Promise<SimNode[]> {
+  const out: SimNode[] = []
+  for (const id of ids) {
+    const store = await DocStore.open({ storage: new MemoryChunkStore(), logger: silentLogger() })
+    const replicator = new Replicator({ network: hub.endpoint(id), store, logger: silentLogger(), livenessMs })
+    await replicator.start()
+    out.push({ id, store, replicator })
+  }
+  return out
+}
+
+/** Each group gets a ring (connected) plus random chords up to about `degree` links per node (a bounded mesh). */
+export function linkGroups (hub: MemoryHub, groups: string[][], degree: number, random: () => number): void {
+  for (const g of groups) {
+    for (let i = 0; i < g.length && g.length > 1; i++) hub.connect(g[i] as string, g[(i + 1) % g.length] as string)
+    for (const id of g) {
+      const ep = hub.endpoints.get(id)
+      for (let tries = 0; ep !== undefined && ep.links.size < degree && tries < degree * 4; tries++) hub.connect(id, g[Math.floor(random() * g.length)] as string)
+    }
+  }
+}
+
+/** Gossip and channel frames the nodes received so far. */
+export function receivedBy (hub: MemoryHub, nodes: SimNode[]): number {
+  return nodes.reduce((sum, n) => {
+    const s = hub.endpoints.get(n.id)?.stats
+    return sum + (s === undefined ? 0 : s.gossipIn + s.framesIn)
+  }, 0)
+}
+
+/** Stops the nodes (replication, then the store). */
+export async function stopSimNodes (nodes: SimNode[]): Promise<void> {
+  for (const n of nodes) {
+    await n.replicator.stop()
+    await n.store.close()
+  }
+}
 
 /** One scenario in phases (idle, load, crash, partition and heal) sharing the nodes and clocks: one function on purpose (about 90 lines), read top to bottom. */
 export async function runSim (init: SimInit): Promise<SimReport> {
@@ -55,31 +94,13 @@ export async function runSim (init: SimInit): Promise<SimReport> {
   const nodes: SimNode[] = []
   const ids = Array.from({ length: init.nodes }, (_, i) => `n${String(i).padStart(4, '0')}`)
   try {
-    for (const id of ids) {
-      const store = await DocStore.open({ storage: new MemoryChunkStore(), logger: silentLogger() })
-      const replicator = new Replicator({ network: hub.endpoint(id), store, logger: silentLogger(), livenessMs })
-      await replicator.start()
-      nodes.push({ id, store, replicator })
-    }
-    /** Each group gets a ring (connected) plus random chords up to about `degree` links per node. */
-    const links = (groups: string[][]): void => {
-      const degree = Math.min(init.degree ?? DEFAULT_SIM_DEGREE, init.nodes - 1)
-      for (const g of groups) {
-        for (let i = 0; i < g.length && g.length > 1; i++) hub.connect(g[i] as string, g[(i + 1) % g.length] as string)
-        for (const id of g) {
-          const ep = hub.endpoints.get(id)
-          for (let tries = 0; ep !== undefined && ep.links.size < degree && tries < degree * 4; tries++) hub.connect(id, g[Math.floor(random() * g.length)] as string)
-        }
-      }
-    }
+    nodes.push(...await startSimNodes(hub, ids, livenessMs))
+    const links = (groups: string[][]): void => { linkGroups(hub, groups, Math.min(init.degree ?? DEFAULT_SIM_DEGREE, init.nodes - 1), random) }
     links([ids])
     const liveCount = (n: SimNode): number => n.replicator.peers.live(Date.now(), livenessMs).length
     await waitFor(() => nodes.every(n => liveCount(n) >= init.nodes - 1), `all ${init.nodes} simulated nodes to see each other`, 120_000, 100)
 
-    const received = (): number => nodes.reduce((sum, n) => {
-      const s = hub.endpoints.get(n.id)?.stats
-      return sum + (s === undefined ? 0 : s.gossipIn + s.framesIn)
-    }, 0)
+    const received = (): number => receivedBy(hub, nodes)
     const idleMs = init.idleMs ?? 10_000
     let r0 = received()
     let t0 = Date.now()
@@ -135,9 +156,6 @@ export async function runSim (init: SimInit): Promise<SimReport> {
     const healConvergedMs = Date.now() - hs
     return { nodes: init.nodes, idleMsgsPerNodePerS: idle, loadMsgsPerNodePerS: load, writeSpreadMs, deadDetectedMs, leaderReplacedMs, healConvergedMs }
   } finally {
-    for (const n of nodes) {
-      await n.replicator.stop()
-      await n.store.close()
-    }
+    await stopSimNodes(nodes)
   }
 }
