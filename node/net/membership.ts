@@ -29,6 +29,15 @@ export function keepaliveFor (livenessMs: number = DEFAULT_LIVENESS_MS): number 
   return Math.min(DEFAULT_KEEPALIVE_MS, Math.floor(livenessMs / 3))
 }
 
+/**
+ * Every liveness window a node pushes its member list to one random neighbour (memberlist's
+ * periodic push-pull): repairs what lost gossip or an overlay that formed piece by piece left
+ * different (a joiner's announcement reaches only the overlay as it was when it joined), at one
+ * message per node per period. For this many windows after its start a node does it every probe
+ * round instead, so a cluster that starts all at once knows itself within seconds.
+ */
+export const JOINING_WINDOWS = 3
+
 /** Addresses carried per announcement (peer exchange). */
 export const MAX_ANNOUNCED_ADDRS = 32
 const MAX_MEMBER_ADDRS = 8
@@ -95,8 +104,9 @@ export function claimantsOf (store: DocStore, selfId: string, evt: DocChangeEven
  * only when they happen; a live node refutes a suspicion about itself with a higher incarnation.
  * A node announces itself (heads, addresses, HTTP URL, merger flag, agents' beats) at start, on
  * joining the overlay, and when any of it changed (then only the beats that changed): nothing is
- * sent periodically but the probes, so per-node traffic does not grow with the cluster. On a new
- * session both sides send their member list (push-pull), and whatever was news is gossiped on.
+ * sent periodically but the probes (and one member list to one neighbour per liveness window), so
+ * per-node traffic does not grow with the cluster. On a new session both sides send their member
+ * list (push-pull); a suspicion, death or departure that was news is gossiped on.
  * Acks for claims go to the claimant directly (see the settle rule in README).
  */
 export class Membership {
@@ -106,6 +116,7 @@ export class Membership {
   private readonly ackTo: (evt: DocChangeEvent) => string[]
   readonly announceIntervalMs: number
   readonly timing: SwimTiming
+  private readonly livenessMs: number
   readonly prober: Prober
   /** Our incarnation: only we raise it, to refute a suspicion about us. */
   incarnation = initialIncarnation(Date.now())
@@ -119,6 +130,9 @@ export class Membership {
   readonly stats = { pushPulls: 0, newsSpread: 0 }
   /** What the last announcement said besides heads and beats, and each beat it carried. */
   private lastPresence = ''
+  private lastPushPullAt = Date.now()
+  private startedAt = Date.now()
+  private readonly random: () => number
   private readonly sentBeats = new Map<string, string>()
 
   constructor (init: MembershipInit) {
@@ -128,6 +142,8 @@ export class Membership {
     this.ackDelayMs = init.ackDelayMs ?? DEFAULT_ACK_DELAY_MS
     this.resyncAfterMs = init.resyncAfterMs ?? DEFAULT_RESYNC_AFTER_MS
     this.ackTo = init.ackTo ?? ((evt) => claimantsOf(init.store, init.selfId, evt))
+    this.random = init.random ?? Math.random
+    this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
     this.prober = new Prober({
       selfId: init.selfId,
       timing: this.timing,
@@ -142,6 +158,7 @@ export class Membership {
 
   start (): void {
     this.running = true
+    this.startedAt = Date.now()
     this.init.store.on('change', this.onStoreChange)
     this.timer = setInterval(() => { this.tick() }, this.announceIntervalMs)
     this.prober.start()
@@ -166,9 +183,19 @@ export class Membership {
     this.send(true, Date.now())
   }
 
-  /** Periodic: an announcement only if presence changed; suspicions that ran out become deaths. */
+  /**
+   * Periodic: an announcement only if presence changed; suspicions that ran out become deaths;
+   * now and then our member list to one random neighbour.
+   */
   tick (now = Date.now()): void {
     this.send(false, now)
+    const every = now - this.startedAt < JOINING_WINDOWS * this.livenessMs ? this.timing.roundMs : this.livenessMs
+    if (now - this.lastPushPullAt >= every) {
+      this.lastPushPullAt = now
+      const neighbours = [...this.init.neighbours()]
+      const peer = neighbours[Math.floor(this.random() * neighbours.length)]
+      if (peer !== undefined) this.init.sendSwim(peer, { t: 'members', members: this.memberList() })
+    }
     for (const id of this.suspects) {
       const p = this.init.peers.find(id)
       if (p === undefined || p.status !== 'suspect') {
@@ -241,10 +268,13 @@ export class Membership {
       return
     }
     const news: MemberEntry[] = []
-    for (const m of frame.members) if (this.entry(m, now)) news.push(m)
+    for (const m of frame.members) if (this.entry(m, now) && m.status !== 'alive') news.push({ node: m.node, status: m.status, inc: m.inc })
     this.stats.pushPulls++
     this.stats.newsSpread += news.length
-    // What was news to us may be news to others: pass it on once (only changes travel).
+    // A suspicion, death or departure that was news to us may be news to others (after a
+    // partition heals, it is how a node hears it was declared dead, and refutes): pass it on
+    // once. News of a live member is not: it announced itself when it joined, and periodic
+    // push-pulls carry it further, so a forming cluster does not flood every member list.
     if (news.length > 0) this.publishMembers(news)
   }
 
@@ -279,7 +309,9 @@ export class Membership {
   /** One member entry (gossip or push-pull); true if it changed what we hold. */
   private entry (m: MemberEntry, now: number): boolean {
     const changed = this.state(m.node, { status: m.status, incarnation: m.inc }, now, false)
-    if (m.node === this.init.selfId || m.status !== 'alive') return changed
+    // A statement about us is refuted (by announcing), not passed on.
+    if (m.node === this.init.selfId) return false
+    if (m.status !== 'alive') return changed
     const peer = this.init.peers.get(m.node)
     // Second-hand presence fills in what we lack; the member's own announcements win.
     if (m.http !== undefined && peer.http === null) peer.http = m.http

@@ -40,8 +40,8 @@ export class Prober {
   private seq = 1
   private timer: NodeJS.Timeout | null = null
   private running = false
-  /** Counters: probes sent, indirect rounds, suspicions raised. */
-  readonly stats = { probes: 0, indirect: 0, suspicions: 0, nacks: 0 }
+  /** Counters: probes sent, indirect rounds, suspicions raised, nacks, suspicions skipped because we were stalled. */
+  readonly stats = { probes: 0, indirect: 0, suspicions: 0, nacks: 0, selfSlow: 0 }
 
   constructor (init: ProberInit) {
     this.init = init
@@ -104,9 +104,17 @@ export class Prober {
     for (const h of helpers) this.init.send(h, { t: 'ping-req', seq, target: p.target })
     // Back on a channel meanwhile (a replaced stream): probe it directly once more.
     if (neighbours.has(p.target)) this.init.send(p.target, { t: 'ping', seq, heads: this.init.heads() })
+    const due = Date.now() + this.init.timing.indirectTimeoutMs
     p.timer = setTimeout(() => {
       if (this.pending.get(seq) !== p) return
       this.pending.delete(seq)
+      // Lifeguard's local health, simplified: a timer that fired far too late means our own event
+      // loop was stalled (acks may be sitting unread), so the silence proves nothing: probe again.
+      if (Date.now() - due > this.init.timing.indirectTimeoutMs) {
+        this.stats.selfSlow++
+        this.probe(p.target)
+        return
+      }
       this.stats.suspicions++
       this.init.onSuspect(p.target)
     }, this.init.timing.indirectTimeoutMs)
