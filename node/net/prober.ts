@@ -30,6 +30,8 @@ interface Pending {
   /** Set when we probe for another node (ping-req): whom to relay the ack to, under its seq. */
   relay: { requester: string, seq: number } | null
   timer: NodeJS.Timeout | null
+  /** Already probed again once because our own loop was stalled: suspect this time. */
+  retried: boolean
 }
 
 export class Prober {
@@ -79,9 +81,9 @@ export class Prober {
   }
 
   /** Probes a member directly now; on silence, indirectly; then reports it suspect. */
-  probe (target: string): void {
+  probe (target: string, retried = false): void {
     const seq = this.seq++
-    const p: Pending = { target, relay: null, timer: null }
+    const p: Pending = { target, relay: null, timer: null, retried }
     this.pending.set(seq, p)
     this.stats.probes++
     const sent = this.init.send(target, { t: 'ping', seq, heads: this.init.heads() })
@@ -91,7 +93,7 @@ export class Prober {
   /** A neighbour's channel closed: find out through others whether it is gone (not at once suspect: streams get replaced). */
   lost (peer: string): void {
     const seq = this.seq++
-    const p: Pending = { target: peer, relay: null, timer: null }
+    const p: Pending = { target: peer, relay: null, timer: null, retried: false }
     this.pending.set(seq, p)
     p.timer = setTimeout(() => { this.indirect(seq, p) }, this.init.timing.probeTimeoutMs)
   }
@@ -109,10 +111,11 @@ export class Prober {
       if (this.pending.get(seq) !== p) return
       this.pending.delete(seq)
       // Lifeguard's local health, simplified: a timer that fired far too late means our own event
-      // loop was stalled (acks may be sitting unread), so the silence proves nothing: probe again.
-      if (Date.now() - due > this.init.timing.indirectTimeoutMs) {
+      // loop was stalled (acks may be sitting unread), so the silence proves little: probe once
+      // more before suspecting (only once, so a node that is always slow still detects failures).
+      if (!p.retried && Date.now() - due > this.init.timing.indirectTimeoutMs) {
         this.stats.selfSlow++
-        this.probe(p.target)
+        this.probe(p.target, true)
         return
       }
       this.stats.suspicions++
@@ -150,7 +153,7 @@ export class Prober {
           return
         }
         const seq = this.seq++
-        const p: Pending = { target: frame.target, relay: { requester: from, seq: frame.seq }, timer: null }
+        const p: Pending = { target: frame.target, relay: { requester: from, seq: frame.seq }, timer: null, retried: false }
         this.pending.set(seq, p)
         this.init.send(frame.target, { t: 'ping', seq, heads: this.init.heads() })
         p.timer = setTimeout(() => { this.pending.delete(seq) }, this.init.timing.probeTimeoutMs)
