@@ -1,16 +1,15 @@
 import type { DocStore, DocChangeEvent } from '../../crdt/doc-store.js'
-import { getIn } from '../../crdt/collections.js'
 import { DEFAULT_LIVENESS_MS } from '../../crdt/rules/leader.js'
 import {
   applyStatement, expireSuspicion, initialIncarnation, refute, swimTimingFor, type MemberState, type SwimTiming
 } from '../../crdt/rules/swim.js'
-import { read } from '../../crdt/schema.js'
 import {
   WIRE_VERSION, type AgentBeat, type AnnounceFrame, type GossipFrame, type MemberEntry, type MembersFrame, type SwimFrame
 } from '../../crdt/wire.js'
 import { DEFAULT_PRESENCE_INTERVAL_MS } from '../coord/settings.js'
 import type { Logger } from '../logger.js'
 import type { PeerInfo, PeerTable } from './peer-table.js'
+import { ClaimAcks } from './claim-acks.js'
 import { Prober } from './prober.js'
 
 /** How often our presence is checked for a change worth announcing (a heartbeat, an address). */
@@ -20,8 +19,8 @@ export const DEFAULT_ANNOUNCE_INTERVAL_MS = DEFAULT_PRESENCE_INTERVAL_MS
  * keepalives had. Membership no longer sends keepalives (SWIM probes neighbours instead).
  */
 export const DEFAULT_KEEPALIVE_MS = 3000
-/** After a remote change, tell peers our heads this soon (claims are confirmed on these acks). */
-export const DEFAULT_ACK_DELAY_MS = 20
+export { claimantsOf, DEFAULT_ACK_DELAY_MS } from './claim-acks.js'
+
 /** A peer whose heads we have lacked this long gets a full sync round. */
 export const DEFAULT_RESYNC_AFTER_MS = 1500
 /** DEFAULT_KEEPALIVE_MS, or a third of the liveness window if shorter (the join grace's unit). */
@@ -83,22 +82,6 @@ export interface MembershipInit {
 }
 
 /**
- * The nodes whose claims (assignments) a change touched, except ourselves: they wait for our
- * heads to confirm a claim (the settle rule), so they hear them directly. O(patches), no scan.
- */
-export function claimantsOf (store: DocStore, selfId: string, evt: DocChangeEvent): string[] {
-  const out = new Set<string>()
-  for (const p of evt.patches) {
-    // Assignments live in buckets: ['assignments', bucket, id, ...field].
-    if (p.path[0] !== 'assignments' || typeof p.path[2] !== 'string') continue
-    const a = getIn(store.doc.assignments, p.path[2])
-    const node = a === undefined ? undefined : read(a.nodeId)
-    if (node !== undefined && node !== selfId) out.add(node)
-  }
-  return [...out]
-}
-
-/**
  * Membership and presence, SWIM-style (rules in crdt/rules/swim.ts): neighbours probe each other
  * (prober.ts), a silent one becomes suspect, and suspicions, deaths and departures are gossiped
  * only when they happen; a live node refutes a suspicion about itself with a higher incarnation.
@@ -111,17 +94,14 @@ export function claimantsOf (store: DocStore, selfId: string, evt: DocChangeEven
  */
 export class Membership {
   private readonly init: MembershipInit
-  private readonly ackDelayMs: number
   private readonly resyncAfterMs: number
-  private readonly ackTo: (evt: DocChangeEvent) => string[]
   readonly announceIntervalMs: number
   readonly timing: SwimTiming
   private readonly livenessMs: number
   readonly prober: Prober
   /** Our incarnation: only we raise it, to refute a suspicion about us. */
   incarnation = initialIncarnation(Date.now())
-  private ackTimer: NodeJS.Timeout | null = null
-  private readonly ackTargets = new Set<string>()
+  private readonly acks: ClaimAcks
   private timer: NodeJS.Timeout | null = null
   private running = false
   /** Members currently suspect: the index the suspicion timeouts are checked over. */
@@ -139,9 +119,17 @@ export class Membership {
     this.init = init
     this.timing = { ...swimTimingFor(init.livenessMs ?? DEFAULT_LIVENESS_MS), ...init.timing }
     this.announceIntervalMs = init.announceIntervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS
-    this.ackDelayMs = init.ackDelayMs ?? DEFAULT_ACK_DELAY_MS
     this.resyncAfterMs = init.resyncAfterMs ?? DEFAULT_RESYNC_AFTER_MS
-    this.ackTo = init.ackTo ?? ((evt) => claimantsOf(init.store, init.selfId, evt))
+    this.acks = new ClaimAcks({
+      selfId: init.selfId,
+      store: init.store,
+      sendHeads: init.sendHeads,
+      // A claimant we hold no session with (not a neighbour) still needs our heads: the
+      // announcement reaches it through gossip.
+      broadcast: () => { if (this.running) this.announce() },
+      ...(init.ackTo === undefined ? {} : { ackTo: init.ackTo }),
+      ...(init.ackDelayMs === undefined ? {} : { ackDelayMs: init.ackDelayMs })
+    })
     this.random = init.random ?? Math.random
     this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
     this.prober = new Prober({
@@ -159,7 +147,7 @@ export class Membership {
   start (): void {
     this.running = true
     this.startedAt = Date.now()
-    this.init.store.on('change', this.onStoreChange)
+    this.acks.start()
     this.timer = setInterval(() => { this.tick() }, this.announceIntervalMs)
     this.prober.start()
     this.announce()
@@ -171,11 +159,8 @@ export class Membership {
     this.running = false
     this.prober.stop()
     if (this.timer !== null) clearInterval(this.timer)
-    if (this.ackTimer !== null) clearTimeout(this.ackTimer)
     this.timer = null
-    this.ackTimer = null
-    this.ackTargets.clear()
-    this.init.store.off('change', this.onStoreChange)
+    this.acks.stop()
   }
 
   /** Announces everything now (heads, addresses, every heartbeat): our alive statement. */
@@ -388,28 +373,6 @@ export class Membership {
     peer.addrs = frame.addrs
     peer.beats = frame.beats
     peer.merger = frame.merger === true
-  }
-
-  private readonly onStoreChange = (evt: DocChangeEvent): void => {
-    if (evt.origin === 'local') return
-    for (const peer of this.ackTo(evt)) this.ackTargets.add(peer)
-    if (this.ackTargets.size === 0 || this.ackTimer !== null) return
-    // A short delay gathers a burst of remote changes into one ack per claimant.
-    this.ackTimer = setTimeout(() => {
-      this.ackTimer = null
-      this.sendAcks()
-    }, this.ackDelayMs)
-  }
-
-  private sendAcks (): void {
-    if (!this.running) return
-    const heads = this.init.store.heads()
-    let unreachable = false
-    for (const peer of this.ackTargets) if (!this.init.sendHeads(peer, heads)) unreachable = true
-    this.ackTargets.clear()
-    // A claimant we hold no session with (not a neighbour) still needs our heads: the
-    // announcement reaches it through gossip.
-    if (unreachable) this.announce()
   }
 
   /** If a peer keeps showing heads we lack, gossip lost something: run a full sync round. */
