@@ -21,7 +21,7 @@ async function main (): Promise<void> {
   process.stdout.write([
     `sim  ${machineLine()}  (in-process nodes, random graph of degree 8, liveness 10 s)`,
     `${pad('nodes', 5)} ${pad('idle msgs/node/s', 17)} ${pad('load msgs/node/s', 17)} ${pad('write spread ms', 16)} ${pad('dead seen ms', 13)} ${pad('leader moved ms', 16)} ${pad('heal ms', 8)}`,
-    ...rows.map(r => `${pad(String(r.nodes), 5)} ${pad(r.idleMsgsPerNodePerS.toFixed(1), 17)} ${pad(r.loadMsgsPerNodePerS.toFixed(1), 17)} ${pad(r.writeSpreadMs.toFixed(0), 16)} ${pad(r.deadDetectedMs.toFixed(0), 13)} ${pad(r.leaderReplacedMs.toFixed(0), 16)} ${pad(r.healConvergedMs.toFixed(0), 8)}`)
+    ...rows.map(r => `${pad(String(r.nodes), 5)} ${pad(r.idleMsgsPerNodePerS.toFixed(1), 17)} ${pad(r.loadMsgsPerNodePerS.toFixed(1), 17)} ${pad(r.writeSpreadMs.toFixed(0), 16)} ${pad(r.deadDetectedMs.toFixed(0), 13)} ${pad(r.leaderReplacedMs.toFixed(0), 16)} ${pad(Number.isFinite(r.healConvergedMs) ? r.healConvergedMs.toFixed(0) : '>60000', 8)}`)
   ].join('\n') + '\n')
 }
 
