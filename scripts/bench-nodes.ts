@@ -1,4 +1,5 @@
 import '../node/polyfill.js'
+import { metricSum } from './lib/metrics.js'
 import { killAll, removeDir, startNode, type StartedNode } from './lib/node-process.js'
 import { cpuMs, machineLine } from './lib/stats.js'
 import { waitFor } from './lib/wait.js'
@@ -15,6 +16,8 @@ const SIZES = (process.env.BENCH_SIZES ?? '4,8,16').split(',').map(Number)
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 20)
 const START_BATCH = 2
 const START_TIMEOUT_MS = Number(process.env.BENCH_START_TIMEOUT_S ?? 120) * 1000
+/** BENCH_ENTRY: another build's dist/node/cli/main.js (a baseline run in the same conditions). */
+const ENTRY = process.env.BENCH_ENTRY === undefined ? {} : { entry: process.env.BENCH_ENTRY }
 
 interface Row { n: number, formS: number, cpuPct: number, cpuMaxPct: number, msgsIn: number, writeMs: number }
 
@@ -23,12 +26,8 @@ async function get<T> (url: string): Promise<T> {
   return await res.json() as T
 }
 
-/** Sum of the samples whose line starts with `line` in a node's /metrics. */
 async function metric (n: StartedNode, line: string): Promise<number> {
-  const text = await (await fetch(n.url + '/metrics')).text()
-  let sum = 0
-  for (const l of text.split('\n')) if (l.startsWith(line)) sum += Number(l.slice(l.lastIndexOf(' ') + 1))
-  return sum
+  return await metricSum(n.url, line)
 }
 
 /** Peers this node counts as live members: one fleet_peer_in_sync sample each. */
@@ -45,10 +44,10 @@ async function runSize (n: number): Promise<Row> {
   const nodes: StartedNode[] = []
   try {
     const t0 = performance.now()
-    nodes.push(await startNode({ startTimeoutMs: START_TIMEOUT_MS }))
+    nodes.push(await startNode({ startTimeoutMs: START_TIMEOUT_MS, ...ENTRY }))
     // A few at a time: 15 node processes loading at once on 2 cores take longer than startNode waits.
     for (let i = 1; i < n; i += START_BATCH) {
-      nodes.push(...await Promise.all(Array.from({ length: Math.min(START_BATCH, n - i) }, async () => await startNode({ bootstrap: [nodes[0]?.addr ?? ''], startTimeoutMs: START_TIMEOUT_MS }))))
+      nodes.push(...await Promise.all(Array.from({ length: Math.min(START_BATCH, n - i) }, async () => await startNode({ bootstrap: [nodes[0]?.addr ?? ''], startTimeoutMs: START_TIMEOUT_MS, ...ENTRY }))))
     }
     // Formed: every node knows every other as a live member (the membership view, not connections).
     await waitFor(async () => (await Promise.all(nodes.map(async x => await livePeers(x)))).every(c => c >= n - 1), `all ${n} nodes to see each other`, 180_000, 250)
