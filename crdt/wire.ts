@@ -137,17 +137,25 @@ export function encodeGossip (frame: GossipFrame): Uint8Array {
   return encode(frame)
 }
 
-export function decodeGossip (bytes: Uint8Array): GossipFrame {
-  if (bytes.byteLength > MAX_GOSSIP_FRAME_BYTES) throw new WireFrameError(`gossip frame of ${bytes.byteLength} bytes exceeds ${MAX_GOSSIP_FRAME_BYTES}`)
+/**
+ * Untrusted bytes to a frame: size cap first, then strict CBOR (no duplicate keys, no maps), then
+ * the schema; each failure is a WireFrameError naming the kind of frame and why.
+ */
+function decodeFrame<T extends z.ZodType> (kind: string, bytes: Uint8Array, maxBytes: number, schema: T): z.infer<T> {
+  if (bytes.byteLength > maxBytes) throw new WireFrameError(`${kind} frame of ${bytes.byteLength} bytes exceeds ${maxBytes}`)
   let raw: unknown
   try {
     raw = decode(bytes, { strict: true, rejectDuplicateMapKeys: true, useMaps: false })
   } catch (err) {
-    throw new WireFrameError(`gossip frame is not valid CBOR: ${(err as Error).message}`)
+    throw new WireFrameError(`${kind} frame is not valid CBOR: ${(err as Error).message}`)
   }
-  const parsed = GossipFrame.safeParse(raw)
-  if (!parsed.success) throw new WireFrameError(`gossip frame rejected: ${parsed.error.issues.map(i => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`)
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success) throw new WireFrameError(`${kind} frame rejected: ${parsed.error.issues.map(i => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`)
   return parsed.data
+}
+
+export function decodeGossip (bytes: Uint8Array): GossipFrame {
+  return decodeFrame('gossip', bytes, MAX_GOSSIP_FRAME_BYTES, GossipFrame)
 }
 
 /**
@@ -175,16 +183,7 @@ export const SwimFrame = z.discriminatedUnion('t', [
 export type SwimFrame = z.infer<typeof SwimFrame>
 
 function decodeSwimFrame (bytes: Uint8Array): SwimFrame {
-  if (bytes.byteLength > MAX_SWIM_FRAME_BYTES) throw new WireFrameError(`swim frame of ${bytes.byteLength} bytes exceeds ${MAX_SWIM_FRAME_BYTES}`)
-  let raw: unknown
-  try {
-    raw = decode(bytes, { strict: true, rejectDuplicateMapKeys: true, useMaps: false })
-  } catch (err) {
-    throw new WireFrameError(`swim frame is not valid CBOR: ${(err as Error).message}`)
-  }
-  const parsed = SwimFrame.safeParse(raw)
-  if (!parsed.success) throw new WireFrameError(`swim frame rejected: ${parsed.error.issues.map(i => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`)
-  return parsed.data
+  return decodeFrame('swim', bytes, MAX_SWIM_FRAME_BYTES, SwimFrame)
 }
 
 const HASH_BYTES = 32
