@@ -160,7 +160,7 @@ export class FleetNode {
       presence: () => ({ http: httpUrl, beats: services.agents.localBeats(), merger: init.work !== undefined })
     })
     const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap, ...(init.maxPeers === undefined ? {} : { maxPeers: init.maxPeers }) })
-    const livePeers = (): PeerInfo[] => replicator.peers.live(Date.now(), settings.livenessMs)
+    const livePeers = (): PeerInfo[] => replicator.peers.live()
     const services = createServices({ store, nodeId: peerId, settings, livePeers })
     const events = new EventBus()
     const metrics = new FleetMetrics({ events, sources: nodeMetricsSources({ store, replicator, taskCounts: () => services.projection.get().tasks.counts.byStatus, mergeQueueCounts: () => services.mergeQueue.countsByState() }) })

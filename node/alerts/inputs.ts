@@ -5,7 +5,7 @@ import type { AgentSample, AlertView, EjectedSample, FailedTaskSample, PeerSampl
 import { heartbeatHealth } from '../../crdt/rules/leases.js'
 import { read, readOpt, type DocMergeEntry } from '../../crdt/schema.js'
 import { allTasks, readTask } from '../../crdt/task-records.js'
-import type { PeerInfo } from '../net/peer-table.js'
+import { lastSeen, type PeerInfo } from '../net/peer-table.js'
 import { SyncLagTracker } from './sync-lag.js'
 
 /**
@@ -111,10 +111,10 @@ export class AlertInputs {
       const beat = this.init.lastBeat(id) ?? a.registeredAt
       agents.push({ id, role: read(a.role), node: read(a.nodeId), lastSeenAt: Math.max(beat, this.init.watchSince) })
     }
-    const peers: PeerSample[] = this.memberPeers().map(p => ({
+    const peers: PeerSample[] = this.memberPeers(now).map(p => ({
       id: p.nodeId,
       live: liveIds.has(p.nodeId),
-      lastSeenAt: p.lastSeenAt,
+      lastSeenAt: lastSeen(p, now),
       behindSince: liveIds.has(p.nodeId) ? this.syncLag.behindSince(p.nodeId) : null
     }))
     let waitingSince: number | null = null
@@ -135,14 +135,15 @@ export class AlertInputs {
   }
 
   /** Known peers that are members (see DEFAULT_MEMBER_AFTER_LIVENESS); O(peers). */
-  private memberPeers (): PeerInfo[] {
+  private memberPeers (now: number): PeerInfo[] {
     const after = DEFAULT_MEMBER_AFTER_LIVENESS * this.init.livenessMs
     const out: PeerInfo[] = []
     for (const p of this.init.peers()) {
-      if (p.lastSeenAt === null) continue
-      const first = this.firstHeard.get(p.nodeId) ?? p.lastSeenAt
+      const seen = lastSeen(p, now)
+      if (seen === null) continue
+      const first = this.firstHeard.get(p.nodeId) ?? seen
       this.firstHeard.set(p.nodeId, first)
-      if (!this.members.has(p.nodeId) && p.lastSeenAt - first >= after) this.members.add(p.nodeId)
+      if (!this.members.has(p.nodeId) && seen - first >= after) this.members.add(p.nodeId)
       if (this.members.has(p.nodeId)) out.push(p)
     }
     return out

@@ -2,9 +2,6 @@ import type { DocStore } from '../../crdt/doc-store.js'
 import type { Replicator } from '../net/replicator.js'
 import type { MetricsSources, PeerHeadsSample } from './sources.js'
 
-/** Peers not directly connected still count while their announcements keep arriving. */
-export const DEFAULT_PEER_LIVENESS_MS = 10_000
-
 export interface NodeSourcesInit {
   store: DocStore
   replicator: Replicator
@@ -12,7 +9,6 @@ export interface NodeSourcesInit {
   mergeQueueCounts?: () => Readonly<Record<string, number>>
   /** Tasks by effective status, kept by the projection (read at scrape time, O(statuses)). */
   taskCounts?: () => Readonly<Record<string, number>>
-  peerLivenessMs?: number
 }
 
 function countBy (values: Iterable<string>): Record<string, number> {
@@ -27,7 +23,6 @@ function countBy (values: Iterable<string>): Record<string, number> {
  */
 export function nodeMetricsSources (init: NodeSourcesInit): MetricsSources {
   const { store, replicator } = init
-  const livenessMs = init.peerLivenessMs ?? DEFAULT_PEER_LIVENESS_MS
   const sources: MetricsSources = {
     connectedPeers: () => replicator.connectedPeers().length,
     replication: () => replicator.stats,
@@ -39,7 +34,7 @@ export function nodeMetricsSources (init: NodeSourcesInit): MetricsSources {
     localWrites: () => store.localWrites,
     peerHeads: () => {
       const ours = store.heads().join(',')
-      return replicator.peers.live(Date.now(), livenessMs).map((p): PeerHeadsSample => ({
+      return replicator.peers.live().map((p): PeerHeadsSample => ({
         peer: p.nodeId,
         behind: p.heads.length === 0 ? 0 : store.missingDeps(p.heads).length,
         inSync: p.heads.join(',') === ours

@@ -1,14 +1,14 @@
 import type { DocStore, DocChangeEvent } from '../../crdt/doc-store.js'
 import { DEFAULT_LIVENESS_MS } from '../../crdt/rules/leader.js'
 import {
-  applyStatement, expireSuspicion, initialIncarnation, refute, swimTimingFor, type MemberState, type SwimTiming
+  applyStatement, expireSuspicion, initialIncarnation, isLiveStatus, refute, swimTimingFor, type MemberState, type SwimTiming
 } from '../../crdt/rules/swim.js'
 import {
   WIRE_VERSION, type AgentBeat, type AnnounceFrame, type GossipFrame, type MemberEntry, type MembersFrame, type SwimFrame
 } from '../../crdt/wire.js'
 import { DEFAULT_PRESENCE_INTERVAL_MS } from '../coord/settings.js'
 import type { Logger } from '../logger.js'
-import type { PeerInfo, PeerTable } from './peer-table.js'
+import { isLivePeer, type PeerInfo, type PeerTable } from './peer-table.js'
 import { ClaimAcks } from './claim-acks.js'
 import { Prober } from './prober.js'
 
@@ -284,7 +284,7 @@ export class Membership {
     }]
     for (const m of this.init.peers.all()) {
       if (m.status === null) continue
-      out.push(m.status === 'alive' || m.status === 'suspect'
+      out.push(isLiveStatus(m.status)
         ? { node: m.nodeId, status: m.status, inc: m.incarnation, http: m.http, addrs: m.addrs.slice(0, MAX_MEMBER_ADDRS), merger: m.merger, heads: m.heads }
         : { node: m.nodeId, status: m.status, inc: m.incarnation })
     }
@@ -329,7 +329,9 @@ export class Membership {
     const current = peer.status === null ? undefined : { status: peer.status, incarnation: peer.incarnation, since: peer.statusSince }
     const next = applyStatement(current, s, now)
     if (next === null) return false
-    const wasLive = peer.status === null || peer.status === 'alive' || peer.status === 'suspect'
+    const wasLive = peer.status === null || isLiveStatus(peer.status)
+    // The last moment it was live for us is what lastSeen() reports once it is not.
+    if (isLivePeer(peer) && !isLiveStatus(next.status)) peer.lastSeenAt = now
     peer.status = next.status
     peer.incarnation = next.incarnation
     peer.statusSince = next.since
@@ -337,7 +339,7 @@ export class Membership {
     else this.suspects.delete(node)
     if (next.status !== 'alive') this.init.logger.info({ peer: node, status: next.status, incarnation: next.incarnation }, 'member status changed')
     if (spread) this.publishMembers([{ node, status: next.status, inc: next.incarnation }])
-    if (wasLive !== (next.status === 'alive' || next.status === 'suspect')) this.init.onPeerChange(node)
+    if (wasLive !== isLiveStatus(next.status)) this.init.onPeerChange(node)
     return true
   }
 

@@ -8,8 +8,8 @@ export interface PeerInfo {
   heads: string[]
   headsAt: number | null
   /**
-   * When it was last known alive (local clock): direct evidence (a probe, an ack, an
-   * announcement), and for a live member also the last time the live set was read.
+   * Its last direct evidence of life (a probe, an ack, an announcement; local clock), or when it
+   * stopped being live. Read it through lastSeen(), which is now for a live member.
    */
   lastSeenAt: number | null
   /** Its SWIM status and incarnation (crdt/rules/swim.ts); null until any statement about it arrived. */
@@ -53,20 +53,27 @@ export class PeerTable {
     return this.all().filter(p => p.connected)
   }
 
-  /**
-   * The live members: alive or suspect by the SWIM state machine (a member is dead only once its
-   * suspicion ran out without a refutation; node/net/membership.ts). A connected peer nobody has
-   * made a statement about yet (just connected, before its first announcement) counts too. The
-   * liveness window is not needed any more (the detector's timing derives from it); it stays in
-   * the signature so callers need not know which design runs.
-   */
-  live (now: number, _livenessMs?: number): PeerInfo[] {
+  /** The live members (see isLivePeer). */
+  live (): PeerInfo[] {
     const out: PeerInfo[] = []
-    for (const p of this.peers.values()) {
-      if (p.status === null ? !p.connected : !isLiveStatus(p.status)) continue
-      p.lastSeenAt = now
-      out.push(p)
-    }
+    for (const p of this.peers.values()) if (isLivePeer(p)) out.push(p)
     return out
   }
+}
+
+/**
+ * Live: alive or suspect by the SWIM state machine (a member is dead only once its suspicion ran
+ * out without a refutation; node/net/membership.ts). A connected peer nobody has made a statement
+ * about yet (just connected, before its first announcement) counts too.
+ */
+export function isLivePeer (p: PeerInfo): boolean {
+  return p.status === null ? p.connected : isLiveStatus(p.status)
+}
+
+/**
+ * When the peer was last known alive: now while it is live (SWIM vouches for it without a
+ * message from it), else its lastSeenAt (membership sets it when the peer stops being live).
+ */
+export function lastSeen (p: PeerInfo, now: number): number | null {
+  return isLivePeer(p) ? now : p.lastSeenAt
 }

@@ -108,7 +108,11 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       },
       onClose: (peer) => {
         const p = this.peers.find(peer)
-        if (p !== undefined) p.connected = false
+        if (p !== undefined) {
+          // A peer live only through its connection stops being live here (see lastSeen).
+          if (p.status === null) p.lastSeenAt = Date.now()
+          p.connected = false
+        }
         this.membership.closed(peer)
         this.emit('peer:disconnected', peer)
       },

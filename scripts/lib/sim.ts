@@ -99,7 +99,7 @@ export async function runSim (init: SimInit): Promise<SimReport> {
     nodes.push(...await startSimNodes(hub, ids, livenessMs))
     const links = (groups: string[][]): void => { linkGroups(hub, groups, Math.min(init.degree ?? DEFAULT_SIM_DEGREE, init.nodes - 1), random) }
     links([ids])
-    const liveCount = (n: SimNode): number => n.replicator.peers.live(Date.now(), livenessMs).length
+    const liveCount = (n: SimNode): number => n.replicator.peers.live().length
     await waitFor(() => nodes.every(n => liveCount(n) >= init.nodes - 1), `all ${init.nodes} simulated nodes to see each other`, 120_000, 100)
 
     const received = (): number => receivedBy(hub, nodes)
@@ -135,10 +135,10 @@ export async function runSim (init: SimInit): Promise<SimReport> {
     const survivors = nodes.filter(n => n.id !== leader)
     const cs = Date.now()
     hub.crash(leader)
-    await waitFor(() => survivors.every(n => !n.replicator.peers.live(Date.now(), livenessMs).some(p => p.nodeId === leader)), 'every survivor to see the crashed node dead', livenessMs * 3, 50)
+    await waitFor(() => survivors.every(n => !n.replicator.peers.live().some(p => p.nodeId === leader)), 'every survivor to see the crashed node dead', livenessMs * 3, 50)
     const deadDetectedMs = Date.now() - cs
     // The leader of term 0 over each survivor's live set: replaced once all name the same other node.
-    const leaders = (): Set<string | null> => new Set(survivors.map(n => leaderFor(0, [n.id, ...n.replicator.peers.live(Date.now(), livenessMs).map(p => p.nodeId)])))
+    const leaders = (): Set<string | null> => new Set(survivors.map(n => leaderFor(0, [n.id, ...n.replicator.peers.live().map(p => p.nodeId)])))
     await waitFor(() => { const l = leaders(); return l.size === 1 && !l.has(leader) }, 'the survivors to agree on a new leader', livenessMs * 3, 50)
     const leaderReplacedMs = Date.now() - cs
 

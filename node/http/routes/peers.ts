@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { DialTargetStatus } from '../../../bootstrap/dialer.js'
+import { lastSeen } from '../../net/peer-table.js'
 import type { ApiContext } from '../context.js'
 
 /** One bootstrap peer as /health and /api/peers show it: why this node is (not) connected to it. */
@@ -37,12 +38,13 @@ export function peerRoutes (app: FastifyInstance, ctx: ApiContext): void {
     const ours = ctx.store.heads().join()
     const bootstrap = bootstrapDialViews(ctx.dialStatus())
     const fromList = new Set(bootstrap.map(b => b.peerId))
+    const now = Date.now()
     return {
       peers: ctx.replicator.peers.connected().map((p) => ({
         peerId: p.nodeId,
         heads: p.heads,
         inSync: p.heads.join() === ours,
-        lastSeenAt: p.lastSeenAt,
+        lastSeenAt: lastSeen(p, now),
         http: p.http,
         addrs: p.addrs,
         bootstrap: fromList.has(p.nodeId)

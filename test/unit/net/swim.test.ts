@@ -6,7 +6,7 @@ import { linkGroups, receivedBy, startSimNodes, stopSimNodes, type SimNode } fro
 import { waitFor } from '../../../scripts/lib/wait.js'
 
 const ids = (n: number, prefix = 'n'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`)
-const liveSet = (n: SimNode): string => n.replicator.peers.live(Date.now()).map(p => p.nodeId).sort().join()
+const liveSet = (n: SimNode): string => n.replicator.peers.live().map(p => p.nodeId).sort().join()
 
 /** SWIM membership (node/net/membership.ts, crdt/rules/swim.ts) over the in-memory network, with the simulator's nodes. */
 describe('membership (SWIM) in the simulator', function () {
@@ -19,7 +19,7 @@ describe('membership (SWIM) in the simulator', function () {
     const nodes = await startSimNodes(hub, ids(n, prefix), livenessMs)
     running.push(...nodes)
     linkGroups(hub, [nodes.map(x => x.id)], degree, mulberry32(seed + 1))
-    await waitFor(() => nodes.every(x => x.replicator.peers.live(Date.now()).length === n - 1), `all ${n} nodes to hold each other live`, 60_000, 50)
+    await waitFor(() => nodes.every(x => x.replicator.peers.live().length === n - 1), `all ${n} nodes to hold each other live`, 60_000, 50)
     return { hub, nodes }
   }
 
@@ -34,7 +34,7 @@ describe('membership (SWIM) in the simulator', function () {
     let falseDead: string | null = null
     await waitFor(() => {
       for (const s of survivors) {
-        const live = new Set(s.replicator.peers.live(Date.now()).map(p => p.nodeId))
+        const live = new Set(s.replicator.peers.live().map(p => p.nodeId))
         const missing = survivors.find(o => o !== s && !live.has(o.id))
         if (missing !== undefined) falseDead = `${s.id} dropped live ${missing.id}`
       }
@@ -56,7 +56,7 @@ describe('membership (SWIM) in the simulator', function () {
     await waitFor(() => rest.every(r => r.replicator.peers.find(cut.id)?.status === 'dead'), 'the others to hold the cut node dead', 20_000, 20)
     const before = cut.replicator.members.incarnation
     hub.connect(cut.id, (rest[0] as SimNode).id)
-    await waitFor(() => rest.every(r => r.replicator.peers.live(Date.now()).some(p => p.nodeId === cut.id)), 'everyone to hold it live again', 20_000, 20)
+    await waitFor(() => rest.every(r => r.replicator.peers.live().some(p => p.nodeId === cut.id)), 'everyone to hold it live again', 20_000, 20)
     assert.ok(cut.replicator.members.incarnation > before, 'it refuted with a higher incarnation')
   })
 
