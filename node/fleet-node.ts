@@ -8,7 +8,7 @@ import { PeerDialer } from '../bootstrap/dialer.js'
 import type { BootstrapPeer } from '../bootstrap/peers.js'
 import type { Logger } from './logger.js'
 import { createFleetLibp2p, type FleetLibp2p } from './net/libp2p.js'
-import { keepaliveFor, Replicator, topicsFor } from './net/replicator.js'
+import { Replicator, topicsFor } from './net/replicator.js'
 import { Libp2pNetwork } from './net/libp2p-network.js'
 import type { AnnounceFrame } from '../crdt/wire.js'
 import type { PeerInfo } from './net/peer-table.js'
@@ -20,7 +20,7 @@ import { peerRoutes } from './http/routes/peers.js'
 import { taskRoutes } from './http/routes/tasks.js'
 import { createServices } from './services/index.js'
 import { Coordinator } from './coord/coordinator.js'
-import { DEFAULT_COORDINATION, type CoordinationSettings } from './coord/settings.js'
+import { DEFAULT_COORDINATION, joinGraceFor, type CoordinationSettings } from './coord/settings.js'
 import { planRoutes } from './http/routes/plan.js'
 import { agentRoutes } from './http/routes/agents.js'
 import { assignmentRoutes } from './http/routes/assignments.js'
@@ -144,9 +144,7 @@ export class FleetNode {
     await parts.start({ name: 'libp2p', stop: async () => { await libp2p.stop() } })
     const peerId = libp2p.peerId.toString()
     const base: CoordinationSettings = { ...DEFAULT_COORDINATION, ...init.coordination }
-    // A (re)started node claims nothing for two presence periods (AssignmentService.caughtUp):
-    // presence is a keepalive now, so the grace follows its period (6 s by default, never under 2 s).
-    const settings: CoordinationSettings = { ...base, joinGraceMs: init.coordination?.joinGraceMs ?? Math.max(base.joinGraceMs, 2 * keepaliveFor(base.livenessMs)) }
+    const settings: CoordinationSettings = { ...base, joinGraceMs: init.coordination?.joinGraceMs ?? joinGraceFor(base) }
     // Known once the server listens (port 0 picks one); announced to peers and put in alert links.
     let httpUrl = ''
     const replicator = new Replicator({

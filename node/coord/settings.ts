@@ -12,9 +12,19 @@ export const DEFAULT_PROGRESS_THROTTLE_MS = 1000
 /**
  * A started (or restarted) node claims nothing for at least this long: two presence periods, so that
  * every peer has heard it and it has heard every peer's announcement since (see
- * AssignmentService.caughtUp). fleet-node.ts raises it to two keepalive periods (node/net/membership.ts).
+ * AssignmentService.caughtUp). fleet-node.ts raises it with the liveness window (joinGraceFor).
  */
 export const DEFAULT_JOIN_GRACE_MS = 2 * DEFAULT_PRESENCE_INTERVAL_MS
+/** The unit of the join grace for the default liveness window (the period of the former keepalives). */
+export const JOIN_GRACE_PERIOD_MS = 3000
+
+/**
+ * The join grace a node uses: two periods of JOIN_GRACE_PERIOD_MS, or of a third of the liveness
+ * window if shorter (6 s by default), never under `joinGraceMs`.
+ */
+export function joinGraceFor (s: Pick<CoordinationSettings, 'joinGraceMs' | 'livenessMs'>): number {
+  return Math.max(s.joinGraceMs, 2 * Math.min(JOIN_GRACE_PERIOD_MS, Math.floor(s.livenessMs / 3)))
+}
 /** How often leases, claims and the leader are re-evaluated. */
 export const DEFAULT_COORD_TICK_MS = 250
 

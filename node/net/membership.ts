@@ -14,19 +14,10 @@ import { Prober } from './prober.js'
 
 /** How often our presence is checked for a change worth announcing (a heartbeat, an address). */
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = DEFAULT_PRESENCE_INTERVAL_MS
-/**
- * The join grace of a (re)started node is two of these (fleet-node.ts): the period the old
- * keepalives had. Membership no longer sends keepalives (SWIM probes neighbours instead).
- */
-export const DEFAULT_KEEPALIVE_MS = 3000
 export { claimantsOf, DEFAULT_ACK_DELAY_MS } from './claim-acks.js'
 
 /** A peer whose heads we have lacked this long gets a full sync round. */
 export const DEFAULT_RESYNC_AFTER_MS = 1500
-/** DEFAULT_KEEPALIVE_MS, or a third of the liveness window if shorter (the join grace's unit). */
-export function keepaliveFor (livenessMs: number = DEFAULT_LIVENESS_MS): number {
-  return Math.min(DEFAULT_KEEPALIVE_MS, Math.floor(livenessMs / 3))
-}
 
 /**
  * Every liveness window a node pushes its member list to one random neighbour (memberlist's

@@ -10,7 +10,7 @@ import { PeerTable } from './peer-table.js'
 import { newReplicationStats, Rejections, type RejectKind, type ReplicationStats } from './replication-stats.js'
 import { SyncSessions } from './sync-sessions.js'
 
-export { DEFAULT_ACK_DELAY_MS, DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_KEEPALIVE_MS, DEFAULT_RESYNC_AFTER_MS, claimantsOf, keepaliveFor } from './membership.js'
+export { DEFAULT_ACK_DELAY_MS, DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_RESYNC_AFTER_MS, claimantsOf } from './membership.js'
 export { DEFAULT_MAX_BAD_SYNC_FRAMES, DEFAULT_SESSION_RETRY_MS } from './sync-sessions.js'
 export { DEFAULT_REJECT_LOG_INTERVAL_MS, type ReplicationStats } from './replication-stats.js'
 
