@@ -26,10 +26,6 @@ async function get<T> (url: string): Promise<T> {
   return await res.json() as T
 }
 
-async function metric (n: StartedNode, line: string): Promise<number> {
-  return await metricSum(n.url, line)
-}
-
 /** Peers this node counts as live members: one fleet_peer_in_sync sample each. */
 async function livePeers (n: StartedNode): Promise<number> {
   const text = await (await fetch(n.url + '/metrics')).text()
@@ -53,12 +49,12 @@ async function runSize (n: number): Promise<Row> {
     await waitFor(async () => (await Promise.all(nodes.map(async x => await livePeers(x)))).every(c => c >= n - 1), `all ${n} nodes to see each other`, 180_000, 250)
     const formS = (performance.now() - t0) / 1000
     const cpu0 = await Promise.all(nodes.map(async x => await cpuMs(x.proc.pid as number)))
-    const in0 = await Promise.all(nodes.map(async x => await metric(x, 'fleet_gossip_messages_total{direction="in"}')))
+    const in0 = await Promise.all(nodes.map(async x => await metricSum(x.url, 'fleet_gossip_messages_total{direction="in"}')))
     const w0 = performance.now()
     await new Promise(resolve => setTimeout(resolve, IDLE_S * 1000))
     const wall = performance.now() - w0
     const cpu1 = await Promise.all(nodes.map(async x => await cpuMs(x.proc.pid as number)))
-    const in1 = await Promise.all(nodes.map(async x => await metric(x, 'fleet_gossip_messages_total{direction="in"}')))
+    const in1 = await Promise.all(nodes.map(async x => await metricSum(x.url, 'fleet_gossip_messages_total{direction="in"}')))
     const pct = cpu1.map((c, i) => 100 * (c - (cpu0[i] as number)) / wall)
     const msgs = in1.map((c, i) => (c - (in0[i] as number)) / (wall / 1000))
 
