@@ -76,6 +76,9 @@ export const AgentBeat = z.object({
 }).strict()
 export type AgentBeat = z.infer<typeof AgentBeat>
 
+/** Neighbours one node announces: its sessions, bounded by --max-peers plus the inbound ones. */
+export const MAX_ANNOUNCED_NEIGHBOURS = 256
+
 /** Ephemeral presence: never stored in the document, so it costs no history. */
 export const AnnounceFrame = z.object({
   v: z.literal(WIRE_VERSION),
@@ -89,7 +92,9 @@ export const AnnounceFrame = z.object({
   /** The node has a git clone and may lead the merge queue. */
   merger: z.boolean().optional(),
   /** Its SWIM incarnation (crdt/rules/swim.ts): an announcement is its alive statement at it. */
-  inc: z.number().int().nonnegative().optional()
+  inc: z.number().int().nonnegative().optional(),
+  /** The peers it holds sessions with: the overlay's links, which acks are routed over (node/net/ack-routes.ts). */
+  nbrs: z.array(nodeId).max(MAX_ANNOUNCED_NEIGHBOURS).optional()
 }).strict()
 export type AnnounceFrame = z.infer<typeof AnnounceFrame>
 
@@ -112,7 +117,8 @@ export const MemberEntry = z.object({
   heads: heads.optional(),
   /** The member's clock when it last announced (beats' ages are relative to it). */
   at: z.number().int().nonnegative().optional(),
-  beats: z.array(AgentBeat).max(1024).optional()
+  beats: z.array(AgentBeat).max(1024).optional(),
+  nbrs: z.array(nodeId).max(MAX_ANNOUNCED_NEIGHBOURS).optional()
 }).strict()
 export type MemberEntry = z.infer<typeof MemberEntry>
 
@@ -168,17 +174,26 @@ export type SyncFrame = { type: 'sync', message: Uint8Array } | { type: 'reset' 
 
 const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 
+/** A relayed ack is dropped after this many hops (a stale graph may route in circles). */
+export const MAX_RELAY_HOPS = 16
+
+/** One node's heads on their way to a claimant it is not connected to (node/net/ack-routes.ts). */
+export const RelayedAck = z.object({ node: nodeId, heads }).strict()
+export type RelayedAck = z.infer<typeof RelayedAck>
+
 /**
  * SWIM frames between neighbours, on their sync stream (type byte 4, then CBOR): a probe and its
  * ack carry the sender's heads (anti-entropy for free); ping-req asks a neighbour to probe a member
- * for us, answered with its ack or a nack; members is the full member list sent on connect.
+ * for us, answered with its ack or a nack; members is the full member list sent on connect; relay
+ * carries claim acks (nodes' heads) one hop closer to the claimant `to`, gathered per next hop.
  */
 export const SwimFrame = z.discriminatedUnion('t', [
   z.object({ t: z.literal('ping'), seq, heads }).strict(),
   z.object({ t: z.literal('ack'), seq, heads: heads.optional() }).strict(),
   z.object({ t: z.literal('ping-req'), seq, target: nodeId }).strict(),
   z.object({ t: z.literal('nack'), seq }).strict(),
-  z.object({ t: z.literal('members'), members: z.array(MemberEntry).max(MAX_MEMBERS_PER_FRAME) }).strict()
+  z.object({ t: z.literal('members'), members: z.array(MemberEntry).max(MAX_MEMBERS_PER_FRAME) }).strict(),
+  z.object({ t: z.literal('relay'), to: nodeId, hops: z.number().int().nonnegative().max(MAX_RELAY_HOPS), acks: z.array(RelayedAck).min(1).max(MAX_MEMBERS_PER_FRAME) }).strict()
 ])
 export type SwimFrame = z.infer<typeof SwimFrame>
 

@@ -162,6 +162,23 @@ export class FleetMetrics {
         counter('changes_applied_total', 'Remote document changes applied from gossip', [], r => [[{}, r.changesApplied]])
         break
       }
+      case 'claimAcks':
+        new Counter({
+          name: name('claim_acks_total'),
+          help: 'Claim acknowledgements sent: direct (to a neighbour claimant), relayed (frames handing acks one hop on), broadcast (an announcement: no known path), dropped (relayed acks with no path or past the hop limit)',
+          labelNames: ['path'],
+          registers,
+          collect () {
+            this.reset()
+            const a = s.claimAcks?.()
+            if (a === undefined) return
+            this.inc({ path: 'direct' }, a.direct)
+            this.inc({ path: 'relayed' }, a.relayFrames)
+            this.inc({ path: 'broadcast' }, a.broadcasts)
+            this.inc({ path: 'dropped' }, a.dropped)
+          }
+        })
+        break
       case 'materializationRepairs':
         new Counter({
           name: name('materialization_repairs_total'),

@@ -1,3 +1,4 @@
+import type { ClaimAckStats } from '../net/claim-acks.js'
 import type { ReplicationStats } from '../net/replicator.js'
 
 /** One peer as the metrics see it: whether its announced heads match ours, and how many we lack. */
@@ -34,6 +35,8 @@ export interface MetricsSources {
   storage?: () => StorageSample
   /** Peers heard from recently, with their announced heads compared to ours. */
   peerHeads?: () => PeerHeadsSample[]
+  /** Claim acks this node sent or passed on, by path (node/net/claim-acks.ts `stats`). */
+  claimAcks?: () => ClaimAckStats
   /** Cumulative replication counters (node/net/replicator.ts `stats`). */
   replication?: () => ReplicationStats
   /** Tasks by effective status (the status the API shows). */

@@ -4,12 +4,13 @@ import {
   applyStatement, expireSuspicion, initialIncarnation, isLiveStatus, refute, swimTimingFor, type MemberState, type SwimTiming
 } from '../../crdt/rules/swim.js'
 import {
-  WIRE_VERSION, type AgentBeat, type AnnounceFrame, type GossipFrame, type MemberEntry, type MembersFrame, type SwimFrame
+  MAX_ANNOUNCED_NEIGHBOURS, WIRE_VERSION, type AgentBeat, type AnnounceFrame, type GossipFrame, type MemberEntry, type MembersFrame, type SwimFrame
 } from '../../crdt/wire.js'
 import { DEFAULT_PRESENCE_INTERVAL_MS } from '../coord/settings.js'
 import type { Logger } from '../logger.js'
-import { isLivePeer, type PeerInfo, type PeerTable } from './peer-table.js'
+import { isLivePeer, peerTableGraph, type PeerInfo, type PeerTable } from './peer-table.js'
 import { ClaimAcks } from './claim-acks.js'
+import { PresenceDelta } from './presence-delta.js'
 import { Prober } from './prober.js'
 
 /** How often our presence is checked for a change worth announcing (a heartbeat, an address). */
@@ -92,19 +93,17 @@ export class Membership {
   readonly prober: Prober
   /** Our incarnation: only we raise it, to refute a suspicion about us. */
   incarnation = initialIncarnation(Date.now())
-  private readonly acks: ClaimAcks
+  readonly acks: ClaimAcks
   private timer: NodeJS.Timeout | null = null
   private running = false
   /** Members currently suspect: the index the suspicion timeouts are checked over. */
   private readonly suspects = new Set<string>()
   /** Member lists received from neighbours, and entries of them that were news and went on. */
   readonly stats = { pushPulls: 0, newsSpread: 0 }
-  /** What the last announcement said besides heads and beats, and each beat it carried. */
-  private lastPresence = ''
+  private readonly delta = new PresenceDelta()
   private lastPushPullAt = Date.now()
   private startedAt = Date.now()
   private readonly random: () => number
-  private readonly sentBeats = new Map<string, string>()
 
   constructor (init: MembershipInit) {
     this.init = init
@@ -115,8 +114,15 @@ export class Membership {
       selfId: init.selfId,
       store: init.store,
       sendHeads: init.sendHeads,
-      // A claimant we hold no session with (not a neighbour) still needs our heads: the
-      // announcement reaches it through gossip.
+      sendRelay: (peer, frame) => init.sendSwim(peer, frame),
+      graph: peerTableGraph(init.selfId, init.peers, init.neighbours),
+      onAck: (node, heads) => {
+        this.receiveHeads(node, heads)
+        this.checkBehind(init.peers.get(node), Date.now())
+        init.onPeerChange(node)
+      },
+      // A claimant no known path reaches (the overlay not announced yet) still needs our heads:
+      // the announcement reaches it through gossip.
       broadcast: () => { if (this.running) this.announce() },
       ...(init.ackTo === undefined ? {} : { ackTo: init.ackTo }),
       ...(init.ackDelayMs === undefined ? {} : { ackDelayMs: init.ackDelayMs })
@@ -186,30 +192,14 @@ export class Membership {
   private send (full: boolean, now: number): void {
     if (!this.running) return
     const p = this.init.presence()
-    const addrs = this.init.addresses().slice(0, MAX_ANNOUNCED_ADDRS)
-    const presence = JSON.stringify([p.http, addrs, p.merger === true])
-    const beatKey = (b: AgentBeat): string => `${b.at}|${b.assignment ?? ''}|${b.status}`
-    const changed = p.beats.filter(b => this.sentBeats.get(b.id) !== beatKey(b))
-    if (!full && changed.length === 0 && presence === this.lastPresence) return
-    for (const b of p.beats) this.sentBeats.set(b.id, beatKey(b))
-    // Agents that left stop being remembered (the map stays the size of this node's agents).
-    if (this.sentBeats.size > p.beats.length) {
-      const ids = new Set(p.beats.map(b => b.id))
-      for (const id of this.sentBeats.keys()) if (!ids.has(id)) this.sentBeats.delete(id)
-    }
-    this.lastPresence = presence
-    this.init.publish({
-      v: WIRE_VERSION,
-      t: 'announce',
-      node: this.init.selfId,
-      heads: this.init.store.heads(),
-      at: now,
-      http: p.http,
-      addrs,
-      beats: full ? p.beats : changed,
-      merger: p.merger === true,
-      inc: this.incarnation
-    })
+    const own = { http: p.http, addrs: this.init.addresses().slice(0, MAX_ANNOUNCED_ADDRS), merger: p.merger === true, nbrs: this.ownNeighbours(), beats: p.beats }
+    const beats = this.delta.next(own, full)
+    if (beats === null) return
+    this.init.publish({ v: WIRE_VERSION, t: 'announce', node: this.init.selfId, heads: this.init.store.heads(), at: now, ...own, beats, inc: this.incarnation })
+  }
+
+  private ownNeighbours (): string[] {
+    return [...this.init.neighbours()].sort().slice(0, MAX_ANNOUNCED_NEIGHBOURS)
   }
 
   /** A peer told us its heads directly (an acknowledgement of our claim). */
@@ -237,8 +227,12 @@ export class Membership {
     this.init.onAnnounce(frame)
   }
 
-  /** A SWIM frame from a neighbour: probes go to the prober, a member list is merged. */
+  /** A SWIM frame from a neighbour: probes go to the prober, a member list is merged, acks are delivered or passed on. */
   receiveSwim (from: string, frame: SwimFrame, now = Date.now()): void {
+    if (frame.t === 'relay') {
+      this.acks.receive(frame)
+      return
+    }
     if (frame.t !== 'members') {
       this.prober.receive(from, frame)
       return
@@ -256,6 +250,7 @@ export class Membership {
 
   /** A session opened: swap member lists (push-pull); our first neighbour means we joined. */
   opened (peer: string, neighbourCount: number): void {
+    this.acks.routes.invalidate()
     this.evidence(peer, null)
     this.init.sendSwim(peer, { t: 'members', members: this.memberList() })
     if (neighbourCount === 1) this.announce()
@@ -263,6 +258,7 @@ export class Membership {
 
   /** A session closed: find out through other neighbours whether the peer is gone. */
   closed (peer: string): void {
+    this.acks.routes.invalidate()
     if (this.running) this.prober.lost(peer)
   }
 
@@ -271,12 +267,13 @@ export class Membership {
     const p = this.init.presence()
     const out: MemberEntry[] = [{
       node: this.init.selfId, status: 'alive', inc: this.incarnation, http: p.http,
-      addrs: this.init.addresses().slice(0, MAX_MEMBER_ADDRS), merger: p.merger === true, heads: this.init.store.heads(), at: Date.now(), beats: p.beats
+      addrs: this.init.addresses().slice(0, MAX_MEMBER_ADDRS), merger: p.merger === true, heads: this.init.store.heads(), at: Date.now(), beats: p.beats,
+      nbrs: this.ownNeighbours()
     }]
     for (const m of this.init.peers.all()) {
       if (m.status === null) continue
       out.push(isLiveStatus(m.status)
-        ? { node: m.nodeId, status: m.status, inc: m.incarnation, http: m.http, addrs: m.addrs.slice(0, MAX_MEMBER_ADDRS), merger: m.merger, heads: m.heads }
+        ? { node: m.nodeId, status: m.status, inc: m.incarnation, http: m.http, addrs: m.addrs.slice(0, MAX_MEMBER_ADDRS), merger: m.merger, heads: m.heads, nbrs: m.nbrs }
         : { node: m.nodeId, status: m.status, inc: m.incarnation })
     }
     return out
@@ -293,6 +290,8 @@ export class Membership {
     if (m.http !== undefined && peer.http === null) peer.http = m.http
     if (m.addrs !== undefined && peer.addrs.length === 0) peer.addrs = m.addrs
     if (m.merger !== undefined && changed) peer.merger = m.merger
+    // Second-hand links fill in a member whose own announcement has not reached us.
+    if (m.nbrs !== undefined && peer.nbrs.length === 0 && m.nbrs.length > 0) this.links(peer, m.nbrs)
     if (m.heads !== undefined && peer.headsAt === null) {
       peer.heads = m.heads
       peer.headsAt = now
@@ -330,7 +329,10 @@ export class Membership {
     else this.suspects.delete(node)
     if (next.status !== 'alive') this.init.logger.info({ peer: node, status: next.status, incarnation: next.incarnation }, 'member status changed')
     if (spread) this.publishMembers([{ node, status: next.status, inc: next.incarnation }])
-    if (wasLive !== isLiveStatus(next.status)) this.init.onPeerChange(node)
+    if (wasLive !== isLiveStatus(next.status)) {
+      this.acks.routes.invalidate()
+      this.init.onPeerChange(node)
+    }
     return true
   }
 
@@ -366,6 +368,13 @@ export class Membership {
     peer.addrs = frame.addrs
     peer.beats = frame.beats
     peer.merger = frame.merger === true
+    if (frame.nbrs !== undefined) this.links(peer, frame.nbrs)
+  }
+
+  private links (peer: PeerInfo, nbrs: string[]): void {
+    if (peer.nbrs.length === nbrs.length && peer.nbrs.every((n, i) => n === nbrs[i])) return
+    peer.nbrs = nbrs
+    this.acks.routes.invalidate()
   }
 
   /** If a peer keeps showing heads we lack, gossip lost something: run a full sync round. */

@@ -1,5 +1,6 @@
 import { isLiveStatus, type MemberStatus } from '../../crdt/rules/swim.js'
 import type { AgentBeat } from '../../crdt/wire.js'
+import type { RouteGraph } from './ack-routes.js'
 
 /** What this node knows of another node: from membership (SWIM), announcements and our session with it. */
 export interface PeerInfo {
@@ -22,6 +23,8 @@ export interface PeerInfo {
   beats: AgentBeat[]
   /** It announced that it can run the merge queue (has a git clone). */
   merger: boolean
+  /** The peers it last announced holding sessions with (the overlay's links; ack routes). */
+  nbrs: string[]
   /** A sync session is open with it (we are directly connected). */
   connected: boolean
   /** Since when it has announced heads that we lack; used to decide on a full resync. */
@@ -35,7 +38,7 @@ export class PeerTable {
   get (nodeId: string): PeerInfo {
     let p = this.peers.get(nodeId)
     if (p === undefined) {
-      p = { nodeId, heads: [], headsAt: null, lastSeenAt: null, status: null, incarnation: 0, statusSince: 0, http: null, addrs: [], beats: [], merger: false, connected: false, missingSince: null }
+      p = { nodeId, heads: [], headsAt: null, lastSeenAt: null, status: null, incarnation: 0, statusSince: 0, http: null, addrs: [], beats: [], merger: false, nbrs: [], connected: false, missingSince: null }
       this.peers.set(nodeId, p)
     }
     return p
@@ -76,4 +79,15 @@ export function isLivePeer (p: PeerInfo): boolean {
  */
 export function lastSeen (p: PeerInfo, now: number): number | null {
   return isLivePeer(p) ? now : p.lastSeenAt
+}
+
+/** The overlay as the peer table knows it (announced links, SWIM liveness), for ack routes. */
+export function peerTableGraph (selfId: string, peers: PeerTable, neighbours: () => ReadonlySet<string>): RouteGraph {
+  return {
+    selfId,
+    neighbours,
+    neighboursOf: (node) => peers.find(node)?.nbrs ?? [],
+    isLive: (node) => { const p = peers.find(node); return p !== undefined && isLivePeer(p) },
+    members: () => peers.all().map(p => p.nodeId)
+  }
 }

@@ -5,3 +5,9 @@ export async function metricSum (nodeUrl: string, prefix: string): Promise<numbe
   for (const l of text.split('\n')) if (l.startsWith(prefix)) sum += Number(l.slice(l.lastIndexOf(' ') + 1))
   return sum
 }
+
+/** Members a node holds live (fleet_peer_in_sync has one sample per live member). */
+export async function liveMembers (nodeUrl: string): Promise<number> {
+  const text = await (await fetch(nodeUrl + '/metrics')).text()
+  return text.split('\n').filter(l => l.startsWith('fleet_peer_in_sync{')).length
+}

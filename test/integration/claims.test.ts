@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { api, getJson } from '../helpers/http.js'
 import { killAll, killNode, removeDir, startNode, type StartedNode } from '../../scripts/lib/node-process.js'
+import { liveMembers, metricSum } from '../../scripts/lib/metrics.js'
 import { waitFor } from '../../scripts/lib/wait.js'
 
 interface Assignment { id: string, taskId: string, agentId: string, state: string, progress: number }
@@ -38,17 +39,20 @@ describe('claims, leases and fencing across node processes', function () {
     for (const d of dirs.splice(0)) removeDir(d)
   })
 
-  async function cluster (count: number, extraArgs: string[] = []): Promise<StartedNode[]> {
+  async function cluster (count: number, extraArgs: string[] = [], fullMesh = true): Promise<StartedNode[]> {
     const first = await startNode({ extraArgs })
     const rest = await Promise.all(Array.from({ length: count - 1 }, async () => await startNode({ bootstrap: [first.addr], extraArgs })))
     const nodes = [first, ...rest]
     dirs.push(...nodes.map(n => n.dataDir))
-    await connected(nodes)
+    if (fullMesh) await connected(nodes)
     return nodes
   }
 
-  it('5 agents on 5 nodes claim one task at the same moment: one confirmed, four lost, the same assignee everywhere', async () => {
-    const nodes = await cluster(5)
+  /**
+   * Five agents on five nodes claim one task at the same moment, round after round until at least
+   * two claims raced; records every state each agent was shown.
+   */
+  async function race (nodes: StartedNode[]): Promise<void> {
     const n1 = nodes[0] as StartedNode
     // A claim that arrives after another node's claim reached its node is refused (409) before it
     // races, so all five may not race every time: each round offers a new task to five new agents,
@@ -105,6 +109,19 @@ describe('claims, leases and fencing across node processes', function () {
     if (loser !== undefined) {
       for (const n of nodes) assert.equal((await api(n.url, 'PUT', `/api/assignments/${loser.id}/progress`, { percent: 10 })).status, 409)
     }
+  }
+
+  it('5 agents on 5 nodes claim one task at the same moment: one confirmed, four lost, the same assignee everywhere', async () => {
+    await race(await cluster(5))
+  })
+
+  it('the same race over a star overlay (--max-peers 1): the far nodes\' acks reach the claimant relayed by the hub, and still one is confirmed', async () => {
+    const nodes = await cluster(5, ['--max-peers', '1'], false)
+    await waitFor(async () => (await Promise.all(nodes.map(async n => await liveMembers(n.url)))).every(c => c === nodes.length - 1), 'every node to hold the other four as live members', 60_000)
+    const hub = nodes[0] as StartedNode
+    const relayed0 = await metricSum(hub.url, 'fleet_claim_acks_total{path="relayed"}')
+    await race(nodes)
+    assert.ok(await metricSum(hub.url, 'fleet_claim_acks_total{path="relayed"}') > relayed0, 'the hub passed acks on between the other nodes')
   })
 
   it('gives a dead node\'s task to another agent after its lease, and fences the dead assignment\'s late progress', async () => {

@@ -77,13 +77,59 @@ describe('membership: no keepalives, heartbeat deltas, direct claim acks', funct
     assert.equal(b.replicator.stats.gossipOut + c.replicator.stats.gossipOut, announcesBefore, 'b and c published nothing to acknowledge the claim')
   })
 
-  it('falls back to an announcement when the claimant is not directly connected', async () => {
+  it('routes acks to a claimant that is not a neighbour hop by hop over the announced links, with no broadcast', async () => {
+    const hub = new MemoryHub()
+    const [a, b, c] = [await node(hub, 'a'), await node(hub, 'b'), await node(hub, 'c')]
+    hub.connect('a', 'b'); hub.connect('b', 'c')
+    await waitFor(() => c.replicator.connectedPeers().length === 1, 'c connected to b only')
+    await waitFor(() => c.replicator.members.acks.routes.nextHop('a') === 'b', 'c to know a path to a (b announced its link to a)')
+    const gossipBefore = b.replicator.stats.gossipOut + c.replicator.stats.gossipOut
+    await a.store.change((d) => { putIn(d.assignments, 'as-2', claim('as-2', 'a')) }, 'claim')
+    const want = a.store.heads().join()
+    await waitFor(() => ['b', 'c'].every(id => a.replicator.peers.find(id)?.heads.join() === want), 'a to hold b\'s heads (direct) and c\'s (relayed by b), both including its claim')
+    assert.equal(b.replicator.stats.gossipOut + c.replicator.stats.gossipOut, gossipBefore, 'no announcement was needed to acknowledge the claim')
+    assert.equal(c.replicator.members.acks.stats.relayFrames, 1, 'c handed its ack to b')
+    assert.equal(b.replicator.members.acks.stats.relayedAcks, 1, 'b passed c\'s ack on to a')
+  })
+
+  it('falls back to an announcement when no known path reaches the claimant', async () => {
     const hub = new MemoryHub()
     const [a, , c] = [await node(hub, 'a'), await node(hub, 'b'), await node(hub, 'c')]
     hub.connect('a', 'b'); hub.connect('b', 'c')
     await waitFor(() => c.replicator.connectedPeers().length === 1, 'c connected to b only')
-    await a.store.change((d) => { putIn(d.assignments, 'as-2', claim('as-2', 'a')) }, 'claim')
+    // c forgets the overlay (as if a's and b's announcements had not reached it yet).
+    const known = ['a', 'b'].map(id => c.replicator.peers.get(id))
+    await waitFor(() => known.every(p => p.nbrs.length > 0), 'a\'s and b\'s links announced to c')
+    for (const p of known) p.nbrs = []
+    c.replicator.members.acks.routes.invalidate()
+    const broadcasts = c.replicator.members.acks.stats.broadcasts
+    await a.store.change((d) => { putIn(d.assignments, 'as-3', claim('as-3', 'a')) }, 'claim')
     const want = a.store.heads().join()
     await waitFor(() => a.replicator.peers.find('c')?.heads.join() === want, 'a to learn c\'s heads through c\'s announcement, relayed by b')
+    assert.equal(c.replicator.members.acks.stats.broadcasts, broadcasts + 1, 'c announced because it knew no path')
+  })
+
+  it('in a 12-node overlay of degree 4, every node acks a claim without any announcement, in a few frames each', async () => {
+    const hub = new MemoryHub({ latencyMs: 1 })
+    const ids = Array.from({ length: 12 }, (_, i) => `n${String(i).padStart(2, '0')}`)
+    const nodes = await Promise.all(ids.map(async id => await node(hub, id, { announceIntervalMs: 50 })))
+    // A ring with chords to the node 3 ahead: diameter 3 from any node, degree 4.
+    for (let i = 0; i < ids.length; i++) {
+      hub.connect(ids[i] as string, ids[(i + 1) % ids.length] as string)
+      hub.connect(ids[i] as string, ids[(i + 3) % ids.length] as string)
+    }
+    const claimant = nodes[0] as typeof nodes[0]
+    await waitFor(() => nodes.slice(1).every(n => n.replicator.members.acks.routes.nextHop('n00') !== null), 'every node to know a path to n00')
+    const gossipBefore = nodes.slice(1).reduce((s, n) => s + n.replicator.stats.gossipOut, 0)
+    const framesBefore = nodes.map(n => n.replicator.members.acks.stats.relayFrames + n.replicator.members.acks.stats.direct)
+    await claimant.store.change((d) => { putIn(d.assignments, 'as-4', claim('as-4', 'n00')) }, 'claim')
+    const want = claimant.store.heads().join()
+    await waitFor(() => ids.slice(1).every(id => claimant.replicator.peers.find(id)?.heads.join() === want), 'n00 to hold every other node\'s heads including its claim')
+    assert.equal(nodes.slice(1).reduce((s, n) => s + n.replicator.stats.gossipOut, 0), gossipBefore, 'no node announced to acknowledge')
+    // Each node sends its own ack, and hands on others' gathered per 20 ms window: at most one
+    // frame per hop of the longest path (the diameter, 3 here), not one per acking node.
+    const sent = nodes.map((n, i) => n.replicator.members.acks.stats.relayFrames + n.replicator.members.acks.stats.direct - (framesBefore[i] as number))
+    assert.ok(sent.every(x => x <= 3), `ack frames sent per node for one claim: ${sent.join(', ')}`)
+    assert.ok(sent.reduce((x, y) => x + y, 0) <= 2 * ids.length, `ack frames sent in all for one claim: ${sent.join(', ')}`)
   })
 })

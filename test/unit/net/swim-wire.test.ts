@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { encode } from 'cborg'
 import {
-  decodeGossip, decodeSyncFrame, encodeGossip, encodeSyncFrame, MAX_SWIM_FRAME_BYTES, SyncFrameType, WIRE_VERSION, WireFrameError, type SwimFrame
+  decodeGossip, decodeSyncFrame, encodeGossip, encodeSyncFrame, MAX_RELAY_HOPS, MAX_SWIM_FRAME_BYTES, SyncFrameType, WIRE_VERSION, WireFrameError, type SwimFrame
 } from '../../../crdt/wire.js'
 
 const HEAD = 'ab'.repeat(32)
@@ -15,7 +15,8 @@ describe('wire: SWIM and membership frames', () => {
       { t: 'ack', seq: 2 },
       { t: 'ping-req', seq: 3, target: 'node-b' },
       { t: 'nack', seq: 3 },
-      { t: 'members', members: [{ node: 'n1', status: 'suspect', inc: 7 }, { node: 'n2', status: 'alive', inc: 1, http: null, addrs: [], heads: [HEAD], at: 5, beats: [] }] }
+      { t: 'members', members: [{ node: 'n1', status: 'suspect', inc: 7 }, { node: 'n2', status: 'alive', inc: 1, http: null, addrs: [], heads: [HEAD], at: 5, beats: [], nbrs: ['n1'] }] },
+      { t: 'relay', to: 'n1', hops: 2, acks: [{ node: 'n2', heads: [HEAD] }, { node: 'n3', heads: [] }] }
     ]
     for (const f of frames) assert.deepEqual(decodeSyncFrame(encodeSyncFrame({ type: 'swim', frame: f })), { type: 'swim', frame: f })
   })
@@ -27,6 +28,9 @@ describe('wire: SWIM and membership frames', () => {
     assert.throws(() => decodeSyncFrame(raw({ t: 'shout', seq: 1 })), WireFrameError)
     assert.throws(() => decodeSyncFrame(raw({ t: 'members', members: [{ node: 'n', status: 'zombie', inc: 1 }] })), WireFrameError)
     assert.throws(() => decodeSyncFrame(raw({ t: 'nack', seq: 1, extra: true })), WireFrameError, 'unknown fields are refused')
+    assert.throws(() => decodeSyncFrame(raw({ t: 'relay', to: 'n1', hops: MAX_RELAY_HOPS + 1, acks: [{ node: 'n2', heads: [] }] })), /hops/, 'an ack past the hop limit')
+    assert.throws(() => decodeSyncFrame(raw({ t: 'relay', to: 'n1', hops: 0, acks: [] })), /acks/, 'a relay carrying no ack')
+    assert.throws(() => decodeSyncFrame(raw({ t: 'relay', to: '', hops: 0, acks: [{ node: 'n2', heads: [] }] })), /to/, 'a relay to nobody')
     assert.throws(() => decodeSyncFrame(Uint8Array.of(SyncFrameType.swim, 0xff)), WireFrameError)
     const big = new Uint8Array(MAX_SWIM_FRAME_BYTES + 2)
     big[0] = SyncFrameType.swim

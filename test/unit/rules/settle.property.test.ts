@@ -13,6 +13,9 @@ import { replica, addClaim, claimsOf, mergeInto, type Doc } from './docs.js'
  * clock is taken when it writes. Each node confirms its own winning claims with settleClaim, taking
  * a peer's ack to be the first announced heads that include the claim (node/coord/settler.ts).
  *
+ * Acks may also travel through a relay, which keeps only the latest heads per (claimant, acking
+ * node) until it hands them on, as routed acks do over a bounded overlay.
+ *
  * Property: without a partition, at most one claim of an attempt is ever confirmed, and it is the
  * winner every replica ends up with. The same model with the clock taken when the claim starts
  * (the bug of issue 17) must find a double confirmation, or this test could not catch it.
@@ -28,8 +31,14 @@ interface NodeState {
   starting: Starting[]
   /** The heads each peer last announced, as delivered here. */
   announced: Map<number, A.Heads>
+  /**
+   * Acks this node relays, gathered like ClaimAcks' outboxes: per (claimant, acking node) only the
+   * latest heads are kept, so a newer ack replaces an older one still waiting here.
+   */
+  relaying: Map<string, { to: number, from: number, heads: A.Heads }>
 }
-interface InFlight { to: number, from: number, heads: A.Heads }
+/** Heads of `from` on their way to `to`; with `relayTo`, `to` is a relay that passes them on (routed acks). */
+interface InFlight { to: number, from: number, heads: A.Heads, relayTo?: number }
 
 function actorIds (rng: Draws, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${(i + 1).toString(16).padStart(2, '0')}${rng.hex(30)}`)
@@ -49,7 +58,7 @@ function holdsAll (doc: Doc, heads: A.Heads): boolean {
 /** Runs one random history; returns the ids ever confirmed and the final winner. */
 function run (rng: Draws, clockAtStart: boolean): { confirmed: string[], winner: string | null } {
   const n = 2 + rng.int(2)
-  const nodes: NodeState[] = actorIds(rng, n).map(a => ({ doc: replica(a), own: [], starting: [], announced: new Map() }))
+  const nodes: NodeState[] = actorIds(rng, n).map(a => ({ doc: replica(a), own: [], starting: [], announced: new Map(), relaying: new Map() }))
   const flight: InFlight[] = []
   let made = 0
   const others = (r: number): number[] => nodes.map((_, i) => i).filter(i => i !== r)
@@ -86,12 +95,23 @@ function run (rng: Draws, clockAtStart: boolean): { confirmed: string[], winner:
     } else if (x < 0.65) {
       const s = rng.pick(others(r))
       node.doc = mergeInto(node.doc, nodes[s]!.doc, rng)
+    } else if (x < 0.8) {
+      // Announce our heads to some peers (delivered later, maybe out of order), directly or
+      // through a third node that relays them (node/net/ack-routes.ts).
+      for (const p of others(r)) {
+        if (!rng.chance(0.7)) continue
+        const relays = others(r).filter(q => q !== p)
+        if (relays.length > 0 && rng.chance(0.5)) flight.push({ to: rng.pick(relays), from: r, heads: A.getHeads(node.doc), relayTo: p })
+        else flight.push({ to: p, from: r, heads: A.getHeads(node.doc) })
+      }
     } else if (x < 0.85) {
-      // Announce our heads to some peers (delivered later, maybe out of order).
-      for (const p of others(r)) if (rng.chance(0.7)) flight.push({ to: p, from: r, heads: A.getHeads(node.doc) })
+      // A relay hands on what it gathered.
+      for (const f of node.relaying.values()) flight.push(f)
+      node.relaying.clear()
     } else if (flight.length > 0) {
       const f = flight.splice(rng.int(flight.length), 1)[0]!
-      nodes[f.to]!.announced.set(f.from, f.heads)
+      if (f.relayTo === undefined) nodes[f.to]!.announced.set(f.from, f.heads)
+      else nodes[f.to]!.relaying.set(`${f.relayTo}:${f.from}`, { to: f.relayTo, from: f.from, heads: f.heads })
     }
     for (let i = 0; i < n; i++) settle(i)
   }
@@ -102,7 +122,7 @@ function run (rng: Draws, clockAtStart: boolean): { confirmed: string[], winner:
   return { confirmed: nodes.flatMap(s => s.own.filter(c => c.confirmed).map(c => c.id)), winner: [...winners][0] ?? null }
 }
 
-describe('rules/settle property (real Automerge, delayed and reordered announcements)', () => {
+describe('rules/settle property (real Automerge, delayed, reordered and relayed announcements)', () => {
   it('without a partition at most one claim is ever confirmed, and it is the final winner', function () {
     this.timeout(60_000)
     let withConfirm = 0
