@@ -159,16 +159,17 @@ export class FleetNode {
     })
     const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap, ...(init.maxPeers === undefined ? {} : { maxPeers: init.maxPeers }) })
     const livePeers = (): PeerInfo[] => replicator.peers.live()
+    const isLive = (id: string): boolean => replicator.peers.isLive(id)
     const services = createServices({ store, nodeId: peerId, settings, livePeers })
     const events = new EventBus()
     const metrics = new FleetMetrics({ events, sources: nodeMetricsSources({ store, replicator, taskCounts: () => services.projection.get().tasks.counts.byStatus, mergeQueueCounts: () => services.mergeQueue.countsByState() }) })
-    const coordinator = new Coordinator({ selfId: peerId, store, replicator, services, events, settings, logger: log.child({ c: 'coord' }), merger: init.work !== undefined, livePeers,
+    const coordinator = new Coordinator({ selfId: peerId, store, replicator, services, events, settings, logger: log.child({ c: 'coord' }), merger: init.work !== undefined, livePeers, isLive,
       counters: { claimConfirmed: () => { metrics.claimsConfirmed.inc() }, claimLost: () => { metrics.claimsLost.inc() }, leaseExpired: () => { metrics.leaseExpiries.inc() } } })
     metrics.addSources(coordinationMetricsSources({ selfId: peerId, leader: coordinator.leader, agents: services.agents }))
     const watchdog = new EventLoopWatchdog({ logger: log.child({ c: 'watchdog' }), onStall: () => { metrics.eventLoopStalls.inc() } })
     const work = init.work === undefined
       ? null
-      : new NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive: (id) => livePeers().some(p => p.nodeId === id), leaseMs: settings.leaseMs, logger: log,
+      : new NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive, leaseMs: settings.leaseMs, logger: log,
         onMergeOutcome: (o) => { (o === 'merged' ? metrics.mergesDone : metrics.mergesEjected).inc() } })
     const alerting = createAlerting({
       ...init.alerts,
@@ -179,6 +180,7 @@ export class FleetNode {
       merger: init.work !== undefined,
       peers: () => replicator.peers.all(),
       livePeers,
+      isLive,
       leader: coordinator.leader,
       events,
       registry: metrics.registry,

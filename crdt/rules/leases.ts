@@ -56,6 +56,20 @@ export function leaseExpired (input: LeaseInput): boolean {
   return input.now - base >= leaseMs
 }
 
+/**
+ * Which nodes judge a lease by missed heartbeats. The node the claim was made through hears its
+ * agent's beats without the network in between (built-in agents, and a remote agent's claims made
+ * through it); while that node is live, only it expires the lease. Once it is not live (declared
+ * dead or departed by the membership protocol, or never heard of), every node does, as before.
+ * So a node that is slow, overloaded or partly cut off, and hears other nodes' beats late, cannot
+ * take tasks from agents that are working, while a dead node's tasks still come back: at the later
+ * of its lease running out and its death being known (the liveness window). Expiry stays
+ * idempotent, so several judges agree.
+ */
+export function judgesLease (selfId: string, claimNodeId: string, claimNodeLive: boolean): boolean {
+  return claimNodeId === selfId || !claimNodeLive
+}
+
 export type AttemptOutcome = 'retry' | 'failed'
 
 export interface AttemptInput {

@@ -32,6 +32,8 @@ export interface AlertingComponents {
   merger: boolean
   peers: () => PeerInfo[]
   livePeers: () => PeerInfo[]
+  /** Whether another node is a live member (O(1)). */
+  isLive: (nodeId: string) => boolean
   leader: LeaderService
   events: EventBus
   registry: Registry
@@ -79,7 +81,7 @@ export function createAlerting (init: AlertingInit & AlertingComponents): AlertS
     thresholds,
     receivers: init.receivers ?? [],
     leaderAt: (now) => init.leader.current(now).leader,
-    isLive: (id) => id === init.selfId || init.livePeers().some(p => p.nodeId === id),
+    isLive: (id) => id === init.selfId || init.isLive(id),
     events: init.events,
     logger: init.logger,
     externalUrl: init.externalUrl,

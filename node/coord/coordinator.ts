@@ -22,6 +22,8 @@ export interface CoordinatorInit {
   counters?: CoordinationCounters
   /** The other live nodes with the heads each last announced. */
   livePeers: () => Array<{ nodeId: string, heads: string[], merger: boolean }>
+  /** Whether another node is a live member (O(1)). */
+  isLive: (nodeId: string) => boolean
 }
 
 /**
@@ -39,7 +41,7 @@ export class Coordinator {
     const { services, settings, store, livePeers } = init
     this.leader = new LeaderService({ selfId: init.selfId, settings, merger: init.merger, livePeers })
     this.settler = new ClaimSettler({ store, projection: services.projection, assignments: services.assignments, logger: init.logger.child({ c: 'settler' }), livePeers, ...(init.counters === undefined ? {} : { counters: init.counters }) })
-    this.leases = new LeaseMonitor({ projection: services.projection, agents: services.agents, assignments: services.assignments, settings, logger: init.logger.child({ c: 'leases' }), startedAt: Date.now(), ...(init.counters === undefined ? {} : { counters: init.counters }) })
+    this.leases = new LeaseMonitor({ selfId: init.selfId, isLive: init.isLive, projection: services.projection, agents: services.agents, assignments: services.assignments, settings, logger: init.logger.child({ c: 'leases' }), startedAt: Date.now(), ...(init.counters === undefined ? {} : { counters: init.counters }) })
   }
 
   start (): void {

@@ -1,11 +1,14 @@
 import type { ProjectionCache } from '../../crdt/projection.js'
-import { leaseExpired } from '../../crdt/rules/leases.js'
+import { judgesLease, leaseExpired } from '../../crdt/rules/leases.js'
 import type { Logger } from '../logger.js'
 import type { AgentService } from '../services/agents.js'
 import type { AssignmentService } from '../services/assignments.js'
 import type { CoordinationCounters, CoordinationSettings } from './settings.js'
 
 export interface LeaseMonitorInit {
+  selfId: string
+  /** Whether a node is a live member (judgesLease: only the claim's node judges while it is live). */
+  isLive: (nodeId: string) => boolean
   projection: ProjectionCache
   agents: AgentService
   assignments: AssignmentService
@@ -18,7 +21,8 @@ export interface LeaseMonitorInit {
 
 /**
  * Expires the leases of assignments whose agent stopped heartbeating. Every node runs it (no
- * coordinator); the expiry is idempotent, so two nodes expiring the same lease agree.
+ * coordinator) over the claims it judges (judgesLease: its own, and those of nodes that are not
+ * live); the expiry is idempotent, so two nodes expiring the same lease agree.
  */
 export class LeaseMonitor {
   private readonly expiring = new Set<string>()
@@ -35,6 +39,7 @@ export class LeaseMonitor {
       const a = view.assignments.get(id)
       if (a === undefined) continue
       if (this.expiring.has(a.id)) continue
+      if (!judgesLease(this.init.selfId, a.nodeId, this.init.isLive(a.nodeId))) continue
       const lastHeartbeatAt = this.init.agents.lastBeat(a.agentId)
       if (!leaseExpired({ lastHeartbeatAt, confirmedAt: a.confirmedAt, claimedAt: a.claimedAt, now, leaseMs: s.leaseMs })) continue
       this.expiring.add(a.id)

@@ -56,6 +56,12 @@ export class PeerTable {
     return this.all().filter(p => p.connected)
   }
 
+  /** Whether a node is a live member (see isLivePeer); O(1). */
+  isLive (nodeId: string): boolean {
+    const p = this.peers.get(nodeId)
+    return p !== undefined && isLivePeer(p)
+  }
+
   /** The live members (see isLivePeer). */
   live (): PeerInfo[] {
     const out: PeerInfo[] = []
@@ -87,7 +93,7 @@ export function peerTableGraph (selfId: string, peers: PeerTable, neighbours: ()
     selfId,
     neighbours,
     neighboursOf: (node) => peers.find(node)?.nbrs ?? [],
-    isLive: (node) => { const p = peers.find(node); return p !== undefined && isLivePeer(p) },
+    isLive: (node) => peers.isLive(node),
     members: () => peers.all().map(p => p.nodeId)
   }
 }
