@@ -193,7 +193,7 @@ export class Membership {
     if (!this.running) return
     const p = this.init.presence()
     const own = { http: p.http, addrs: this.init.addresses().slice(0, MAX_ANNOUNCED_ADDRS), merger: p.merger === true, nbrs: this.ownNeighbours(), beats: p.beats }
-    const beats = this.delta.next(own, full)
+    const beats = this.delta.next(own, full, now)
     if (beats === null) return
     this.init.publish({ v: WIRE_VERSION, t: 'announce', node: this.init.selfId, heads: this.init.store.heads(), at: now, ...own, beats, inc: this.incarnation })
   }

@@ -1,5 +1,12 @@
 import type { AgentBeat } from '../../crdt/wire.js'
 
+/**
+ * A changed neighbour set is announced once it has stayed the same this long: while the overlay
+ * forms (sessions opening one after another) or churns, one announcement instead of one per change.
+ * Routes (ack-routes.ts) only need the links eventually; until then acks fall back to announcements.
+ */
+export const DEFAULT_NEIGHBOURS_SETTLE_MS = 3000
+
 /** What a node says about itself in an announcement, besides its heads and incarnation. */
 export interface OwnPresence {
   http: string | null
@@ -16,14 +23,25 @@ export interface OwnPresence {
  */
 export class PresenceDelta {
   private last = ''
+  private lastNbrs = ''
+  private seenNbrs = ''
+  private seenNbrsSince = 0
   private readonly sentBeats = new Map<string, string>()
 
+  constructor (private readonly settleMs = DEFAULT_NEIGHBOURS_SETTLE_MS) {}
+
   /** The beats to announce now, or null when there is nothing to announce (never null when full). */
-  next (p: OwnPresence, full: boolean): AgentBeat[] | null {
-    const presence = JSON.stringify([p.http, p.addrs, p.merger, p.nbrs])
+  next (p: OwnPresence, full: boolean, now: number): AgentBeat[] | null {
+    const presence = JSON.stringify([p.http, p.addrs, p.merger])
+    const nbrs = p.nbrs.join(',')
+    if (nbrs !== this.seenNbrs) {
+      this.seenNbrs = nbrs
+      this.seenNbrsSince = now
+    }
+    const nbrsDue = nbrs !== this.lastNbrs && now - this.seenNbrsSince >= this.settleMs
     const beatKey = (b: AgentBeat): string => `${b.at}|${b.assignment ?? ''}|${b.status}`
     const changed = p.beats.filter(b => this.sentBeats.get(b.id) !== beatKey(b))
-    if (!full && changed.length === 0 && presence === this.last) return null
+    if (!full && changed.length === 0 && presence === this.last && !nbrsDue) return null
     for (const b of p.beats) this.sentBeats.set(b.id, beatKey(b))
     // Agents that left stop being remembered (the map stays the size of this node's agents).
     if (this.sentBeats.size > p.beats.length) {
@@ -31,6 +49,8 @@ export class PresenceDelta {
       for (const id of this.sentBeats.keys()) if (!ids.has(id)) this.sentBeats.delete(id)
     }
     this.last = presence
+    // Any announcement carries the neighbours as they are now.
+    this.lastNbrs = nbrs
     return full ? p.beats : changed
   }
 }

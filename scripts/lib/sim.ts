@@ -1,19 +1,19 @@
 import * as A from '@automerge/automerge'
-import { DocStore } from '../../crdt/doc-store.js'
 import { leaderFor } from '../../crdt/rules/leader.js'
-import { MemoryChunkStore } from '../../crdt/storage/memory-chunk-store.js'
-import { silentLogger } from '../../node/logger.js'
 import { MemoryHub } from '../../node/net/memory-network.js'
-import { Replicator } from '../../node/net/replicator.js'
+import { runClaimPhase, type ClaimPhaseReport } from './sim-claims.js'
+import { overlayKnown, startSimNodes, stopSimNodes, type SimNode } from './sim-node.js'
 import { waitFor } from './wait.js'
 import { mulberry32 } from '../../plan/prng.js'
 
 /**
- * The simulator: N nodes in one process, each with the real document store and the real
- * replication protocols (gossip, SWIM membership, sync sessions), over the in-memory network with
+ * The simulator: N nodes in one process, each with the real document store, the real
+ * replication protocols (gossip, SWIM membership, sync sessions) and the real services and
+ * coordination (claims, settler, leases), over the in-memory network with
  * latency and loss. It measures what one machine cannot host as processes: messages per node,
- * write spread, dead-node detection (and so leader replacement, a pure function of the live
- * set), and convergence after a partition heals. Real time, not virtual: the figures include
+ * write spread, claim safety and cost (agents racing for tasks through the settle rule),
+ * dead-node detection (and so leader replacement, a pure function of the live set), and
+ * convergence after a partition heals. Real time, not virtual: the figures include
  * the protocols' own CPU cost on this machine.
  */
 
@@ -32,6 +32,9 @@ export interface SimInit {
   idleMs?: number
   /** Deterministic topology and loss. */
   seed?: number
+  /** Claim races run (a new task each, raced by `racers` agents on random nodes); default 10. */
+  claimRounds?: number
+  racers?: number
 }
 
 export interface SimReport {
@@ -43,22 +46,10 @@ export interface SimReport {
   writeSpreadMs: number
   deadDetectedMs: number
   leaderReplacedMs: number
+  /** Claim safety and cost: races through the settle rule with acks over the overlay. */
+  claims: ClaimPhaseReport
   /** Infinity when the survivors had not converged within HEAL_TIMEOUT_MS (reported, not thrown, so the other figures of a big run survive). */
   healConvergedMs: number
-}
-
-export interface SimNode { id: string, store: DocStore, replicator: Replicator }
-
-/** Starts one node per id on the hub (real store and protocols), not linked yet. */
-export async function startSimNodes (hub: MemoryHub, ids: string[], livenessMs: number): Promise<SimNode[]> {
-  const out: SimNode[] = []
-  for (const id of ids) {
-    const store = await DocStore.open({ storage: new MemoryChunkStore(), logger: silentLogger() })
-    const replicator = new Replicator({ network: hub.endpoint(id), store, logger: silentLogger(), livenessMs })
-    await replicator.start()
-    out.push({ id, store, replicator })
-  }
-  return out
 }
 
 /** Each group gets a ring (connected) plus random chords up to about `degree` links per node (a bounded mesh). */
@@ -80,14 +71,6 @@ export function receivedBy (hub: MemoryHub, nodes: SimNode[]): number {
   }, 0)
 }
 
-/** Stops the nodes (replication, then the store). */
-export async function stopSimNodes (nodes: SimNode[]): Promise<void> {
-  for (const n of nodes) {
-    await n.replicator.stop()
-    await n.store.close()
-  }
-}
-
 /** One scenario in phases (idle, load, crash, partition and heal) sharing the nodes and clocks: one function on purpose (about 90 lines), read top to bottom. */
 export async function runSim (init: SimInit): Promise<SimReport> {
   const random = mulberry32(init.seed ?? 1)
@@ -101,6 +84,9 @@ export async function runSim (init: SimInit): Promise<SimReport> {
     links([ids])
     const liveCount = (n: SimNode): number => n.replicator.peers.live().length
     await waitFor(() => nodes.every(n => liveCount(n) >= init.nodes - 1), `all ${init.nodes} simulated nodes to see each other`, 120_000, 100)
+    // Formed includes the overlay announced (each node announces its settled neighbours once, see
+    // presence-delta.ts), so the idle window is the steady state.
+    await waitFor(() => overlayKnown(nodes.map(n => n.replicator)), 'every node to know every other\'s neighbours', 120_000, 250)
 
     const received = (): number => receivedBy(hub, nodes)
     const idleMs = init.idleMs ?? 10_000
@@ -122,6 +108,8 @@ export async function runSim (init: SimInit): Promise<SimReport> {
       await new Promise(resolve => setTimeout(resolve, 1000))
     }
     const load = (received() - r0) / init.nodes / ((Date.now() - t0) / 1000)
+
+    const claims = await runClaimPhase(nodes, init.claimRounds ?? 10, init.racers ?? 5, random)
 
     const same = (set: SimNode[]): boolean => set.every(n => n.store.heads().join() === set[0]?.store.heads().join())
     await waitFor(() => same(nodes), 'the load writes to converge', 60_000, 50)
@@ -156,7 +144,7 @@ export async function runSim (init: SimInit): Promise<SimReport> {
     links([survivors.map(n => n.id)])
     const healed = await waitFor(() => same(survivors), 'every survivor to converge after the heal', HEAL_TIMEOUT_MS, 20).then(() => true, () => false)
     const healConvergedMs = healed ? Date.now() - hs : Infinity
-    return { nodes: init.nodes, idleMsgsPerNodePerS: idle, loadMsgsPerNodePerS: load, writeSpreadMs, deadDetectedMs, leaderReplacedMs, healConvergedMs }
+    return { nodes: init.nodes, idleMsgsPerNodePerS: idle, loadMsgsPerNodePerS: load, claims, writeSpreadMs, deadDetectedMs, leaderReplacedMs, healConvergedMs }
   } finally {
     await stopSimNodes(nodes)
   }

@@ -8,6 +8,7 @@ import type { AgentBeat, AnnounceFrame } from '../../../crdt/wire.js'
 import { silentLogger } from '../../../node/logger.js'
 import { MemoryHub } from '../../../node/net/memory-network.js'
 import { Replicator, type ReplicatorInit } from '../../../node/net/replicator.js'
+import { overlayKnown } from '../../../scripts/lib/sim-node.js'
 import { waitFor } from '../../../scripts/lib/wait.js'
 
 const S = (s: string): A.ImmutableString => new A.ImmutableString(s)
@@ -70,6 +71,7 @@ describe('membership: no keepalives, heartbeat deltas, direct claim acks', funct
     hub.connect('a', 'b'); hub.connect('b', 'c'); hub.connect('a', 'c')
     await waitFor(() => nodes.every(n => n.replicator.connectedPeers().length === 2 && n.replicator.peers.all().filter(p => p.status === 'alive').length === 2), 'a full mesh of sync sessions, every member alive everywhere')
     await waitFor(() => nodes.every(n => n.replicator.members.stats.pushPulls >= 2), 'every member list swapped on connect to arrive (news from them is gossiped on arrival)')
+    await waitFor(() => overlayKnown(nodes.map(n => n.replicator)), 'every node to know every other\'s neighbours (the settled overlay announced)')
     const announcesBefore = b.replicator.stats.gossipOut + c.replicator.stats.gossipOut
     await a.store.change((d) => { putIn(d.assignments, 'as-1', claim('as-1', 'a')) }, 'claim')
     const want = a.store.heads().join()
@@ -82,7 +84,8 @@ describe('membership: no keepalives, heartbeat deltas, direct claim acks', funct
     const [a, b, c] = [await node(hub, 'a'), await node(hub, 'b'), await node(hub, 'c')]
     hub.connect('a', 'b'); hub.connect('b', 'c')
     await waitFor(() => c.replicator.connectedPeers().length === 1, 'c connected to b only')
-    await waitFor(() => c.replicator.members.acks.routes.nextHop('a') === 'b', 'c to know a path to a (b announced its link to a)')
+    await waitFor(() => overlayKnown([a, b, c].map(n => n.replicator)), 'every node to know every other\'s neighbours (the settled overlay announced)')
+    assert.equal(c.replicator.members.acks.routes.nextHop('a'), 'b', 'c routes to a through b')
     const gossipBefore = b.replicator.stats.gossipOut + c.replicator.stats.gossipOut
     await a.store.change((d) => { putIn(d.assignments, 'as-2', claim('as-2', 'a')) }, 'claim')
     const want = a.store.heads().join()
@@ -119,7 +122,7 @@ describe('membership: no keepalives, heartbeat deltas, direct claim acks', funct
       hub.connect(ids[i] as string, ids[(i + 3) % ids.length] as string)
     }
     const claimant = nodes[0] as typeof nodes[0]
-    await waitFor(() => nodes.slice(1).every(n => n.replicator.members.acks.routes.nextHop('n00') !== null), 'every node to know a path to n00')
+    await waitFor(() => overlayKnown(nodes.map(n => n.replicator)), 'every node to know every other\'s neighbours (the settled overlay announced)', 20_000)
     const gossipBefore = nodes.slice(1).reduce((s, n) => s + n.replicator.stats.gossipOut, 0)
     const framesBefore = nodes.map(n => n.replicator.members.acks.stats.relayFrames + n.replicator.members.acks.stats.direct)
     await claimant.store.change((d) => { putIn(d.assignments, 'as-4', claim('as-4', 'n00')) }, 'claim')

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { detectionBoundMs, swimTimingFor } from '../../../crdt/rules/swim.js'
 import { MemoryHub } from '../../../node/net/memory-network.js'
 import { mulberry32 } from '../../../plan/prng.js'
-import { linkGroups, receivedBy, startSimNodes, stopSimNodes, type SimNode } from '../../../scripts/lib/sim.js'
+import { linkGroups, receivedBy } from '../../../scripts/lib/sim.js'
+import { startSimNodes, stopSimNodes, type SimNode } from '../../../scripts/lib/sim-node.js'
 import { waitFor } from '../../../scripts/lib/wait.js'
 
 const ids = (n: number, prefix = 'n'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`)
