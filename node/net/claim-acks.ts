@@ -39,6 +39,11 @@ export interface ClaimAcksInit {
   /** Which peers must promptly hear our heads after this remote change (default: claimantsOf). */
   ackTo?: (evt: DocChangeEvent) => string[]
   ackDelayMs?: number
+  /**
+   * Route acks to claimants that are not neighbours (default true). False restores the older
+   * behaviour, an announcement to everyone, so the simulator can compare both in one run.
+   */
+  routeAcks?: boolean
 }
 
 /** What ClaimAcks sent: cumulative counters (metrics: fleet_claim_acks_total). */
@@ -142,7 +147,7 @@ export class ClaimAcks {
     const heads = this.init.store.heads()
     let unreachable = false
     for (const [dest, box] of this.outboxes) {
-      const hop = this.routes.nextHop(dest)
+      const hop = this.init.routeAcks === false ? (this.routes.nextHop(dest) === dest ? dest : null) : this.routes.nextHop(dest)
       if (box.own && box.relayed.size === 0 && hop === dest) {
         if (this.init.sendHeads(dest, heads)) {
           this.stats.direct++

@@ -69,6 +69,8 @@ export interface MembershipInit {
   /** Overrides the derived timing (tests). */
   timing?: Partial<SwimTiming>
   ackDelayMs?: number
+  /** See ClaimAcksInit.routeAcks (default true). */
+  routeAcks?: boolean
   resyncAfterMs?: number
   random?: () => number
 }
@@ -125,7 +127,8 @@ export class Membership {
       // the announcement reaches it through gossip.
       broadcast: () => { if (this.running) this.announce() },
       ...(init.ackTo === undefined ? {} : { ackTo: init.ackTo }),
-      ...(init.ackDelayMs === undefined ? {} : { ackDelayMs: init.ackDelayMs })
+      ...(init.ackDelayMs === undefined ? {} : { ackDelayMs: init.ackDelayMs }),
+      ...(init.routeAcks === undefined ? {} : { routeAcks: init.routeAcks })
     })
     this.random = init.random ?? Math.random
     this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS

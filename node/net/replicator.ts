@@ -29,6 +29,8 @@ export interface ReplicatorInit {
   /** Overrides the derived detector timing (tests). */
   swimTiming?: Partial<SwimTiming>
   ackDelayMs?: number
+  /** Route claim acks over the overlay (default true; false: announcements, for comparison in the simulator). */
+  routeAcks?: boolean
   resyncAfterMs?: number
   /** Ephemeral data carried by each announcement (HTTP URL, agent heartbeats). */
   presence?: () => Presence
@@ -141,6 +143,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       ...(init.livenessMs === undefined ? {} : { livenessMs: init.livenessMs }),
       ...(init.swimTiming === undefined ? {} : { timing: init.swimTiming }),
       ...(init.ackDelayMs === undefined ? {} : { ackDelayMs: init.ackDelayMs }),
+      ...(init.routeAcks === undefined ? {} : { routeAcks: init.routeAcks }),
       ...(init.resyncAfterMs === undefined ? {} : { resyncAfterMs: init.resyncAfterMs })
     })
     this.gossip = new GossipChannel({

@@ -6,6 +6,8 @@ import { waitFor } from './wait.js'
 export interface ClaimPhaseReport {
   /** Claims accepted (written) across all rounds. */
   claims: number
+  /** Rounds in which at least one claim was accepted (all racers can be refused: not caught up yet). */
+  races: number
   confirmed: number
   /** Task attempts with more than one claim ever confirmed (confirmedAt is kept in the document): must be 0. */
   doubleConfirmed: number
@@ -14,6 +16,8 @@ export interface ClaimPhaseReport {
   settleP99Ms: number
   /** Ack frames (direct, relayed, announcements) sent per node per accepted claim. */
   ackFramesPerNodePerClaim: number
+  /** Everything the network delivered during the races (the claims, their acks, confirmations, sync), per node per accepted claim. */
+  msgsPerNodePerClaim: number
 }
 
 /**
@@ -22,13 +26,15 @@ export interface ClaimPhaseReport {
  * overlay). Every claim is watched until it settles; at the end, over every replica's converged
  * document, no task attempt may hold two claims that were ever confirmed.
  */
-export async function runClaimPhase (nodes: SimNode[], rounds: number, racers: number, random: () => number): Promise<ClaimPhaseReport> {
+export async function runClaimPhase (nodes: SimNode[], rounds: number, racers: number, random: () => number, received: () => number): Promise<ClaimPhaseReport> {
   const origin = nodes[0] as SimNode
   const ackFrames = (): number => nodes.reduce((s, n) => { const a = n.replicator.members.acks.stats; return s + a.direct + a.relayFrames + a.broadcasts }, 0)
   for (const n of nodes) await n.services.agents.register({ id: `agent-${n.id}`, role: 'sim' })
   const frames0 = ackFrames()
+  const received0 = received()
   const times: number[] = []
   let claims = 0
+  let races = 0
   for (let r = 0; r < rounds; r++) {
     const task = `SIM-CLAIM-${r}`
     await origin.services.tasks.create({ id: task, title: 'raced', role: 'sim' })
@@ -42,11 +48,13 @@ export async function runClaimPhase (nodes: SimNode[], rounds: number, racers: n
     })))
     const accepted = made.filter((m): m is { n: SimNode, id: string } => m !== null)
     claims += accepted.length
+    if (accepted.length > 0) races++
     const stateOf = (m: { n: SimNode, id: string }): string | undefined => m.n.services.projection.get().assignments.get(m.id)?.state
     await waitFor(() => accepted.every(m => stateOf(m) !== 'pending'), `the claims on ${task} to settle`, 60_000, 5)
     times.push(Date.now() - t0)
   }
   const frames = ackFrames() - frames0
+  const msgs = received() - received0
   // Every replica converged: count claims ever confirmed per task attempt.
   await waitFor(() => nodes.every(n => n.store.heads().join() === origin.store.heads().join()), 'the replicas to converge after the claims', 60_000, 20)
   let confirmed = 0
@@ -62,10 +70,12 @@ export async function runClaimPhase (nodes: SimNode[], rounds: number, racers: n
   }
   return {
     claims,
+    races,
     confirmed,
     doubleConfirmed,
     settleP50Ms: percentile(times, 50),
     settleP99Ms: percentile(times, 99),
-    ackFramesPerNodePerClaim: claims === 0 ? 0 : frames / nodes.length / claims
+    ackFramesPerNodePerClaim: claims === 0 ? 0 : frames / nodes.length / claims,
+    msgsPerNodePerClaim: claims === 0 ? 0 : msgs / nodes.length / claims
   }
 }

@@ -12,14 +12,14 @@ import { createServices, type Services } from '../../node/services/index.js'
 export interface SimNode { id: string, store: DocStore, replicator: Replicator, services: Services, coordinator: Coordinator }
 
 /** Starts one node per id on the hub, not linked yet. */
-export async function startSimNodes (hub: MemoryHub, ids: string[], livenessMs: number): Promise<SimNode[]> {
+export async function startSimNodes (hub: MemoryHub, ids: string[], livenessMs: number, routeAcks = true): Promise<SimNode[]> {
   const out: SimNode[] = []
   const settings = { ...DEFAULT_COORDINATION, livenessMs }
   for (const id of ids) {
     const store = await DocStore.open({ storage: new MemoryChunkStore(), logger: silentLogger() })
     const peers = (): ReturnType<Replicator['peers']['live']> => replicator.peers.live()
     const services = createServices({ store, nodeId: id, settings, livePeers: peers })
-    const replicator: Replicator = new Replicator({ network: hub.endpoint(id), store, logger: silentLogger(), livenessMs, presence: () => ({ http: null, beats: services.agents.localBeats() }) })
+    const replicator: Replicator = new Replicator({ network: hub.endpoint(id), store, logger: silentLogger(), livenessMs, routeAcks, presence: () => ({ http: null, beats: services.agents.localBeats() }) })
     await replicator.start()
     const coordinator = new Coordinator({ selfId: id, store, replicator, services, events: new EventBus(), settings, logger: silentLogger(), merger: false, livePeers: peers, isLive: (n) => replicator.peers.isLive(n) })
     coordinator.start()

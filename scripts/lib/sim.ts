@@ -35,6 +35,8 @@ export interface SimInit {
   /** Claim races run (a new task each, raced by `racers` agents on random nodes); default 10. */
   claimRounds?: number
   racers?: number
+  /** Claim acks routed over the overlay (default); false: announcements, as before (a comparison). */
+  routeAcks?: boolean
 }
 
 export interface SimReport {
@@ -79,7 +81,7 @@ export async function runSim (init: SimInit): Promise<SimReport> {
   const nodes: SimNode[] = []
   const ids = Array.from({ length: init.nodes }, (_, i) => `n${String(i).padStart(4, '0')}`)
   try {
-    nodes.push(...await startSimNodes(hub, ids, livenessMs))
+    nodes.push(...await startSimNodes(hub, ids, livenessMs, init.routeAcks ?? true))
     const links = (groups: string[][]): void => { linkGroups(hub, groups, Math.min(init.degree ?? DEFAULT_SIM_DEGREE, init.nodes - 1), random) }
     links([ids])
     const liveCount = (n: SimNode): number => n.replicator.peers.live().length
@@ -109,7 +111,7 @@ export async function runSim (init: SimInit): Promise<SimReport> {
     }
     const load = (received() - r0) / init.nodes / ((Date.now() - t0) / 1000)
 
-    const claims = await runClaimPhase(nodes, init.claimRounds ?? 10, init.racers ?? 5, random)
+    const claims = await runClaimPhase(nodes, init.claimRounds ?? 10, init.racers ?? 5, random, received)
 
     const same = (set: SimNode[]): boolean => set.every(n => n.store.heads().join() === set[0]?.store.heads().join())
     await waitFor(() => same(nodes), 'the load writes to converge', 60_000, 50)
