@@ -118,9 +118,12 @@ export class Membership {
       sendHeads: init.sendHeads,
       sendRelay: (peer, frame) => init.sendSwim(peer, frame),
       graph: peerTableGraph(init.selfId, init.peers, init.neighbours),
+      // Only about members we know: a relayed frame must not grow the peer table with made-up ids.
       onAck: (node, heads) => {
+        const peer = init.peers.find(node)
+        if (peer === undefined) return
         this.receiveHeads(node, heads)
-        this.checkBehind(init.peers.get(node), Date.now())
+        this.checkBehind(peer, Date.now())
         init.onPeerChange(node)
       },
       // A claimant no known path reaches (the overlay not announced yet) still needs our heads:
