@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
+import { ChangeGroup } from '../../../crdt/change-group.js'
 import { DocStore } from '../../../crdt/doc-store.js'
 import { str, type FleetDoc } from '../../../crdt/schema.js'
 import { diskFullError, MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
@@ -186,5 +187,75 @@ describe('DocStore.groupChange across turns: writes arriving while a disk write 
     await Promise.all([inFlight, queued, closing])
     const again = await open(storage)
     assert.equal(String(again.doc.epics.E9?.title), 'queued at close')
+  })
+})
+
+describe('ChangeGroup.release: the next group waits for the writers that were active', () => {
+  /** A group over a fake store whose disk is `busy` while the test says so; records each change's size. */
+  function fakeStore (lingerMs: number): { group: ChangeGroup, changes: number[], disk: { busy: boolean } } {
+    const changes: number[] = []
+    const disk = { busy: false }
+    const group = new ChangeGroup({ apply: (mutate, _message, writes) => { mutate({} as unknown as FleetDoc); changes.push(writes) }, busy: () => disk.busy, lingerMs })
+    return { group, changes, disk }
+  }
+
+  it('lingers until as many writes are queued as were active during the last disk write, then makes them one change', async () => {
+    const { group, changes, disk } = fakeStore(60_000)
+    let saved!: () => void
+    const onDisk = new Promise<void>(resolve => { saved = resolve })
+    // Four writers; their change is applied at the end of the turn, then its disk write starts.
+    const cohortA = [0, 1, 2, 3].map(async i => await group.add(() => i, undefined, async () => { await onDisk }))
+    await nextTurn()
+    assert.deepEqual(changes, [4])
+    disk.busy = true
+    // Two more writers arrive during the disk write: six were active at once.
+    const early = [4, 5].map(async i => await group.add(() => i))
+    await nextTurn()
+    // The write ends: the first four are acknowledged and will send their next writes.
+    saved()
+    disk.busy = false
+    group.release()
+    assert.deepEqual(await Promise.all(cohortA), [0, 1, 2, 3])
+    await nextTurn()
+    assert.deepEqual(changes, [4], 'two queued writes of six active ones did not start a change of their own')
+    const returning = [6, 7, 8, 9].map(async i => await group.add(() => i))
+    assert.deepEqual(await Promise.all([...early, ...returning]), [4, 5, 6, 7, 8, 9], 'each caller gets its own result, in order')
+    assert.deepEqual(changes, [4, 6], 'the returning writers joined the two that waited: one change of six')
+  })
+
+  it('gives up waiting after lingerMs, and never waits for a lone writer', async () => {
+    const { group, changes, disk } = fakeStore(30)
+    // A lone sequential writer: applied at the end of its turn, busy or not afterwards.
+    assert.equal(await group.add(() => 'lone'), 'lone')
+    assert.deepEqual(changes, [1])
+    disk.busy = true
+    const a = group.add(() => 'a')
+    const b = group.add(() => 'b')
+    await nextTurn()
+    disk.busy = false
+    group.release()
+    // Two were active and two are queued: no waiting.
+    assert.deepEqual(await Promise.all([a, b]), ['a', 'b'])
+    assert.deepEqual(changes, [1, 2])
+    // Three writers active during a disk write, all three queued: no waiting either.
+    disk.busy = true
+    const c = group.add(() => 'c')
+    const d = group.add(() => 'd')
+    const gone = group.add(() => 'gone')
+    await nextTurn()
+    disk.busy = false
+    group.release()
+    assert.deepEqual(await Promise.all([c, d, gone]), ['c', 'd', 'gone'])
+    assert.deepEqual(changes, [1, 2, 3])
+    // Only one of those three writers comes back: it waits for the others at most lingerMs.
+    disk.busy = true
+    const e = group.add(() => 'e')
+    await nextTurn()
+    disk.busy = false
+    group.release()
+    const started = performance.now()
+    assert.equal(await e, 'e')
+    assert.deepEqual(changes, [1, 2, 3, 1])
+    assert.ok(performance.now() - started >= 25, 'the write waited for the linger (one of three writers came back)')
   })
 })
