@@ -57,7 +57,7 @@ export class StorageClosedError extends Error {
 /**
  * Owns the replica: every local mutation and every remote change goes through here, so
  * persistence and change events happen in one place. Writes are group-committed: a change()
- * is its own Automerge change, applied at once, groupChange() writes of one turn share one change,
+ * is its own Automerge change, applied at once, concurrent groupChange() writes share one change,
  * and all changes made while a disk write is in flight are saved together in the next one; a
  * write's promise resolves only once it is on disk.
  * A failed disk write (disk full) rejects its waiters; its changes stay dirty and are retried with backoff;
@@ -77,11 +77,11 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   /** When stored chunks are replaced by a snapshot (and what a background compaction starts from). */
   private readonly compaction: CompactionSchedule
   private readonly failures: WriteFailures
-  /** Writes of one turn joined into one change (groupChange). */
-  private readonly group = new ChangeGroup({ apply: (mutate, message, writes) => { this.applyLocal(mutate, message, writes) } })
+  /** Concurrent writes made one change (groupChange): those of one turn, or queued during a disk write (runFlush releases them). */
+  private readonly group = new ChangeGroup({ apply: (m, msg, writes) => { this.applyLocal(m, msg, writes) }, busy: () => this.flushing !== null })
   /** Times the materialized view was rebuilt after Automerge showed a stale value (see materialization.ts). */
   materializationRepairs = 0
-  /** Local writes applied, and the changes they made (groupChange writes of one turn share one). */
+  /** Local writes applied, and the changes they made (concurrent groupChange writes share one). */
   readonly localWrites = { writes: 0, changes: 0 }
   /** How long loading from disk took at open, and how much was read. */
   loadStats = { ms: 0, bytes: 0, chunks: 0 }
@@ -176,17 +176,15 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
   }
 
   /**
-   * Like change(), but joined with the other groupChange writes of this event-loop turn into one
-   * Automerge change (see ChangeGroup: for writes that need nothing but their own effect, not for
-   * claims). Applied at the end of the turn, or before any other local change, so writes keep
-   * their order; resolves once on disk.
+   * Like change(), but joined into one Automerge change with the other groupChange writes of this
+   * turn, or of the time a disk write is in flight (see ChangeGroup: for writes that need nothing but
+   * their own effect, not for claims). Applied then, or before any other local change, so writes
+   * keep their order; resolves once on disk.
    */
   async groupChange<R> (mutate: Mutator<R>, message?: string): Promise<R> {
     if (this.failures.failure !== null) throw this.failures.failure
     if (this.closed) throw new StorageClosedError()
-    const result = await this.group.add(mutate, message)
-    await this.whenPersisted()
-    return result
+    return await this.group.add(mutate, message, async () => { await this.whenPersisted() })
   }
 
   /** Like change(), but returns before the disk write; for chatter whose loss is harmless. */
@@ -349,6 +347,8 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
         const failure = this.failures.failed(err)
         for (const w of [...waiters, ...this.waiters]) w.reject(failure)
         this.waiters = []
+        // Grouped writes queued behind this disk write were never applied: refused unchanged.
+        this.group.rejectAll(failure)
         break
       }
     }
@@ -361,6 +361,8 @@ export class DocStore extends EventEmitter<DocStoreEvents> {
     const rest = this.waiters
     this.waiters = []
     for (const w of rest) w.resolve()
+    // Grouped writes that queued during the disk write become the next change.
+    this.group.release()
   }
 
   private async flush (): Promise<void> {

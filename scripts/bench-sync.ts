@@ -10,7 +10,8 @@ import { waitFor } from './lib/wait.js'
  * every node holds all of them, the per-change propagation delay (from the moment the client sent
  * the write to its arrival in another node's live event stream), and each node's RSS. Then 8
  * concurrent writers (BENCH_WRITERS) on node 1 for BENCH_CONCURRENT_WRITES writes in all:
- * acknowledged writes per second (each acknowledged only once on disk: group commit).
+ * acknowledged writes per second (each acknowledged only once on disk: group commit), writes per
+ * change, and each node's CPU per acknowledged write in that phase.
  */
 const NODES = Number(process.env.BENCH_NODES ?? 3)
 const WRITES = Number(process.env.BENCH_WRITES ?? 1000)
@@ -86,7 +87,10 @@ async function main (): Promise<void> {
     const rss = await Promise.all(nodes.map(async n => await rssMb(n.proc.pid ?? 0)))
     const local = async (): Promise<[number, number]> => [await metricSum(first.url, 'fleet_local_writes_total '), await metricSum(first.url, 'fleet_local_changes_total ')]
     const [writes0, changes0] = await local()
+    const cpuC0 = await Promise.all(nodes.map(async n => await cpuMs(n.proc.pid ?? 0)))
     const conc = await concurrentWrites(first.url)
+    // CPU per acknowledged write in this phase: less at the machine's mercy than writes/s.
+    const cpuConc = (await Promise.all(nodes.map(async n => await cpuMs(n.proc.pid ?? 0)))).map((c, i) => (c - (cpuC0[i] ?? 0)) / CONCURRENT_WRITES)
     const [writes1, changes1] = await local()
 
     const lines = [
@@ -97,7 +101,7 @@ async function main (): Promise<void> {
       `propagation delay (send -> arrival on another node): p50 ${percentile(arrivals, 50).toFixed(1)} ms, p99 ${percentile(arrivals, 99).toFixed(1)} ms, max ${percentile(arrivals, 100).toFixed(1)} ms`,
       `CPU per write (ms, node 1 first): ${cpu.map(c => c.toFixed(2)).join(', ')}`,
       `RSS per node (MB): ${rss.map(r => r.toFixed(0)).join(', ')}`,
-      `${WRITERS} concurrent writers on node 1, ${CONCURRENT_WRITES} writes: ${(CONCURRENT_WRITES / (conc.ms / 1000)).toFixed(0)} acknowledged writes/s; latency p50 ${percentile(conc.latencies, 50).toFixed(1)} ms, p99 ${percentile(conc.latencies, 99).toFixed(1)} ms; ${((writes1 - writes0) / Math.max(1, changes1 - changes0)).toFixed(1)} writes per change`
+      `${WRITERS} concurrent writers on node 1, ${CONCURRENT_WRITES} writes: ${(CONCURRENT_WRITES / (conc.ms / 1000)).toFixed(0)} acknowledged writes/s; latency p50 ${percentile(conc.latencies, 50).toFixed(1)} ms, p99 ${percentile(conc.latencies, 99).toFixed(1)} ms; ${((writes1 - writes0) / Math.max(1, changes1 - changes0)).toFixed(1)} writes per change; CPU per write (ms, node 1 first, until acknowledged): ${cpuConc.map(c => c.toFixed(2)).join(', ')}`
     ]
     process.stdout.write(lines.join('\n') + '\n')
     // A graceful stop, so that --cpu-prof writes its profiles.

@@ -6,27 +6,7 @@ import type { ChunkStore } from '../../../crdt/storage/chunk-store.js'
 import { silentLogger } from '../../../node/logger.js'
 import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 import { waitFor } from '../../../scripts/lib/wait.js'
-
-/** A memory store that counts writes and can hold them back, to see what one disk write carries. */
-class CountingStore extends MemoryChunkStore {
-  appends = 0
-  compactions = 0
-  private gate: Promise<void> | null = null
-  private release: (() => void) | null = null
-  hold (): void { this.gate = new Promise(resolve => { this.release = resolve }) }
-  letGo (): void { this.release?.(); this.gate = null }
-  override async append (chunk: Uint8Array): Promise<void> {
-    this.appends++
-    await this.gate
-    await super.append(chunk)
-  }
-
-  override async compact (snapshot: Uint8Array, covered?: number): Promise<void> {
-    this.compactions++
-    await this.gate
-    await super.compact(snapshot, covered)
-  }
-}
+import { HoldingStore } from '../../helpers/holding-store.js'
 
 async function reload (storage: ChunkStore): Promise<DocStore> {
   return await DocStore.open({ storage, logger: silentLogger() })
@@ -36,7 +16,7 @@ const title = (s: string) => (d: { plan: { title: unknown } }) => { d.plan.title
 
 describe('DocStore: group commit, compaction and reload (in memory)', () => {
   it('acknowledges a write only once it is stored, and carries every write made meanwhile in the next single write', async () => {
-    const storage = new CountingStore()
+    const storage = new HoldingStore()
     const store = await reload(storage)
     const base = storage.appends + storage.compactions
     storage.hold()
@@ -56,7 +36,7 @@ describe('DocStore: group commit, compaction and reload (in memory)', () => {
   })
 
   it('writes nothing for a mutator that throws or changes nothing', async () => {
-    const storage = new CountingStore()
+    const storage = new HoldingStore()
     const store = await reload(storage)
     const heads = store.heads()
     const before = storage.appends + storage.compactions
@@ -67,7 +47,7 @@ describe('DocStore: group commit, compaction and reload (in memory)', () => {
   })
 
   it('compacts into a snapshot once the chunks pile up, and loads the same document (inline compaction)', async () => {
-    const storage = new CountingStore()
+    const storage = new HoldingStore()
     // In the write itself; the background (worker) way is test/unit/storage/compaction.test.ts.
     const store = await DocStore.open({ storage, logger: silentLogger(), compactChunks: 5, compactInWorker: false })
     for (let i = 0; i < 12; i++) await store.change((d) => { d.plan.title = str(`t${i}`) })
@@ -79,7 +59,7 @@ describe('DocStore: group commit, compaction and reload (in memory)', () => {
   })
 
   it('stores remote changes too (after a short delay) and reports the change with its patches', async () => {
-    const storage = new CountingStore()
+    const storage = new HoldingStore()
     const store = await DocStore.open({ storage, logger: silentLogger(), remoteFlushDelayMs: 10 })
     const peer = A.change(genesis('ab'.repeat(16)), (d) => { d.plan.title = str('from a peer') })
     const events: string[] = []
