@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js'
 import { errorReply } from './errors.js'
 import { installHttpAuth, installOpenSession, type HttpAuthInit } from './auth.js'
 import type { TlsFiles } from './tls.js'
+import { lazySchemaCompilers } from './schema-compilers.js'
 
 /** Bodies are small JSON documents; plans are the largest (a 10,000-task plan is ~3 MB, the largest allowed, 100,000 tasks, ~30 MB). */
 export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024
@@ -92,7 +93,9 @@ export function createHttpServer<C> (init: HttpServerInit, ctx: C, routes: Array
         void (reply as unknown as FastifyReply).status(err.statusCode ?? 400).send({ error: err.message, details: { code: err.code } })
       })
     },
-    clientErrorHandler: clientErrorResponse
+    clientErrorHandler: clientErrorResponse,
+    // zod validates; Fastify's ajv is loaded only if a route ever declares a schema.
+    schemaController: { compilersFactory: lazySchemaCompilers() }
   }) as unknown as FastifyInstance
 
   app.setErrorHandler((err: unknown, req, reply) => {
