@@ -29,7 +29,7 @@ import { progressRoutes } from './http/routes/progress.js'
 import { analyticsRoutes } from './http/routes/analytics.js'
 import { mergeQueueRoutes } from './http/routes/merge-queue.js'
 import { documentRoutes } from './http/routes/document.js'
-import { NodeWork, type WorkInit } from './work.js'
+import type { NodeWork, WorkInit } from './work.js'
 import { eventRoutes } from './http/routes/events.js'
 import { EventBus } from './events/bus.js'
 import { wireEvents } from './events/wire-events.js'
@@ -167,9 +167,10 @@ export class FleetNode {
       counters: { claimConfirmed: () => { metrics.claimsConfirmed.inc() }, claimLost: () => { metrics.claimsLost.inc() }, leaseExpired: () => { metrics.leaseExpiries.inc() } } })
     metrics.addSources(coordinationMetricsSources({ selfId: peerId, leader: coordinator.leader, agents: services.agents }))
     const watchdog = new EventLoopWatchdog({ logger: log.child({ c: 'watchdog' }), onStall: () => { metrics.eventLoopStalls.inc() } })
+    // Agents and git (simple-git, worktrees, executors) are loaded only for a node given --repo.
     const work = init.work === undefined
       ? null
-      : new NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive, leaseMs: settings.leaseMs, logger: log,
+      : new (await import('./work.js')).NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive, leaseMs: settings.leaseMs, logger: log,
         onMergeOutcome: (o) => { (o === 'merged' ? metrics.mergesDone : metrics.mergesEjected).inc() } })
     const alerting = createAlerting({
       ...init.alerts,

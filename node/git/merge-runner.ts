@@ -5,9 +5,9 @@ import { describeEnd, runCommand, type CommandResult } from '../agents/command.j
 import { safeDirName } from './branches.js'
 import { gitErrorText } from './git.js'
 import type { GitRepo } from './repo.js'
+import { DEFAULT_CHECK_TIMEOUT_MS } from './defaults.js'
 
-/** How long the `--check` command may run for one merge. */
-export const DEFAULT_CHECK_TIMEOUT_MS = 10 * 60_000
+export { DEFAULT_CHECK_TIMEOUT_MS } from './defaults.js'
 /** Trailer of every merge commit: lets any leader see that a task is already on main. */
 export const TASK_TRAILER = 'Fleet-Task'
 /** Pushes of main rejected because main moved, before giving up on the entry for now. */

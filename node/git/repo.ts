@@ -1,9 +1,11 @@
 import { rmSync } from 'node:fs'
 import type { SimpleGit } from 'simple-git'
 import { gitAt, GitCommandError, gitErrorText, DEFAULT_GIT_IDENTITY, type GitIdentity } from './git.js'
+import { DEFAULT_MAIN_BRANCH, DEFAULT_REMOTE } from './defaults.js'
+import { RepoError } from './repo-error.js'
 
-export const DEFAULT_REMOTE = 'origin'
-export const DEFAULT_MAIN_BRANCH = 'main'
+export { DEFAULT_MAIN_BRANCH, DEFAULT_REMOTE } from './defaults.js'
+export { RepoError } from './repo-error.js'
 
 export interface GitRepoInit {
   /** The node's clone (`--repo PATH`): a working clone or a bare one; agents never touch its checkout. */
@@ -14,14 +16,6 @@ export interface GitRepoInit {
   mainBranch?: string
   /** Identity for commits made through this repo; default DEFAULT_GIT_IDENTITY. */
   identity?: GitIdentity
-}
-
-/** The clone or its remote is unusable (not a repository, remote unknown). */
-export class RepoError extends Error {
-  override name = 'RepoError'
-  constructor (readonly path: string, reason: string) {
-    super(`git repository ${path}: ${reason}`)
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { DEFAULT_EXECUTOR_TIMEOUT_MS } from '../agents/executor.js'
-import { DEFAULT_MAIN_BRANCH, DEFAULT_REMOTE } from '../git/repo.js'
+import { DEFAULT_MAIN_BRANCH, DEFAULT_REMOTE } from '../git/defaults.js'
 import { secondsOption, type OptionSpec } from './table.js'
 
 /**

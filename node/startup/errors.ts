@@ -2,7 +2,7 @@ import { statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { firstLine, StorageUnavailableError } from '../../crdt/storage/errors.js'
 import { IdentityError } from '../../bootstrap/identity.js'
-import { RepoError } from '../git/repo.js'
+import { RepoError } from '../git/repo-error.js'
 import { accessHint } from '../../bootstrap/secret-file.js'
 import { lockHolderPid } from './lock-holder.js'
 
