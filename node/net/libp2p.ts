@@ -5,7 +5,6 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { gossipsub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
 import { createTopicScoreParams, type TopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
-import { preSharedKey } from '@libp2p/pnet'
 import type { ConnectionGater, PeerId, PrivateKey, PubSub } from '@libp2p/interface'
 import { createHash } from 'node:crypto'
 import { MAX_GOSSIP_FRAME_BYTES } from '../../crdt/wire.js'
@@ -77,7 +76,8 @@ export async function createFleetLibp2p (init: FleetLibp2pInit): Promise<FleetLi
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    ...(init.swarmKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: init.swarmKey }) }),
+    // Loaded only for a private network: an open one never needs it.
+    ...(init.swarmKey === undefined ? {} : { connectionProtector: (await import('@libp2p/pnet')).preSharedKey({ psk: init.swarmKey }) }),
     ...(init.allowPeers === undefined ? {} : { connectionGater: allowListGater(init.allowPeers) }),
     services: {
       identify: identify(),

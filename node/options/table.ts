@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { ParseArgsConfig } from 'node:util'
-import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { yamlLib } from '../../plan/parse/yaml.js'
 
 /**
  * One table per command's options: each entry gives the command-line flag, the environment
@@ -117,7 +117,7 @@ export function readConfigFile<T extends OptionTable> (path: string, table: T): 
   let raw: unknown
   try {
     const text = readFileSync(path, 'utf8')
-    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
+    raw = path.endsWith('.json') ? JSON.parse(text) : yamlLib().parse(text)
   } catch (err) {
     throw new ConfigError(`--config ${path}`, (err as Error).message.split('\n')[0] ?? 'unreadable')
   }

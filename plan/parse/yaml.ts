@@ -1,10 +1,26 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
+import { createRequire } from 'node:module'
+import type { Document } from 'yaml'
 import type { LineOf, RawProblem } from '../locate.js'
 import { stripBom, type ParsedSource } from './source.js'
+
+type YamlLib = typeof import('yaml')
+let lib: YamlLib | null = null
+
+/**
+ * The yaml package, loaded on first use: every `fleet start` imports the plan parsers (for
+ * POST /api/plan/import), and loading yaml up front cost each node's start about 50 ms for plans
+ * and config files that are mostly JSON or absent. Its Node build is CommonJS, so a synchronous
+ * require keeps the parsers synchronous.
+ */
+export function yamlLib (): YamlLib {
+  lib ??= createRequire(import.meta.url)('yaml') as YamlLib
+  return lib
+}
 
 /** Parses YAML, keeping the document's node positions to answer which line a path came from. */
 export function parseYamlSource (input: string): ParsedSource {
   const text = stripBom(input)
+  const { LineCounter, parseDocument } = yamlLib()
   const counter = new LineCounter()
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true })
   const lineAt = (offset: number): number => counter.linePos(offset).line
@@ -26,6 +42,7 @@ export function parseYamlSource (input: string): ParsedSource {
 }
 
 function yamlLineOf (doc: Document.Parsed, lineAt: (offset: number) => number): LineOf {
+  const { isAlias, isMap, isScalar, isSeq } = yamlLib()
   return (path) => {
     let node: unknown = doc.contents
     let line = rangeLine(node, lineAt)
