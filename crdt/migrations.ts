@@ -1,5 +1,6 @@
 import * as A from '@automerge/automerge'
-import { genesisBase, type DocAlert, type FleetDoc } from './schema.js'
+import { MIGRATION_CHANGES_BASE64 } from './genesis-bytes.js'
+import { buildGenesis, GENESIS_ACTOR, type DocAlert, type FleetDoc } from './schema.js'
 
 /**
  * Root maps added after the first release. A map created by two nodes concurrently would hide one
@@ -11,14 +12,24 @@ import { genesisBase, type DocAlert, type FleetDoc } from './schema.js'
 
 let cached: Uint8Array[] | null = null
 
-/** The migration changes, in order (deterministic bytes: see above). */
+/**
+ * The migration changes, in order (deterministic bytes: see above), as saved in
+ * crdt/genesis-bytes.ts: building them needs genesis built first, which a node start skips.
+ */
 export function migrationChanges (): Uint8Array[] {
-  if (cached !== null) return cached
+  cached ??= MIGRATION_CHANGES_BASE64.map(b => new Uint8Array(Buffer.from(b, 'base64')))
+  return cached
+}
+
+/**
+ * The definition of the migration changes, on the definition of genesis (a unit test keeps
+ * MIGRATION_CHANGES_BASE64 equal to what this builds).
+ */
+export function buildMigrationChanges (): Uint8Array[] {
   const out: Uint8Array[] = []
-  const doc = A.change(genesisBase(), { time: 0, message: 'schema: alerts' }, (d) => { d.alerts = {} as Record<string, DocAlert> })
+  const doc = A.change(A.clone(buildGenesis(), { actor: GENESIS_ACTOR }), { time: 0, message: 'schema: alerts' }, (d) => { d.alerts = {} as Record<string, DocAlert> })
   const change = A.getLastLocalChange(doc)
   if (change !== undefined) out.push(change)
-  cached = out
   return out
 }
 

@@ -1,4 +1,5 @@
 import * as A from '@automerge/automerge'
+import { GENESIS_DOC_BASE64 } from './genesis-bytes.js'
 
 /**
  * The one replicated document. Every collection that can grow large is split into fixed hash
@@ -232,8 +233,12 @@ export function readOpt (v: Str | string | null | undefined): string | null {
 /** The actor of the genesis change: the same on every node so the change hashes the same. */
 export const GENESIS_ACTOR = '00000000000000000000000000000000'
 
-/** Builds the genesis change (about 0.3 s: one map per bucket per collection, through the proxies). */
-function buildGenesis (): A.Doc<FleetDoc> {
+/**
+ * The definition of genesis (building it takes about 0.3 s of CPU: one map per bucket per
+ * collection, through the proxies). Nodes do not build it: they load GENESIS_DOC_BASE64, its saved
+ * bytes (crdt/genesis-bytes.ts), which a unit test keeps equal to what this builds.
+ */
+export function buildGenesis (): A.Doc<FleetDoc> {
   return A.change(A.init<FleetDoc>({ actor: GENESIS_ACTOR }), { time: 0, message: 'genesis' }, (d) => {
     d.schema = SCHEMA_VERSION
     d.plan = { id: null, title: null, importedAt: null, digest: null }
@@ -250,15 +255,14 @@ function buildGenesis (): A.Doc<FleetDoc> {
 }
 
 /**
- * Built once per process and only ever cloned, never changed: a node start needs genesis twice
- * (its fresh replica and the migrations' base) and a clone costs a tenth of a build.
+ * Loaded once per process and only ever cloned, never changed (a clone costs a tenth of a load).
+ * Loading the saved genesis costs less CPU than building it, on every fresh node's start.
  */
 let template: A.Doc<FleetDoc> | null = null
 
-/** Genesis with the genesis actor itself (the base migrations build on; see crdt/migrations.ts). */
-export function genesisBase (): A.Doc<FleetDoc> {
-  template ??= buildGenesis()
-  return A.clone(template, { actor: GENESIS_ACTOR })
+function genesisTemplate (): A.Doc<FleetDoc> {
+  template ??= A.load<FleetDoc>(Buffer.from(GENESIS_DOC_BASE64, 'base64'), { actor: GENESIS_ACTOR })
+  return template
 }
 
 /**
@@ -266,6 +270,5 @@ export function genesisBase (): A.Doc<FleetDoc> {
  * the root maps and buckets instead of each creating its own.
  */
 export function genesis (actor?: string): A.Doc<FleetDoc> {
-  template ??= buildGenesis()
-  return actor === undefined ? A.clone(template) : A.clone(template, { actor })
+  return actor === undefined ? A.clone(genesisTemplate()) : A.clone(genesisTemplate(), { actor })
 }
