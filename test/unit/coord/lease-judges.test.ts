@@ -19,6 +19,15 @@ async function replica (nodeId: string): Promise<Replica> {
   return { store, services: createServices({ store, nodeId, settings, livePeers: () => [] }) }
 }
 
+/** A confirmed claim of task T by `agent`, made through this replica. */
+async function confirmedClaim (r: Replica): Promise<{ id: string }> {
+  await r.services.tasks.create({ id: 'T', title: 'work', role: 'dev' })
+  await r.services.agents.register({ id: 'agent', role: 'dev' })
+  const claim = await r.services.assignments.claim({ taskId: 'T', agentId: 'agent' })
+  await r.services.assignments.confirm(claim.id)
+  return claim
+}
+
 /**
  * Who expires a lease on missed heartbeats (judgesLease): the claim's own node while it is live,
  * everyone once it is not. Replicas wired by hand; time passed to tick().
@@ -34,10 +43,7 @@ describe('lease expiry: judged by the claim\'s node while it is live', () => {
     const home = await replica('node-home')
     const far = await replica('node-far')
     try {
-      await home.services.tasks.create({ id: 'T', title: 'work', role: 'dev' })
-      await home.services.agents.register({ id: 'agent', role: 'dev' })
-      const claim = await home.services.assignments.claim({ taskId: 'T', agentId: 'agent' })
-      await home.services.assignments.confirm(claim.id)
+      const claim = await confirmedClaim(home)
       far.store.applyRemote(A.getChanges(far.store.doc, home.store.doc))
       // far has not heard a heartbeat of the agent since the claim (they are late, or lost).
       let homeLive = true
@@ -60,10 +66,7 @@ describe('lease expiry: judged by the claim\'s node while it is live', () => {
   it('the claim\'s own node expires the lease of its silent agent', async () => {
     const home = await replica('node-home')
     try {
-      await home.services.tasks.create({ id: 'T', title: 'work', role: 'dev' })
-      await home.services.agents.register({ id: 'agent', role: 'dev' })
-      const claim = await home.services.assignments.claim({ taskId: 'T', agentId: 'agent' })
-      await home.services.assignments.confirm(claim.id)
+      const claim = await confirmedClaim(home)
       const monitor = new LeaseMonitor({ selfId: 'node-home', isLive: () => true, projection: home.services.projection, agents: home.services.agents, assignments: home.services.assignments, settings, logger: silentLogger(), startedAt: 0 })
       const state = (): string | undefined => home.services.projection.get().assignments.get(claim.id)?.state
       monitor.tick(Date.now() + LEASE_MS / 2)
