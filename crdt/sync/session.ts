@@ -1,6 +1,6 @@
 import * as A from '@automerge/automerge'
 import type { DocStore } from '../doc-store.js'
-import { decodeSyncFrame, encodeSyncFrame, WireFrameError, type SwimFrame } from '../wire.js'
+import { decodeSyncFrame, encodeSyncFrame, WireFrameError, type SwimFrame, type SyncFrame } from '../wire.js'
 
 export interface SyncSessionInit {
   store: DocStore
@@ -10,6 +10,8 @@ export interface SyncSessionInit {
   onHeads?: (heads: string[]) => void
   /** A SWIM frame from the peer (probes and member lists ride the same stream). */
   onSwim?: (frame: SwimFrame) => void
+  /** Every frame sent, and every frame received once decoded (for counting). */
+  onFrame?: (direction: 'in' | 'out', frame: SyncFrame) => void
 }
 
 export interface SyncSessionStats {
@@ -32,6 +34,7 @@ export class SyncSession {
   private readonly sendFrame: (frame: Uint8Array) => void
   private readonly onHeads: (heads: string[]) => void
   private readonly onSwim: (frame: SwimFrame) => void
+  private readonly onFrame: (direction: 'in' | 'out', frame: SyncFrame) => void
   private closed = false
 
   constructor (init: SyncSessionInit) {
@@ -39,18 +42,24 @@ export class SyncSession {
     this.sendFrame = init.send
     this.onHeads = init.onHeads ?? (() => {})
     this.onSwim = init.onSwim ?? (() => {})
+    this.onFrame = init.onFrame ?? (() => {})
+  }
+
+  private out (frame: SyncFrame): void {
+    this.onFrame('out', frame)
+    this.sendFrame(encodeSyncFrame(frame))
   }
 
   /** Sends a SWIM frame, in order with the sync messages already sent. */
   sendSwim (frame: SwimFrame): void {
     if (this.closed) return
-    this.sendFrame(encodeSyncFrame({ type: 'swim', frame }))
+    this.out({ type: 'swim', frame })
   }
 
   /** Tells the peer our heads, in order with the sync messages already sent. */
   sendHeads (heads: string[]): void {
     if (this.closed) return
-    this.sendFrame(encodeSyncFrame({ type: 'heads', heads }))
+    this.out({ type: 'heads', heads })
   }
 
   /** Sends our next sync message, if the protocol has anything to say. */
@@ -60,7 +69,7 @@ export class SyncSession {
     this.state = next
     if (message === null) return
     this.stats.messagesOut++
-    this.sendFrame(encodeSyncFrame({ type: 'sync', message }))
+    this.out({ type: 'sync', message })
   }
 
   /** Starts a new round from scratch on both sides. */
@@ -68,7 +77,7 @@ export class SyncSession {
     if (this.closed) return
     this.stats.rounds++
     this.state = A.initSyncState()
-    this.sendFrame(encodeSyncFrame({ type: 'reset' }))
+    this.out({ type: 'reset' })
     this.pump()
   }
 
@@ -79,6 +88,7 @@ export class SyncSession {
   receive (bytes: Uint8Array): void {
     if (this.closed) return
     const frame = decodeSyncFrame(bytes)
+    this.onFrame('in', frame)
     if (frame.type === 'heads') {
       this.onHeads(frame.heads)
       return

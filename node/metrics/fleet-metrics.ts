@@ -159,6 +159,8 @@ export class FleetMetrics {
         counter('sync_messages_total', 'Anti-entropy sync frames received, sent, or dropped as malformed', ['direction'], r => [[{ direction: 'in' }, r.syncIn], [{ direction: 'out' }, r.syncOut], [{ direction: 'dropped' }, r.syncRejected]])
         counter('sync_streams_closed_total', 'Sync streams this node closed because the peer kept sending malformed frames', [], r => [[{}, r.syncStreamsClosed]])
         counter('sync_rounds_total', 'Full sync rounds started (on connect, on missing heads, on gaps)', [], r => [[{}, r.syncRounds]])
+        counter('net_frames_total', 'Protocol frames sent, and received once decoded, by protocol (gossip: pubsub topics; sync: Automerge sync, reset, heads; swim: probes and member lists on the same stream) and kind', ['direction', 'protocol', 'kind'],
+          r => r.frames.entries().map(c => [{ direction: c.direction, protocol: c.protocol, kind: c.kind }, c.count]))
         counter('changes_applied_total', 'Remote document changes applied from gossip', [], r => [[{}, r.changesApplied]])
         break
       }

@@ -66,6 +66,7 @@ export class GossipChannel {
   publish (topic: string, frame: GossipFrame): void {
     const data = encodeGossip(frame)
     this.init.stats.gossipOut++
+    this.init.stats.frames.add('out', 'gossip', frame.t)
     this.init.stats.gossipOutBytes += data.byteLength
     this.init.network.publish(topic, data).catch((err: unknown) => {
       this.init.logger.debug({ err, topic }, 'gossip publish failed; sync will repair')
@@ -104,6 +105,7 @@ export class GossipChannel {
     if (frame === undefined) return
     this.decoded.delete(msg.data)
     this.init.stats.gossipIn++
+    this.init.stats.frames.add('in', 'gossip', frame.t)
     if (frame.t === 'changes') {
       this.incoming.push({ from: frame.node, changes: frame.changes })
     }

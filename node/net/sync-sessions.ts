@@ -161,7 +161,8 @@ export class SyncSessions {
       store: this.init.store,
       send: (frame) => { stats.syncOut++; channel.send(frame) },
       onHeads: (heads) => { this.init.onHeads(peer, heads) },
-      onSwim: (frame) => { this.init.onSwim(peer, frame) }
+      onSwim: (frame) => { this.init.onSwim(peer, frame) },
+      onFrame: (direction, frame) => { stats.frames.addSync(direction, frame) }
     })
     this.sessions.set(peer, { session, channel })
     this.openPeers.add(peer)

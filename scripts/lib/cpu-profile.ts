@@ -8,7 +8,10 @@ import { pathToFileURL } from 'node:url'
  * sampled: background compilation (wasm tier-up, concurrent TurboFan) and GC helper threads do
  * not appear, so compare the total with the process's CPU time from /proc.
  *
- *   node dist/scripts/lib/cpu-profile.js <file.cpuprofile> [top N]
+ *   node dist/scripts/lib/cpu-profile.js <file.cpuprofile> [top N] [last seconds]
+ *
+ * With `last seconds`, only the profile's last seconds count (bench:nodes' BENCH_CPU_PROF stops the
+ * profiled node right after its idle window, so its profile ends with it).
  */
 
 interface CallFrame { functionName: string, url: string, lineNumber: number }
@@ -50,7 +53,9 @@ function sorted (m: Map<string, number>): Array<[string, number]> {
   return [...m.entries()].sort((a, b) => b[1] - a[1])
 }
 
-export function summarizeProfile (p: CpuProfile): ProfileSummary {
+export function summarizeProfile (p: CpuProfile, opts: { lastMs?: number } = {}): ProfileSummary {
+  const from = opts.lastMs === undefined ? -Infinity : p.endTime - opts.lastMs * 1000
+  let at = p.startTime
   const byId = new Map(p.nodes.map(n => [n.id, n]))
   const parent = new Map<number, number>()
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
@@ -64,6 +69,8 @@ export function summarizeProfile (p: CpuProfile): ProfileSummary {
   for (let i = 0; i < p.samples.length; i++) {
     // A sample stands for the interval up to the next one (the last one for its own delta).
     const ms = (p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0) / 1000
+    at += p.timeDeltas[i] ?? 0
+    if (at <= from) continue
     const leaf = byId.get(p.samples[i] as number)
     if (leaf === undefined) continue
     if (leaf.callFrame.functionName === '(idle)') { idle += ms; continue }
@@ -99,9 +106,10 @@ export function formatSummary (s: ProfileSummary, top = 25): string {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const file = process.argv[2]
   if (file === undefined) {
-    process.stderr.write('usage: node dist/scripts/lib/cpu-profile.js <file.cpuprofile> [top N]\n')
+    process.stderr.write('usage: node dist/scripts/lib/cpu-profile.js <file.cpuprofile> [top N] [last seconds]\n')
     process.exit(2)
   }
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
-  process.stdout.write(formatSummary(summarizeProfile(profile), Number(process.argv[3] ?? 25)) + '\n')
+  const last = process.argv[4]
+  process.stdout.write(formatSummary(summarizeProfile(profile, last === undefined ? {} : { lastMs: Number(last) * 1000 }), Number(process.argv[3] ?? 25)) + '\n')
 }
