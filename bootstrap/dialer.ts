@@ -94,6 +94,8 @@ interface Target {
   unreachableSince: number | null
   warned: boolean
   lastSeenAt: number
+  /** The addresses its last usable announcement carried, as sent (a repeat skips parsing them again). */
+  announced: string | null
 }
 
 const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/)/
@@ -171,21 +173,30 @@ export class PeerDialer {
    */
   learn (peerIdText: string, addrs: string[]): void {
     if (peerIdText === this.selfId) return
+    const now = this.now()
+    const announced = addrs.join(' ')
+    const known = this.targets.get(peerIdText)
+    // Every announcement and member list repeats the addresses: parsing them again each time was
+    // most of the dialer's idle CPU in a 16-node cluster.
+    if (known !== undefined && known.announced === announced) {
+      known.lastSeenAt = now
+      return
+    }
     const usable = learnableAddrs(peerIdText, addrs)
     if (usable.length === 0) return
-    const now = this.now()
-    const t = this.targets.get(peerIdText)
+    const t = known
     if (t === undefined) {
       const learnedCount = [...this.targets.values()].filter(x => !x.bootstrap).length
       if (learnedCount >= this.maxLearnedPeers) {
         this.log.debug({ peer: peerIdText }, 'too many learned peers; ignoring announcement')
         return
       }
-      this.targets.set(peerIdText, this.newTarget(peerIdText, [], usable, false))
+      this.targets.set(peerIdText, { ...this.newTarget(peerIdText, [], usable, false), announced })
       this.log.debug({ peer: peerIdText, addrs: usable.map(String) }, 'learned a peer')
       return
     }
     t.lastSeenAt = now
+    t.announced = announced
     if (sameAddrs(t.learned, usable)) return
     t.learned = usable
     // New addresses (a peer restarted on another port or IP): worth a prompt dial.
@@ -337,7 +348,8 @@ export class PeerDialer {
       lastError: null,
       unreachableSince: null,
       warned: false,
-      lastSeenAt: this.now()
+      lastSeenAt: this.now(),
+      announced: null
     }
   }
 

@@ -1,6 +1,6 @@
 import '../node/polyfill.js'
 import { prepareStorm, runClaimStorm } from './lib/claim-storm.js'
-import { metricSum } from './lib/metrics.js'
+import { liveMemberIds, metricSum } from './lib/metrics.js'
 import { killAll, killNode, removeDir, startNode, stopNode, type StartedNode } from './lib/node-process.js'
 import { readSse } from './lib/sse.js'
 import { cpuMs, machineLine, percentile } from './lib/stats.js'
@@ -65,17 +65,6 @@ async function get<T> (url: string): Promise<T> {
   const res = await fetch(url)
   if (!res.ok) throw new Error(`GET ${url} -> ${res.status}`)
   return await res.json() as T
-}
-
-/** The peer ids a node counts as live members: one fleet_peer_in_sync sample each. */
-async function livePeerIds (n: StartedNode): Promise<string[]> {
-  const text = await (await fetch(n.url + '/metrics')).text()
-  const out: string[] = []
-  for (const l of text.split('\n')) {
-    const m = /^fleet_peer_in_sync\{peer="([^"]+)"\}/.exec(l)
-    if (m !== null) out.push(m[1] as string)
-  }
-  return out
 }
 
 /** fleet_net_frames_total{direction="in"} by "protocol kind" (empty for a build without it). */
@@ -150,7 +139,7 @@ async function deadNode (nodes: StartedNode[]): Promise<{ ms: number, victim: St
   const others = nodes.filter(x => x !== victim)
   const t0 = performance.now()
   await killNode(victim)
-  await untilEach(others, async x => !(await livePeerIds(x)).includes(victim.peerId), 'the killed node to be dead for every other node')
+  await untilEach(others, async x => !(await liveMemberIds(x.url)).includes(victim.peerId), 'the killed node to be dead for every other node')
   return { ms: performance.now() - t0, victim }
 }
 
@@ -206,7 +195,7 @@ async function runSize (n: number): Promise<Row> {
     // Formed: every node knows every other as a live member (the membership view, not connections).
     const formed = new Set<StartedNode>()
     await waitFor(async () => {
-      await Promise.all(nodes.filter(x => !formed.has(x)).map(async x => { if ((await livePeerIds(x)).length >= n - 1) formed.add(x) }))
+      await Promise.all(nodes.filter(x => !formed.has(x)).map(async x => { if ((await liveMemberIds(x.url)).length >= n - 1) formed.add(x) }))
       return formed.size === n
     }, `all ${n} nodes to see each other`, FORM_TIMEOUT_MS, 1000)
     const formS = (performance.now() - t0) / 1000

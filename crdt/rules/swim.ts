@@ -161,6 +161,23 @@ export class ProbeOrder {
   }
 }
 
+/**
+ * Helpers for an indirect probe of `target`: k of our neighbours, those the target announced as its
+ * own neighbours first (in random order), then random others to make up k. In a bounded overlay a
+ * helper can only probe the target over a session it holds with it: one that holds none answers
+ * with a nack, so random helpers mostly cost a ping-req and a nack each and prove nothing, and a
+ * live member whose direct probe was late gets suspected (and gossiped about, and refutes) although
+ * a linked helper would have vouched for it. Never fewer helpers than before, so detection keeps
+ * its bound; just better ones.
+ */
+export function pickHelpers (neighbours: readonly string[], targetNeighbours: readonly string[], k: number, random: () => number, target: string): string[] {
+  const linkedToTarget = new Set(targetNeighbours)
+  const linked = neighbours.filter(x => x !== target && linkedToTarget.has(x))
+  const first = pickRandom(linked, k, random)
+  if (first.length >= k) return first
+  return [...first, ...pickRandom(neighbours.filter(x => x !== target && !linkedToTarget.has(x)), k - first.length, random)]
+}
+
 /** Up to k distinct random items of xs, none equal to `except`. */
 export function pickRandom<T> (xs: readonly T[], k: number, random: () => number, except?: T): T[] {
   return shuffle(xs.filter(x => x !== except), random).slice(0, Math.max(0, k))

@@ -98,6 +98,10 @@ export class Libp2pNetwork extends EventEmitter<FleetNetworkEvents> implements F
     return this.channel(stream, options)
   }
 
+  async hangUp (peer: string): Promise<void> {
+    await this.libp2p.hangUp(peerIdFromString(peer))
+  }
+
   private channel (stream: Stream, options: ChannelOptions): FrameChannel {
     const out = pushable<Uint8Array>()
     pipe(out, (src) => lp.encode(src), stream.sink).catch((err: unknown) => {

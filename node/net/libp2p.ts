@@ -79,6 +79,13 @@ export async function createFleetLibp2p (init: FleetLibp2pInit): Promise<FleetLi
     // Loaded only for a private network: an open one never needs it.
     ...(init.swarmKey === undefined ? {} : { connectionProtector: (await import('@libp2p/pnet')).preSharedKey({ psk: init.swarmKey }) }),
     ...(init.allowPeers === undefined ? {} : { connectionGater: allowListGater(init.allowPeers) }),
+    // libp2p's own liveness check opens a ping stream on every connection every 10 s (a stream
+    // negotiation each way per connection) and aborts a connection whose ping waited over 5 s,
+    // which on a loaded machine is any event-loop stall: the session closes, the neighbour sets
+    // change, and announcements and indirect probes follow. SWIM already probes every neighbour
+    // each round on the sync stream and declares a silent member dead within the liveness window;
+    // the replicator then hangs up on it (Replicator, onPeerChange), which is what the monitor was for.
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       pubsub: gossipsub({

@@ -139,6 +139,7 @@ export class Membership {
       selfId: init.selfId,
       timing: this.timing,
       neighbours: init.neighbours,
+      neighboursOf: (member) => init.peers.find(member)?.nbrs ?? [],
       send: init.sendSwim,
       heads: () => init.store.heads(),
       onAlive: (peer, heads) => { this.evidence(peer, heads) },

@@ -60,4 +60,6 @@ export interface FleetNetwork extends Pick<EventEmitter<FleetNetworkEvents>, 'on
   handle: (protocol: string, onChannel: (peer: string, channel: FrameChannel) => void, options: ChannelOptions) => Promise<void>
   unhandle: (protocol: string) => Promise<void>
   openChannel: (peer: string, protocol: string, options: ChannelOptions) => Promise<FrameChannel>
+  /** Closes every connection to a peer (one membership declared dead); optional where links are not ours to close. */
+  hangUp?: (peer: string) => Promise<void>
 }

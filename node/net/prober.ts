@@ -1,4 +1,4 @@
-import { pickRandom, ProbeOrder, type SwimTiming } from '../../crdt/rules/swim.js'
+import { pickHelpers, ProbeOrder, type SwimTiming } from '../../crdt/rules/swim.js'
 import type { SwimFrame } from '../../crdt/wire.js'
 
 /**
@@ -15,6 +15,8 @@ export interface ProberInit {
   timing: SwimTiming
   /** Neighbours: peers with an open channel. */
   neighbours: () => ReadonlySet<string>
+  /** The neighbours a member announced (ping-req goes to ours among them first); default none known. */
+  neighboursOf?: (member: string) => readonly string[]
   /** Sends a frame to a neighbour; false if there is no channel to it. */
   send: (peer: string, frame: SwimFrame) => boolean
   heads: () => string[]
@@ -101,7 +103,7 @@ export class Prober {
   private indirect (seq: number, p: Pending): void {
     if (!this.pending.has(seq)) return
     const neighbours = this.init.neighbours()
-    const helpers = pickRandom([...neighbours], this.init.timing.indirectProbes, this.random, p.target)
+    const helpers = pickHelpers([...neighbours], this.init.neighboursOf?.(p.target) ?? [], this.init.timing.indirectProbes, this.random, p.target)
     this.stats.indirect++
     for (const h of helpers) this.init.send(h, { t: 'ping-req', seq, target: p.target })
     // Back on a channel meanwhile (a replaced stream): probe it directly once more.

@@ -132,7 +132,15 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       publish: (frame) => { this.gossip.publish(this.topics.presence, frame) },
       sendSwim: (peer, frame) => this.sessions.sendSwim(peer, frame),
       neighbours: () => this.sessions.peerSet,
-      onPeerChange: (peer) => { this.emit('peer:heads', peer) },
+      onPeerChange: (peer) => {
+        // A member declared dead (or gone) keeps no connection: its neighbour slot goes to a live
+        // member (the dialer fills it). A dead process's socket closes by itself; a vanished host's
+        // would hold the slot until TCP gives up (minutes).
+        if (!this.peers.isLive(peer) && this.sessions.has(peer)) {
+          network.hangUp?.(peer).catch((err: unknown) => { logger.debug({ err, peer }, 'hanging up on a dead member failed') })
+        }
+        this.emit('peer:heads', peer)
+      },
       addresses: () => network.addresses(),
       presence: init.presence ?? (() => ({ http: null, beats: [] })),
       resync: (peer) => { this.resync(peer) },

@@ -8,6 +8,16 @@ export async function metricSum (nodeUrl: string, prefix: string): Promise<numbe
 
 /** Members a node holds live (fleet_peer_in_sync has one sample per live member). */
 export async function liveMembers (nodeUrl: string): Promise<number> {
+  return (await liveMemberIds(nodeUrl)).length
+}
+
+/** The ids of the members a node holds live (the peer label of its fleet_peer_in_sync samples). */
+export async function liveMemberIds (nodeUrl: string): Promise<string[]> {
   const text = await (await fetch(nodeUrl + '/metrics')).text()
-  return text.split('\n').filter(l => l.startsWith('fleet_peer_in_sync{')).length
+  const out: string[] = []
+  for (const l of text.split('\n')) {
+    const m = /^fleet_peer_in_sync\{peer="([^"]+)"\}/.exec(l)
+    if (m !== null) out.push(m[1] as string)
+  }
+  return out
 }

@@ -4,7 +4,7 @@ import { DocStore } from '../../../crdt/doc-store.js'
 import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 import { silentLogger } from '../../../node/logger.js'
 import { MemoryHub } from '../../../node/net/memory-network.js'
-import { Replicator } from '../../../node/net/replicator.js'
+import { Replicator, topicsFor } from '../../../node/net/replicator.js'
 import { waitFor } from '../../../scripts/lib/wait.js'
 
 /** The replication protocols (gossip, presence, sync sessions) over the in-memory network. */
@@ -69,6 +69,22 @@ describe('replication over the in-memory network', function () {
     hub.connect('b', 'c')
     hub.connect('d', 'a')
     await waitFor(() => sameHeads(...nodes.map(n => n.store)), 'all four replicas to converge after the heal')
+  })
+
+  it('a neighbour that stops answering (a hung process) is declared dead and hung up on, freeing its slot', async () => {
+    const hub = new MemoryHub({ latencyMs: 1 })
+    const store = await DocStore.open({ storage: new MemoryChunkStore(), logger: silentLogger() })
+    const a = new Replicator({ network: hub.endpoint('a'), store, logger: silentLogger(), livenessMs: 1000, announceIntervalMs: 100 })
+    await a.start()
+    running.push({ replicator: a, store })
+    // 'h' accepts the sync stream and never says anything on it: its connection stays open.
+    const h = hub.endpoint('h')
+    await h.handle(topicsFor('default').sync, () => {}, { maxFrameBytes: 1 << 20 })
+    hub.connect('a', 'h')
+    await waitFor(() => a.connectedPeers().includes('h'), 'a sync session with the silent node')
+    await waitFor(() => a.peers.find('h')?.status === 'dead', 'a to declare the silent node dead', 10_000)
+    await waitFor(() => !a.network.connections().includes('h'), 'a to hang up on it', 5_000)
+    assert.ok(!a.connectedPeers().includes('h'), 'no session with a dead member')
   })
 
   it('a crashed node stops counting as connected on the far side', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {
-  applyStatement, detectionBoundMs, expireSuspicion, initialIncarnation, isLiveStatus, pickRandom, ProbeOrder, refute,
+  applyStatement, detectionBoundMs, expireSuspicion, initialIncarnation, isLiveStatus, pickHelpers, pickRandom, ProbeOrder, refute,
   supersedes, swimTimingFor, type MemberRecord, type MemberState
 } from '../../../crdt/rules/swim.js'
 import { InvalidRuleOptionError } from '../../../crdt/rules/errors.js'
@@ -97,5 +97,20 @@ describe('rules/swim: the member state machine', () => {
     assert.ok(!round3.includes('a'))
     assert.equal(new ProbeOrder().next(new Set()), null)
     assert.deepEqual(pickRandom(['x', 'y', 'z'], 5, mulberry32(1), 'y').sort(), ['x', 'z'])
+  })
+
+  it('asks neighbours that are linked to the probed member for indirect probes first, and still k of them', () => {
+    const ours = ['a', 'b', 'c', 'd', 'e', 'f', 't']
+    // t announced a, e and x (x is not our neighbour) as its own neighbours.
+    for (let seed = 1; seed <= 20; seed++) {
+      const h = pickHelpers(ours, ['a', 'e', 'x'], 3, mulberry32(seed), 't')
+      assert.equal(h.length, 3, 'as many helpers as without links')
+      assert.equal(new Set(h).size, 3)
+      assert.deepEqual(h.slice(0, 2).sort(), ['a', 'e'], 'the linked ones first')
+      assert.ok(!h.includes('t') && !h.includes('x'), 'never the target, never a non-neighbour')
+    }
+    assert.deepEqual(pickHelpers(ours, ['a', 'b', 'c', 'd'], 2, mulberry32(1), 't').filter(x => ['a', 'b', 'c', 'd'].includes(x)).length, 2, 'only linked ones when there are enough')
+    assert.equal(pickHelpers(ours, [], 3, mulberry32(1), 't').length, 3, 'random ones when no links are known')
+    assert.deepEqual(pickHelpers(['t', 'a'], ['a'], 3, mulberry32(1), 't'), ['a'], 'fewer when we have fewer neighbours')
   })
 })
