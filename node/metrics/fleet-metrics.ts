@@ -9,6 +9,15 @@ export const DEFAULT_HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.
 export const TASK_STATUS_LABELS = ['pending', 'claimed', 'in_progress', 'review', 'done', 'failed', 'cancelled', 'blocked'] as const
 export const MERGE_STATE_LABELS = ['queued', 'merging', 'merged', 'ejected'] as const
 export const AGENT_HEALTH_LABELS = ['healthy', 'stale', 'dead'] as const
+/**
+ * How often the event-loop lag (fleet_nodejs_eventloop_lag_*) is sampled. prom-client's default,
+ * 10 ms, wakes an idle process 100 times a second: 0.6 % of a core per process on the 2-core VM
+ * (a bare `node` with only that monitor, 2026-11-30), a third of the idle budget of a node. At
+ * 100 ms a stall still shows, less at most 100 ms (the sample that waited through it records how
+ * late it fired); only short lags are resolved more coarsely. The watchdog (util/event-loop-watchdog.ts)
+ * samples every 100 ms too.
+ */
+export const DEFAULT_EVENT_LOOP_PRECISION_MS = 100
 
 export interface FleetMetricsInit {
   sources?: MetricsSources
@@ -59,7 +68,7 @@ export class FleetMetrics {
   private readonly events: EventBus | undefined
 
   constructor (init: FleetMetricsInit = {}) {
-    if (init.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX })
+    if (init.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: DEFAULT_EVENT_LOOP_PRECISION_MS })
     this.addSources(init.sources ?? {})
     const registers = [this.registry]
     const name = (n: string): string => METRIC_PREFIX + n
