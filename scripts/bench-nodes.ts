@@ -216,6 +216,8 @@ async function runSize (n: number): Promise<Row> {
     for (const [i, k] of k1.entries()) {
       for (const [key, v] of Object.entries(k)) kinds[key] = (kinds[key] ?? 0) + (v - (k0[i]?.[key] ?? 0)) / (wall / 1000) / n
     }
+    // Progress on stderr: a long row that is cut short still leaves its formation and idle figures.
+    process.stderr.write(`bench:nodes: ${n} nodes formed in ${formS.toFixed(1)} s; idle CPU ${(pct.reduce((a, b) => a + b, 0) / n).toFixed(1)} %/node (max ${Math.max(...pct).toFixed(1)}), ${(msgs.reduce((a, b) => a + b, 0) / n).toFixed(1)} msgs in/s/node; load ${load}; ${JSON.stringify(kinds)}\n`)
     if (profiled >= 0) {
       // A graceful stop, so that --cpu-prof writes the profile: it ends with the idle window.
       const p = nodes[profiled] as StartedNode
