@@ -166,10 +166,6 @@ export class MemoryNetwork extends EventEmitter<FleetNetworkEvents> implements F
     this.emit('peer:ready', peer, protocols)
   }
 
-  async hangUp (peer: string): Promise<void> {
-    this.hub.disconnect(this.selfId, peer)
-  }
-
   lost (peer: string): void {
     for (const close of this.channels.get(peer) ?? []) close()
     this.channels.delete(peer)
