@@ -24,7 +24,7 @@ import { waitFor } from './lib/wait.js'
  * start` arguments (space-separated); BENCH_ENTRY: another build's dist/node/cli/main.js (a
  * baseline run in the same conditions); BENCH_CPU_PROF=<dir>: node BENCH_PROF_NODE (default the
  * last) runs under --cpu-prof and is stopped gracefully right after the idle window, so its profile
- * ends with it (summarize its last BENCH_IDLE_S seconds with dist/scripts/cpu-profile.js); the rest
+ * ends with it (summarize its last BENCH_IDLE_S seconds with `node dist/scripts/lib/cpu-profile.js <file> 25 <BENCH_IDLE_S>`); the rest
  * of that row then runs on N - 1 nodes.
  */
 const SIZES = (process.env.BENCH_SIZES ?? '4,8,16,32').split(',').map(Number)
