@@ -136,10 +136,9 @@ export class Membership {
     this.random = init.random ?? Math.random
     this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
     this.prober = new Prober({
-      selfId: init.selfId,
-      timing: this.timing,
-      neighbours: init.neighbours,
-      neighboursOf: (member) => init.peers.find(member)?.nbrs ?? [],
+      selfId: init.selfId, timing: this.timing,
+      // Our neighbours; a member's own, as it announced them (ping-req helpers, pickHelpers).
+      neighbours: init.neighbours, neighboursOf: (member) => init.peers.find(member)?.nbrs ?? [],
       send: init.sendSwim,
       heads: () => init.store.heads(),
       onAlive: (peer, heads) => { this.evidence(peer, heads) },
