@@ -11,7 +11,12 @@ import { DnsResolveError, resolveDialAddr, type LookupFn, systemLookup } from '.
 export const DEFAULT_MIN_BACKOFF_MS = 250
 export const DEFAULT_MAX_BACKOFF_MS = 10_000
 export const DEFAULT_CHECK_INTERVAL_MS = 250
-export const DEFAULT_DIAL_TIMEOUT_MS = 5000
+/**
+ * Longer than libp2p's inbound upgrade timeout (10 s): a dial abandoned before the busy peer got
+ * to it leaves that peer a handshake to finish for nobody, and a redial adds another; under load
+ * a bootstrap node that many joiners dial at once never caught up (24 nodes on 2 cores).
+ */
+export const DEFAULT_DIAL_TIMEOUT_MS = 15_000
 /** A bootstrap peer unreachable this long gets one warning (the first failure is logged at info). */
 export const DEFAULT_WARN_AFTER_MS = 60_000
 /** A learned peer nobody has announced for this long is forgotten (it left the cluster). */
@@ -43,7 +48,7 @@ export interface PeerDialerInit {
   maxBackoffMs?: number
   /** How often connections are checked and due dials started. Default 250. */
   checkIntervalMs?: number
-  /** Default 5,000. */
+  /** Default DEFAULT_DIAL_TIMEOUT_MS (15,000). */
   dialTimeoutMs?: number
   /** Default 60,000. */
   warnAfterMs?: number

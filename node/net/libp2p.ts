@@ -62,6 +62,11 @@ export function allowListGater (allowPeers: readonly string[]): ConnectionGater 
   }
 }
 
+/** Inbound connections accepted per second from one host (libp2p's default is 5). */
+export const DEFAULT_INBOUND_PER_HOST_PER_S = 100
+/** Inbound connections being upgraded at once (libp2p's default is 10). */
+export const DEFAULT_MAX_PENDING_INBOUND = 64
+
 /**
  * The libp2p stack of a fleet node: TCP, noise, yamux, identify and gossipsub (with signed
  * messages, StrictSign being gossipsub's default). Versions are pinned as a set: gossipsub 14 speaks
@@ -76,6 +81,14 @@ export async function createFleetLibp2p (init: FleetLibp2pInit): Promise<FleetLi
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    connectionManager: {
+      // libp2p's defaults (5 inbound connections per second per remote host, 10 upgrades pending)
+      // are for a public node facing strangers. Fleet peers are few and known; several nodes on
+      // one host (tests, the demo) all dial from the same address, and a node many joiners dial at
+      // once (a bootstrap node) refused or stalled them.
+      inboundConnectionThreshold: DEFAULT_INBOUND_PER_HOST_PER_S,
+      maxIncomingPendingConnections: DEFAULT_MAX_PENDING_INBOUND
+    },
     // Loaded only for a private network: an open one never needs it.
     ...(init.swarmKey === undefined ? {} : { connectionProtector: (await import('@libp2p/pnet')).preSharedKey({ psk: init.swarmKey }) }),
     ...(init.allowPeers === undefined ? {} : { connectionGater: allowListGater(init.allowPeers) }),
