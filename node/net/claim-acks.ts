@@ -147,7 +147,8 @@ export class ClaimAcks {
     const heads = this.init.store.heads()
     let unreachable = false
     for (const [dest, box] of this.outboxes) {
-      const hop = this.init.routeAcks === false ? (this.routes.nextHop(dest) === dest ? dest : null) : this.routes.nextHop(dest)
+      // Without routing only a neighbour claimant is reached directly (no route table needed).
+      const hop = this.init.routeAcks !== false ? this.routes.nextHop(dest) : this.init.graph.neighbours().has(dest) ? dest : null
       if (box.own && box.relayed.size === 0 && hop === dest) {
         if (this.init.sendHeads(dest, heads)) {
           this.stats.direct++

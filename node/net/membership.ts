@@ -112,12 +112,14 @@ export class Membership {
     this.timing = { ...swimTimingFor(init.livenessMs ?? DEFAULT_LIVENESS_MS), ...init.timing }
     this.announceIntervalMs = init.announceIntervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS
     this.resyncAfterMs = init.resyncAfterMs ?? DEFAULT_RESYNC_AFTER_MS
+    // The overlay as announced: ack routes and the prober's ping-req helpers (pickHelpers) read it.
+    const overlay = peerTableGraph(init.selfId, init.peers, init.neighbours)
     this.acks = new ClaimAcks({
       selfId: init.selfId,
       store: init.store,
       sendHeads: init.sendHeads,
       sendRelay: (peer, frame) => init.sendSwim(peer, frame),
-      graph: peerTableGraph(init.selfId, init.peers, init.neighbours),
+      graph: overlay,
       // Only about members we know: a relayed frame must not grow the peer table with made-up ids.
       onAck: (node, heads) => {
         const peer = init.peers.find(node)
@@ -136,9 +138,7 @@ export class Membership {
     this.random = init.random ?? Math.random
     this.livenessMs = init.livenessMs ?? DEFAULT_LIVENESS_MS
     this.prober = new Prober({
-      selfId: init.selfId, timing: this.timing,
-      // Our neighbours; a member's own, as it announced them (ping-req helpers, pickHelpers).
-      neighbours: init.neighbours, neighboursOf: (member) => init.peers.find(member)?.nbrs ?? [],
+      selfId: init.selfId, timing: this.timing, neighbours: init.neighbours, neighboursOf: overlay.neighboursOf,
       send: init.sendSwim,
       heads: () => init.store.heads(),
       onAlive: (peer, heads) => { this.evidence(peer, heads) },
