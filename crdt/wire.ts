@@ -58,11 +58,12 @@ const changeBytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expect
   if (problem !== null) ctx.addIssue({ code: 'custom', message: problem })
 })
 
+/** What every gossip frame carries: the wire version, its publisher and the publisher's heads (acks, anti-entropy). */
+const gossipHeader = { v: z.literal(WIRE_VERSION), node: nodeId, heads }
+
 export const ChangesFrame = z.object({
-  v: z.literal(WIRE_VERSION),
+  ...gossipHeader,
   t: z.literal('changes'),
-  node: nodeId,
-  heads,
   changes: z.array(changeBytes).min(1).max(MAX_CHANGES_PER_FRAME)
 }).strict()
 export type ChangesFrame = z.infer<typeof ChangesFrame>
@@ -81,10 +82,8 @@ export const MAX_ANNOUNCED_NEIGHBOURS = 256
 
 /** Ephemeral presence: never stored in the document, so it costs no history. */
 export const AnnounceFrame = z.object({
-  v: z.literal(WIRE_VERSION),
+  ...gossipHeader,
   t: z.literal('announce'),
-  node: nodeId,
-  heads,
   at: z.number().int().nonnegative(),
   http: z.string().max(256).nullable(),
   addrs: z.array(z.string().max(512)).max(32),
@@ -124,10 +123,8 @@ export type MemberEntry = z.infer<typeof MemberEntry>
 
 /** Membership changes, gossiped only when something changed (a suspicion, a death, a departure, news from a push-pull). */
 export const MembersFrame = z.object({
-  v: z.literal(WIRE_VERSION),
+  ...gossipHeader,
   t: z.literal('members'),
-  node: nodeId,
-  heads,
   members: z.array(MemberEntry).min(1).max(MAX_MEMBERS_PER_FRAME)
 }).strict()
 export type MembersFrame = z.infer<typeof MembersFrame>
