@@ -25,8 +25,11 @@ import { requirePositive } from './errors.js'
  *   before unless the clock went back, and then it refutes the old dead record as above), so its
  *   alive statement supersedes the dead one and it rejoins.
  * Detection bound (see `detectionBoundMs`): a crashed node has at least one neighbour, which probes
- * it within one probe round, suspects it after the direct and indirect timeouts, and everyone holds
- * it dead after the suspicion timeout plus the time gossip takes to cross the overlay.
+ * it within 1 + PROBE_BACK_ROUNDS probe rounds, suspects it after the direct and indirect
+ * timeouts, and everyone holds it dead after the suspicion timeout plus the time gossip takes to
+ * cross the overlay. Lifeguard (crdt/rules/lifeguard.ts) lengthens a suspicion that no other
+ * neighbour confirms, and the timeouts of a node that finds itself slow; the bound holds for
+ * confirmed suspicions.
  */
 
 export type MemberStatus = 'alive' | 'suspect' | 'dead' | 'left'
@@ -111,29 +114,40 @@ export const DEFAULT_INDIRECT_PROBES = 3
 export const MIN_PROBE_TIMEOUT_MS = 200
 
 /**
- * The detector's timing for a liveness window L: a round of L/5, probe and indirect timeouts of a
- * quarter round each (at least MIN_PROBE_TIMEOUT_MS), and a suspicion timeout of whatever is left
- * of L, at least 0.5 L. So a crashed member is dead everywhere within about L plus the gossip delay
- * (detectionBoundMs), as with the old keepalives, while a live node has more than half a window to
- * refute a suspicion: conservative, since a false "dead" weakens the settle rule.
+ * A neighbour that probed us within this many rounds is not probed back (node/net/prober.ts): its
+ * ping showed it alive as well as an ack would. A little over one round, so two neighbours whose
+ * probe slots fall in step still settle on probes one way despite timer jitter.
+ */
+export const PROBE_BACK_ROUNDS = 1.25
+
+/**
+ * The detector's timing for a liveness window L: probe and indirect timeouts of L/24 each (at least
+ * MIN_PROBE_TIMEOUT_MS), a round of L/6 (shorter when the minimum timeouts need it), and a
+ * suspicion timeout of whatever is left of L after the rounds before a first probe and both
+ * timeouts, at least 0.5 L. So a crashed member is dead everywhere within about L plus the gossip
+ * delay (detectionBoundMs), as with the old keepalives, while a live node has more than half a
+ * window to refute a suspicion: conservative, since a false "dead" weakens the settle rule. (A
+ * suspicion nobody confirms runs longer still: crdt/rules/lifeguard.ts.)
  */
 export function swimTimingFor (livenessMs: number): SwimTiming {
   requirePositive('livenessMs', livenessMs)
-  const roundMs = Math.max(100, Math.floor(livenessMs / 5))
-  const probeTimeoutMs = Math.max(MIN_PROBE_TIMEOUT_MS, Math.floor(roundMs / 4))
+  const probeTimeoutMs = Math.max(MIN_PROBE_TIMEOUT_MS, Math.floor(livenessMs / 24))
   const indirectTimeoutMs = probeTimeoutMs
-  const suspicionMs = Math.max(Math.floor(livenessMs / 2), livenessMs - roundMs - probeTimeoutMs - indirectTimeoutMs)
+  const beforeProbe = 1 + PROBE_BACK_ROUNDS
+  const roundMs = Math.max(100, Math.floor(Math.min(livenessMs / 6, (livenessMs / 2 - probeTimeoutMs - indirectTimeoutMs) / beforeProbe)))
+  const suspicionMs = Math.max(Math.floor(livenessMs / 2), Math.floor(livenessMs - beforeProbe * roundMs - probeTimeoutMs - indirectTimeoutMs))
   return { roundMs, probeTimeoutMs, indirectTimeoutMs, suspicionMs, indirectProbes: DEFAULT_INDIRECT_PROBES }
 }
 
 /**
- * How long after a crash every node holds the member dead, at most: the next probe of it comes
- * within one round (every neighbour of it probes it once per round), the direct and indirect
- * timeouts pass, the suspicion spreads (one gossip crossing), its timeout runs out, and the dead
- * statement spreads (another crossing). `gossipMs` bounds one crossing of the overlay.
+ * How long after a crash every node holds the member dead, at most, once its suspicion is
+ * confirmed: the first probe of it comes within 1 + PROBE_BACK_ROUNDS rounds (every neighbour of
+ * it probes it once per round, or was probed by it lately), the direct and indirect timeouts pass,
+ * the suspicion spreads (one gossip crossing), its timeout runs out, and the dead statement spreads
+ * (another crossing). `gossipMs` bounds one crossing of the overlay.
  */
 export function detectionBoundMs (t: SwimTiming, gossipMs: number): number {
-  return t.roundMs + t.probeTimeoutMs + t.indirectTimeoutMs + t.suspicionMs + 2 * gossipMs
+  return Math.ceil((1 + PROBE_BACK_ROUNDS) * t.roundMs) + t.probeTimeoutMs + t.indirectTimeoutMs + t.suspicionMs + 2 * gossipMs
 }
 
 /**

@@ -173,6 +173,24 @@ export class FleetMetrics {
         counter('changes_applied_total', 'Remote document changes applied from gossip', [], r => [[{}, r.changesApplied]])
         break
       }
+      case 'swim':
+        new Gauge({ name: name('swim_local_health'), help: 'Lifeguard local-health score: 0 healthy; each point stretches this node\'s probe timeouts and period by one more time (crdt/rules/lifeguard.ts)', registers, collect () { this.set(s.swim?.().health ?? 0) } })
+        new Counter({
+          name: name('swim_probes_total'),
+          help: 'SWIM probe slots by outcome: sent, skipped (the neighbour probed us lately), suspected (no ack directly or through helpers), stalled (our own loop was late: probed again)',
+          labelNames: ['result'],
+          registers,
+          collect () {
+            this.reset()
+            const p = s.swim?.()
+            if (p === undefined) return
+            this.inc({ result: 'sent' }, p.probes)
+            this.inc({ result: 'skipped' }, p.skipped)
+            this.inc({ result: 'suspected' }, p.suspicions)
+            this.inc({ result: 'stalled' }, p.selfSlow)
+          }
+        })
+        break
       case 'claimAcks':
         new Counter({
           name: name('claim_acks_total'),

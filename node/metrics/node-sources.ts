@@ -27,6 +27,7 @@ export function nodeMetricsSources (init: NodeSourcesInit): MetricsSources {
     connectedPeers: () => replicator.connectedPeers().length,
     replication: () => replicator.stats,
     claimAcks: () => replicator.members.acks.stats,
+    swim: () => ({ ...replicator.members.prober.stats, health: replicator.members.prober.health }),
     storage: () => store.storageStats(),
     // What the store holds (last snapshot plus chunks since): saving the replica whole to measure
     // it would block the event loop for as long as a compaction.

@@ -1,4 +1,5 @@
 import type { ClaimAckStats } from '../net/claim-acks.js'
+import type { ProberStats } from '../net/prober.js'
 import type { ReplicationStats } from '../net/replicator.js'
 
 /** One peer as the metrics see it: whether its announced heads match ours, and how many we lack. */
@@ -37,6 +38,8 @@ export interface MetricsSources {
   peerHeads?: () => PeerHeadsSample[]
   /** Claim acks this node sent or passed on, by path (node/net/claim-acks.ts `stats`). */
   claimAcks?: () => ClaimAckStats
+  /** The SWIM prober's counters and Lifeguard's local-health score (node/net/prober.ts). */
+  swim?: () => ProberStats & { health: number }
   /** Cumulative replication counters (node/net/replicator.ts `stats`). */
   replication?: () => ReplicationStats
   /** Tasks by effective status (the status the API shows). */

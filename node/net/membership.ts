@@ -1,7 +1,8 @@
 import type { DocStore, DocChangeEvent } from '../../crdt/doc-store.js'
 import { DEFAULT_LIVENESS_MS } from '../../crdt/rules/leader.js'
+import { HEALTH_DELTA } from '../../crdt/rules/lifeguard.js'
 import {
-  applyStatement, expireSuspicion, initialIncarnation, isLiveStatus, refute, swimTimingFor, type MemberState, type SwimTiming
+  applyStatement, initialIncarnation, isLiveStatus, refute, swimTimingFor, type MemberState, type SwimTiming
 } from '../../crdt/rules/swim.js'
 import {
   MAX_ANNOUNCED_NEIGHBOURS, WIRE_VERSION, type AgentBeat, type AnnounceFrame, type GossipFrame, type MemberEntry, type MembersFrame, type SwimFrame
@@ -12,6 +13,7 @@ import { isLivePeer, peerTableGraph, type PeerInfo, type PeerTable } from './pee
 import { ClaimAcks } from './claim-acks.js'
 import { PresenceDelta } from './presence-delta.js'
 import { Prober } from './prober.js'
+import { Suspicions } from './suspicions.js'
 
 /** How often our presence is checked for a change worth announcing (a heartbeat, an address). */
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = DEFAULT_PRESENCE_INTERVAL_MS
@@ -98,8 +100,8 @@ export class Membership {
   readonly acks: ClaimAcks
   private timer: NodeJS.Timeout | null = null
   private running = false
-  /** Members currently suspect: the index the suspicion timeouts are checked over. */
-  private readonly suspects = new Set<string>()
+  /** Members currently suspect, with Lifeguard's confirmations: what the suspicion timeouts are checked over. */
+  private readonly suspicions: Suspicions
   /** Member lists received from neighbours, and entries of them that were news and went on. */
   readonly stats = { pushPulls: 0, newsSpread: 0 }
   private readonly delta = new PresenceDelta()
@@ -110,6 +112,7 @@ export class Membership {
   constructor (init: MembershipInit) {
     this.init = init
     this.timing = { ...swimTimingFor(init.livenessMs ?? DEFAULT_LIVENESS_MS), ...init.timing }
+    this.suspicions = new Suspicions({ minMs: this.timing.suspicionMs })
     this.announceIntervalMs = init.announceIntervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS
     this.resyncAfterMs = init.resyncAfterMs ?? DEFAULT_RESYNC_AFTER_MS
     // The overlay as announced: ack routes and the prober's ping-req helpers (pickHelpers) read it.
@@ -184,15 +187,7 @@ export class Membership {
       const peer = neighbours[Math.floor(this.random() * neighbours.length)]
       if (peer !== undefined) this.init.sendSwim(peer, { t: 'members', members: this.memberList() })
     }
-    for (const id of this.suspects) {
-      const p = this.init.peers.find(id)
-      if (p === undefined || p.status !== 'suspect') {
-        this.suspects.delete(id)
-        continue
-      }
-      const dead = expireSuspicion({ status: p.status, incarnation: p.incarnation, since: p.statusSince }, now, this.timing.suspicionMs)
-      if (dead !== null) this.state(id, dead, now, true)
-    }
+    for (const [id, dead] of this.suspicions.expired(now, (id) => this.init.peers.find(id))) this.state(id, dead, now, true)
   }
 
   private send (full: boolean, now: number): void {
@@ -222,7 +217,8 @@ export class Membership {
     peer.heads = frame.heads
     peer.headsAt = now
     if (frame.t === 'members') {
-      for (const m of frame.members) this.entry(m, now)
+      // The publisher signed the frame: a suspicion in it is its own (a confirmation, Lifeguard).
+      for (const m of frame.members) this.entry(m, now, frame.node)
       return
     }
     if (frame.t !== 'announce') return
@@ -244,7 +240,7 @@ export class Membership {
       return
     }
     const news: MemberEntry[] = []
-    for (const m of frame.members) if (this.entry(m, now) && m.status !== 'alive') news.push({ node: m.node, status: m.status, inc: m.inc })
+    for (const m of frame.members) if (this.entry(m, now, null) && m.status !== 'alive') news.push({ node: m.node, status: m.status, inc: m.inc })
     this.stats.pushPulls++
     this.stats.newsSpread += news.length
     // A suspicion, death or departure that was news to us may be news to others (after a
@@ -271,23 +267,17 @@ export class Membership {
   /** Our member list: ourselves and every member we know, with presence for the alive ones. */
   private memberList (): MemberEntry[] {
     const p = this.init.presence()
-    const out: MemberEntry[] = [{
+    const own: MemberEntry = {
       node: this.init.selfId, status: 'alive', inc: this.incarnation, http: p.http,
       addrs: this.init.addresses().slice(0, MAX_MEMBER_ADDRS), merger: p.merger === true, heads: this.init.store.heads(), at: Date.now(), beats: p.beats,
       nbrs: this.ownNeighbours()
-    }]
-    for (const m of this.init.peers.all()) {
-      if (m.status === null) continue
-      out.push(isLiveStatus(m.status)
-        ? { node: m.nodeId, status: m.status, inc: m.incarnation, http: m.http, addrs: m.addrs.slice(0, MAX_MEMBER_ADDRS), merger: m.merger, heads: m.heads, nbrs: m.nbrs }
-        : { node: m.nodeId, status: m.status, inc: m.incarnation })
     }
-    return out
+    return [own, ...this.init.peers.memberEntries(MAX_MEMBER_ADDRS)]
   }
 
-  /** One member entry (gossip or push-pull); true if it changed what we hold. */
-  private entry (m: MemberEntry, now: number): boolean {
-    const changed = this.state(m.node, { status: m.status, incarnation: m.inc }, now, false)
+  /** One member entry (gossip, with its publisher; or push-pull, by: null); true if it changed what we hold. */
+  private entry (m: MemberEntry, now: number, by: string | null): boolean {
+    const changed = this.state(m.node, { status: m.status, incarnation: m.inc }, now, false, by)
     // A statement about us is refuted (by announcing), not passed on.
     if (m.node === this.init.selfId) return false
     if (m.status !== 'alive') return changed
@@ -310,12 +300,15 @@ export class Membership {
 
   /**
    * Applies a statement about a member (or refutes one about us); true if it changed anything.
-   * `spread`: we made it (a suspicion or a death we decided), so we gossip it.
+   * `spread`: we made it (a suspicion or a death we decided), so we gossip it. `by`: the member
+   * that made a suspicion (null: unknown), counted as a confirmation.
    */
-  private state (node: string, s: MemberState, now: number, spread: boolean): boolean {
+  private state (node: string, s: MemberState, now: number, spread: boolean, by: string | null = null): boolean {
     if (node === this.init.selfId) {
       const inc = refute(this.incarnation, s)
       if (inc === null) return false
+      // Suspected: we were too slow to answer (Lifeguard's local health).
+      if (s.status !== 'alive') this.prober.adjustHealth(HEALTH_DELTA.refuted)
       this.incarnation = inc
       this.init.logger.info({ about: s.status, incarnation: inc }, 'refuting a statement about this node')
       this.announce()
@@ -324,15 +317,19 @@ export class Membership {
     const peer = this.init.peers.get(node)
     const current = peer.status === null ? undefined : { status: peer.status, incarnation: peer.incarnation, since: peer.statusSince }
     const next = applyStatement(current, s, now)
-    if (next === null) return false
+    if (next === null) {
+      if (by !== null && s.status === 'suspect' && current?.status === 'suspect' && current.incarnation === s.incarnation) this.suspicions.confirm(node, s.incarnation, by)
+      return false
+    }
     const wasLive = peer.status === null || isLiveStatus(peer.status)
     // The last moment it was live for us is what lastSeen() reports once it is not.
     if (isLivePeer(peer) && !isLiveStatus(next.status)) peer.lastSeenAt = now
     peer.status = next.status
     peer.incarnation = next.incarnation
     peer.statusSince = next.since
-    if (next.status === 'suspect') this.suspects.add(node)
-    else this.suspects.delete(node)
+    // Who could confirm: the live members holding a session with it, as it announced them.
+    if (next.status === 'suspect') this.suspicions.start(node, next.incarnation, now, by, this.init.peers.countLive(peer.nbrs, this.init.selfId))
+    else this.suspicions.end(node)
     if (next.status !== 'alive') this.init.logger.info({ peer: node, status: next.status, incarnation: next.incarnation }, 'member status changed')
     if (spread) this.publishMembers([{ node, status: next.status, inc: next.incarnation }])
     if (wasLive !== isLiveStatus(next.status)) {
@@ -348,8 +345,10 @@ export class Membership {
     peer.lastSeenAt = now
     if (heads === null) return
     const moved = peer.heads.length !== heads.length || peer.heads.some((h, i) => h !== heads[i])
-    peer.heads = heads
     peer.headsAt = now
+    // The same heads, already found complete here, still are (a replica only grows): no lookup per probe.
+    if (!moved && peer.heads === peer.checkedHeads) return
+    peer.heads = heads
     this.checkBehind(peer, now)
     if (moved) this.init.onPeerChange(peerId)
   }
@@ -361,7 +360,7 @@ export class Membership {
     if (peer === undefined) return
     // A member we hold no statement about yet (its announcement never reached us) is suspected at 0.
     if (peer.status !== null && peer.status !== 'alive') return
-    this.state(peerId, { status: 'suspect', incarnation: peer.incarnation }, Date.now(), true)
+    this.state(peerId, { status: 'suspect', incarnation: peer.incarnation }, Date.now(), true, this.init.selfId)
   }
 
   private publishMembers (members: MemberEntry[]): void {
@@ -387,8 +386,10 @@ export class Membership {
   private checkBehind (peer: PeerInfo, now: number): void {
     if (this.init.store.missingDeps(peer.heads).length === 0) {
       peer.missingSince = null
+      peer.checkedHeads = peer.heads
       return
     }
+    peer.checkedHeads = null
     if (peer.missingSince === null) {
       peer.missingSince = now
     } else if (now - peer.missingSince >= this.resyncAfterMs) {

@@ -1,5 +1,5 @@
 import { isLiveStatus, type MemberStatus } from '../../crdt/rules/swim.js'
-import type { AgentBeat } from '../../crdt/wire.js'
+import type { AgentBeat, MemberEntry } from '../../crdt/wire.js'
 import type { RouteGraph } from './ack-routes.js'
 
 /** What this node knows of another node: from membership (SWIM), announcements and our session with it. */
@@ -29,6 +29,8 @@ export interface PeerInfo {
   connected: boolean
   /** Since when it has announced heads that we lack; used to decide on a full resync. */
   missingSince: number | null
+  /** The heads last found complete in our replica (the same array as `heads` while they are unchanged). */
+  checkedHeads: string[] | null
 }
 
 /** Known peers by node id (= libp2p peer id). Plain data; the replicator fills it in. */
@@ -38,7 +40,7 @@ export class PeerTable {
   get (nodeId: string): PeerInfo {
     let p = this.peers.get(nodeId)
     if (p === undefined) {
-      p = { nodeId, heads: [], headsAt: null, lastSeenAt: null, status: null, incarnation: 0, statusSince: 0, http: null, addrs: [], beats: [], merger: false, nbrs: [], connected: false, missingSince: null }
+      p = { nodeId, heads: [], headsAt: null, lastSeenAt: null, status: null, incarnation: 0, statusSince: 0, http: null, addrs: [], beats: [], merger: false, nbrs: [], connected: false, missingSince: null, checkedHeads: null }
       this.peers.set(nodeId, p)
     }
     return p
@@ -60,6 +62,25 @@ export class PeerTable {
   isLive (nodeId: string): boolean {
     const p = this.peers.get(nodeId)
     return p !== undefined && isLivePeer(p)
+  }
+
+  /** How many of these nodes are live members; `selfId` counts as live. */
+  countLive (ids: readonly string[], selfId: string): number {
+    let n = 0
+    for (const x of ids) if (x === selfId || this.isLive(x)) n++
+    return n
+  }
+
+  /** What we hold about every member with a status, as member-list entries (presence for the live ones). */
+  memberEntries (maxAddrs: number): MemberEntry[] {
+    const out: MemberEntry[] = []
+    for (const m of this.peers.values()) {
+      if (m.status === null) continue
+      out.push(isLiveStatus(m.status)
+        ? { node: m.nodeId, status: m.status, inc: m.incarnation, http: m.http, addrs: m.addrs.slice(0, maxAddrs), merger: m.merger, heads: m.heads, nbrs: m.nbrs }
+        : { node: m.nodeId, status: m.status, inc: m.incarnation })
+    }
+    return out
   }
 
   /** The live members (see isLivePeer). */

@@ -1,4 +1,5 @@
-import { pickHelpers, ProbeOrder, type SwimTiming } from '../../crdt/rules/swim.js'
+import { HEALTH_DELTA, nextHealth, scaledByHealth } from '../../crdt/rules/lifeguard.js'
+import { pickHelpers, PROBE_BACK_ROUNDS, ProbeOrder, type SwimTiming } from '../../crdt/rules/swim.js'
 import type { SwimFrame } from '../../crdt/wire.js'
 
 /**
@@ -8,6 +9,11 @@ import type { SwimFrame } from '../../crdt/wire.js'
  * the probe timeout goes as ping-req to k other neighbours, which probe the member over their own
  * channel and relay its ack; still nothing after the indirect timeout, and the member is
  * reported suspect. Probes and acks carry the sender's heads (anti-entropy).
+ *
+ * Lifeguard's local health (crdt/rules/lifeguard.ts): failed probes, refuted suspicions of
+ * ourselves and stalled timers raise a score; acks in time lower it. The probe period and both
+ * timeouts are scaled by (score + 1), so a node that is the slow one probes less and waits longer
+ * instead of suspecting members whose acks it reads late.
  */
 
 export interface ProberInit {
@@ -27,6 +33,9 @@ export interface ProberInit {
   random?: () => number
 }
 
+/** Counters: probes sent, probes skipped (the neighbour probed us lately), indirect rounds, suspicions raised, nacks, suspicions put off because we were stalled. */
+export interface ProberStats { probes: number, skipped: number, indirect: number, suspicions: number, nacks: number, selfSlow: number }
+
 interface Pending {
   target: string
   /** Set when we probe for another node (ping-req): whom to relay the ack to, under its seq. */
@@ -41,11 +50,14 @@ export class Prober {
   private readonly order: ProbeOrder
   private readonly random: () => number
   private readonly pending = new Map<number, Pending>()
+  /** When each neighbour last probed us: its ping proves it alive as well as its ack would. */
+  private readonly pingedAt = new Map<string, number>()
   private seq = 1
   private timer: NodeJS.Timeout | null = null
   private running = false
-  /** Counters: probes sent, indirect rounds, suspicions raised, nacks, suspicions skipped because we were stalled. */
-  readonly stats = { probes: 0, indirect: 0, suspicions: 0, nacks: 0, selfSlow: 0 }
+  readonly stats: ProberStats = { probes: 0, skipped: 0, indirect: 0, suspicions: 0, nacks: 0, selfSlow: 0 }
+  /** Lifeguard's local-health score: 0 healthy, up to DEFAULT_MAX_LOCAL_HEALTH. */
+  private score = 0
 
   constructor (init: ProberInit) {
     this.init = init
@@ -66,7 +78,25 @@ export class Prober {
     this.pending.clear()
   }
 
-  /** The next probe comes a round's share later: round / number of neighbours. */
+  /** The local-health score (0 = healthy). */
+  get health (): number {
+    return this.score
+  }
+
+  /** Moves the local-health score (HEALTH_DELTA); membership reports refutations here. */
+  adjustHealth (delta: number): void {
+    this.score = nextHealth(this.score, delta)
+  }
+
+  private get probeTimeoutMs (): number {
+    return scaledByHealth(this.init.timing.probeTimeoutMs, this.score)
+  }
+
+  private get indirectTimeoutMs (): number {
+    return scaledByHealth(this.init.timing.indirectTimeoutMs, this.score)
+  }
+
+  /** The next probe comes a round's share later: round / number of neighbours, scaled by local health. */
   private schedule (): void {
     if (!this.running) return
     const n = Math.max(1, this.init.neighbours().size)
@@ -74,12 +104,25 @@ export class Prober {
       this.timer = null
       this.probeNext()
       this.schedule()
-    }, Math.max(10, Math.floor(this.init.timing.roundMs / n)))
+    }, Math.max(10, Math.floor(scaledByHealth(this.init.timing.roundMs, this.score) / n)))
   }
 
+  /**
+   * Probes the next neighbour, unless it probed us within the last PROBE_BACK_ROUNDS rounds: its
+   * ping was as good a sign of life as an ack, so each pair of neighbours settles on probes one way
+   * (half the frames), and a neighbour that stops probing us is probed by us soon after
+   * (swimTimingFor counts those rounds in the detection bound). Not while our own health is
+   * impaired: then we probe everyone ourselves, and their acks in time are what restore it.
+   */
   private probeNext (): void {
     const target = this.order.next(this.init.neighbours())
-    if (target !== null) this.probe(target)
+    if (target === null) return
+    const pinged = this.pingedAt.get(target)
+    if (this.score === 0 && pinged !== undefined && Date.now() - pinged < PROBE_BACK_ROUNDS * this.init.timing.roundMs) {
+      this.stats.skipped++
+      return
+    }
+    this.probe(target)
   }
 
   /** Probes a member directly now; on silence, indirectly; then reports it suspect. */
@@ -89,15 +132,16 @@ export class Prober {
     this.pending.set(seq, p)
     this.stats.probes++
     const sent = this.init.send(target, { t: 'ping', seq, heads: this.init.heads() })
-    p.timer = setTimeout(() => { this.indirect(seq, p) }, sent ? this.init.timing.probeTimeoutMs : 0)
+    p.timer = setTimeout(() => { this.indirect(seq, p) }, sent ? this.probeTimeoutMs : 0)
   }
 
   /** A neighbour's channel closed: find out through others whether it is gone (not at once suspect: streams get replaced). */
   lost (peer: string): void {
+    this.pingedAt.delete(peer)
     const seq = this.seq++
     const p: Pending = { target: peer, relay: null, timer: null, retried: false }
     this.pending.set(seq, p)
-    p.timer = setTimeout(() => { this.indirect(seq, p) }, this.init.timing.probeTimeoutMs)
+    p.timer = setTimeout(() => { this.indirect(seq, p) }, this.probeTimeoutMs)
   }
 
   private indirect (seq: number, p: Pending): void {
@@ -108,27 +152,31 @@ export class Prober {
     for (const h of helpers) this.init.send(h, { t: 'ping-req', seq, target: p.target })
     // Back on a channel meanwhile (a replaced stream): probe it directly once more.
     if (neighbours.has(p.target)) this.init.send(p.target, { t: 'ping', seq, heads: this.init.heads() })
-    const due = Date.now() + this.init.timing.indirectTimeoutMs
+    const wait = this.indirectTimeoutMs
+    const due = Date.now() + wait
     p.timer = setTimeout(() => {
       if (this.pending.get(seq) !== p) return
       this.pending.delete(seq)
-      // Lifeguard's local health, simplified: a timer that fired far too late means our own event
-      // loop was stalled (acks may be sitting unread), so the silence proves little: probe once
-      // more before suspecting (only once, so a node that is always slow still detects failures).
-      if (!p.retried && Date.now() - due > this.init.timing.indirectTimeoutMs) {
+      // A timer that fired far too late means our own event loop was stalled (acks may be sitting
+      // unread), so the silence proves little: count it against our health and probe once more
+      // before suspecting (only once, so a node that is always slow still detects failures).
+      if (!p.retried && Date.now() - due > wait) {
         this.stats.selfSlow++
+        this.adjustHealth(HEALTH_DELTA.stalled)
         this.probe(p.target, true)
         return
       }
       this.stats.suspicions++
+      this.adjustHealth(HEALTH_DELTA.probeFailed)
       this.init.onSuspect(p.target)
-    }, this.init.timing.indirectTimeoutMs)
+    }, wait)
   }
 
   /** A SWIM probe frame from a neighbour (member lists are handled by the caller). */
   receive (from: string, frame: SwimFrame): void {
     switch (frame.t) {
       case 'ping':
+        this.pingedAt.set(from, Date.now())
         this.init.onAlive(from, frame.heads)
         this.init.send(from, { t: 'ack', seq: frame.seq, heads: this.init.heads() })
         return
@@ -143,6 +191,7 @@ export class Prober {
         if (p.relay !== null && from !== p.target) return
         this.pending.delete(frame.seq)
         if (p.timer !== null) clearTimeout(p.timer)
+        if (p.relay === null) this.adjustHealth(HEALTH_DELTA.probeAcked)
         // From the target itself (with its heads), or a helper relaying the target's ack.
         this.init.onAlive(p.target, from === p.target ? frame.heads ?? null : null)
         if (p.relay !== null) this.init.send(p.relay.requester, { t: 'ack', seq: p.relay.seq })
@@ -158,7 +207,7 @@ export class Prober {
         const p: Pending = { target: frame.target, relay: { requester: from, seq: frame.seq }, timer: null, retried: false }
         this.pending.set(seq, p)
         this.init.send(frame.target, { t: 'ping', seq, heads: this.init.heads() })
-        p.timer = setTimeout(() => { this.pending.delete(seq) }, this.init.timing.probeTimeoutMs)
+        p.timer = setTimeout(() => { this.pending.delete(seq) }, this.probeTimeoutMs)
         return
       }
       case 'nack':

@@ -72,7 +72,7 @@ describe('alert inputs follow the document incrementally', function () {
   })
 
   it('a peer becomes a member (alerted on) only after it was heard over 3 liveness windows, and stays one', () => {
-    const peer = { nodeId: 'p1', heads: [], headsAt: null, lastSeenAt: null as number | null, status: null, incarnation: 0, statusSince: 0, http: null, addrs: [], beats: [], merger: false, nbrs: [], connected: false, missingSince: null }
+    const peer = { nodeId: 'p1', heads: [], headsAt: null, lastSeenAt: null as number | null, status: null, incarnation: 0, statusSince: 0, http: null, addrs: [], beats: [], merger: false, nbrs: [], connected: false, missingSince: null, checkedHeads: null }
     let live = true
     const inputs = init({ livenessMs: 1000, peers: () => [peer], livePeers: () => (live ? [peer] : []) })
     peer.lastSeenAt = 1000
