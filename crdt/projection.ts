@@ -198,29 +198,28 @@ export class ProjectionCache {
     const wasFull = this.full
     if (wasFull) this.stats.rebuilds++
     else this.stats.updates++
-    const touched = this.full ? this.rebuild(doc) : this.collect(doc)
+    this.stats.work += this.full ? this.rebuild(doc) : this.apply(this.collect(doc))
     this.dirtyTasks.clear()
     this.dirtyAssignments.clear()
     this.full = false
-    this.stats.work += this.apply(touched, wasFull)
     this.view.heads = heads
     this.stats.ms += performance.now() - t0
     return this.view
   }
 
   /** Re-derives the touched tasks, then blocking and every index for what changed; returns the steps taken. */
-  private apply (touched: Map<string, TaskRecord | undefined>, fresh: boolean): number {
+  private apply (touched: Map<string, TaskRecord | undefined>): number {
     let work = 0
     const blockChanges = new Map<string, BlockNode | undefined>()
     const weights = new Map<string, number | undefined>()
     const staleChains = new Set<string>()
     for (const [id, record] of touched) {
-      const before = fresh ? undefined : this.bases.get(id)
+      const before = this.bases.get(id)
       const after = this.derive(id, record)
       work++
-      if (fresh || !sameBlockNode(before, after)) blockChanges.set(id, after === undefined ? undefined : blockNode(after))
+      if (!sameBlockNode(before, after)) blockChanges.set(id, after === undefined ? undefined : blockNode(after))
       // Chains read hours, dependencies and cancellation only: claims and progress skip this.
-      if (fresh || chainWeight(before) !== chainWeight(after) || before === undefined || after === undefined || !sameDeps(before, after)) {
+      if (chainWeight(before) !== chainWeight(after) || before === undefined || after === undefined || !sameDeps(before, after)) {
         weights.set(id, chainWeight(after))
         staleChains.add(id)
         // A dependency this task no longer lists loses it as a dependent.
@@ -254,7 +253,13 @@ export class ProjectionCache {
     return work + readyCheck.size
   }
 
-  private rebuild (doc: A.Doc<FleetDoc>): Map<string, TaskRecord | undefined> {
+  /**
+   * The full build (load, or a patch that could not be placed), in batch: every record read once,
+   * each task derived once, blocking in one pass (BlockingIndex.build), chains in one pass
+   * (ChainIndex.build), then every index filled. The same projection as apply() fed every task
+   * (test/unit/projection: the incremental path against this one). Returns the steps taken.
+   */
+  private rebuild (doc: A.Doc<FleetDoc>): number {
     this.bases.clear()
     this.raw.clear()
     this.rawByTask.clear()
@@ -266,13 +271,23 @@ export class ProjectionCache {
     this.view.tasks = this.index
     this.view.taskById = this.index.byId
     this.view.downstream = this.chains.scores
-    const touched = new Map<string, TaskRecord | undefined>()
-    for (const t of allTasks(doc)) touched.set(t.id, t)
-    for (const a of valuesOf(doc.assignments)) {
-      const taskId = this.putRaw(a)
-      if (!touched.has(taskId)) touched.set(taskId, undefined)
+    const records = allTasks(doc)
+    for (const a of valuesOf(doc.assignments)) this.putRaw(a)
+    const nodes = new Map<string, BlockNode>()
+    const weights = new Map<string, number>()
+    for (const [id, record] of records) {
+      const base = this.derive(id, record) as TaskState
+      nodes.set(id, blockNode(base))
+      const w = chainWeight(base)
+      if (w !== undefined) weights.set(id, w)
     }
-    return touched
+    // Claims of tasks that are gone still have assignment views.
+    for (const taskId of this.rawByTask.keys()) if (!records.has(taskId)) this.derive(taskId, undefined)
+    this.blocking.build(nodes)
+    this.chains.build(weights)
+    for (const [id, base] of this.bases) this.index.put(id, withBlocking(base, this.blocking.get(id)))
+    for (const id of this.bases.keys()) this.index.refreshReady(id)
+    return 2 * this.bases.size + this.blocking.lastWork + this.chains.lastWork
   }
 
   /** The tasks the noted patches touched, with their records as they are now (undefined: gone). */

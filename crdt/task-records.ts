@@ -58,10 +58,41 @@ export function readTask (doc: FleetDoc, id: string): TaskRecord | undefined {
   return raw === undefined ? undefined : record(id, parseSpec(raw), stateOf(doc, id))
 }
 
-export function allTasks (doc: FleetDoc): TaskRecord[] {
-  const out: TaskRecord[] = []
+/**
+ * Every task's record, by id (a later bucket's duplicate id wins, as it would in a map filled in
+ * this order). The same records readTask gives, read in one pass over each collection: the state
+ * buckets are walked once and grouped by task (allStates), instead of six keys built and looked
+ * up per task (stateOf), which was a fifth of a 100,000-task full build.
+ */
+export function allTasks (doc: FleetDoc): Map<string, TaskRecord> {
+  const states = allStates(doc)
+  const out = new Map<string, TaskRecord>()
   for (const bucket of Object.values(doc.tasks)) {
-    for (const [id, raw] of Object.entries(bucket)) out.push(record(id, parseSpec(raw), stateOf(doc, id)))
+    for (const id of Object.keys(bucket)) out.set(id, record(id, parseSpec(bucket[id] as Str), states.get(id) ?? TASK_STATE_DEFAULTS))
+  }
+  return out
+}
+
+const STATE_KEY_SET: ReadonlySet<string> = new Set(STATE_KEYS)
+
+/**
+ * The stored state of every task that has any, by id. Exactly what stateOf reads: a key
+ * `${id}/${field}` counts only for a known field and only in its task's own bucket (a task id
+ * may hold '/', a field never does, so the last '/' splits them).
+ */
+function allStates (doc: FleetDoc): Map<string, TaskStateFields> {
+  const out = new Map<string, TaskStateFields>()
+  for (const [name, bucket] of Object.entries(doc.taskState)) {
+    for (const key of Object.keys(bucket)) {
+      const slash = key.lastIndexOf('/')
+      const field = key.slice(slash + 1)
+      if (slash < 0 || !STATE_KEY_SET.has(field)) continue
+      const id = key.slice(0, slash)
+      if (bucketOf(id) !== name) continue
+      let fields = out.get(id)
+      if (fields === undefined) out.set(id, fields = { ...TASK_STATE_DEFAULTS })
+      setState(fields, field as keyof TaskStateFields, bucket[key] as TaskStateValue)
+    }
   }
   return out
 }

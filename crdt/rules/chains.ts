@@ -35,7 +35,7 @@ export interface ChainGraph {
 
 export class ChainIndex {
   /** Hours of every task that is not cancelled (missing: cancelled or gone). */
-  private readonly weights = new Map<string, number>()
+  private weights = new Map<string, number>()
   private readonly chains = new Map<string, number>()
   /** Steps taken by the last apply() (region tasks and edges), for the projection's cost figures. */
   lastWork = 0
@@ -45,6 +45,52 @@ export class ChainIndex {
   /** Each task's chain in hours (cancelled and unknown tasks have none). */
   get scores (): ReadonlyMap<string, number> {
     return this.chains
+  }
+
+  /**
+   * The full build: every task's weight at once (the map, cancelled and gone tasks absent, is taken
+   * over), replacing whatever the index held; the graph must hold every task already. One pass in
+   * reverse topological order (Kahn's algorithm along dependent edges): a task is settled once
+   * every task it leads to (its weighted dependents, itself aside) is, so the largest chain it
+   * reads is final and its chain is what settle() gives a one-task component. What is left
+   * reaches a cycle: that remainder is closed under "leads to" apart from settled tasks, which is
+   * exactly what settleRegion needs, so cycles and what leads into them get apply()'s answer.
+   * Linear in tasks plus edges, with no per-task arrays.
+   */
+  build (weights: Map<string, number>): void {
+    for (const [id, w] of weights) if (!(w > 0)) weights.set(id, Math.max(0, w))
+    this.weights = weights
+    this.chains.clear()
+    let work = 0
+    const waiting = new Map<string, number>()
+    const queue: string[] = []
+    for (const id of weights.keys()) {
+      let n = 0
+      for (const v of this.graph.dependentsOf(id)) if (v !== id && weights.has(v)) n++
+      work += n + 1
+      if (n === 0) queue.push(id)
+      else waiting.set(id, n)
+    }
+    for (let head = 0; head < queue.length; head++) {
+      const u = queue[head] as string
+      let best = 0
+      for (const v of this.graph.dependentsOf(u)) {
+        const c = v === u ? undefined : this.chains.get(v)
+        if (c !== undefined && c > best) best = c
+      }
+      this.chains.set(u, (weights.get(u) as number) + best)
+      const deps = this.graph.node(u)?.dependsOn ?? []
+      for (let i = 0; i < deps.length; i++) {
+        const d = deps[i] as string
+        // A dependency listed twice is one edge (the graph's dependents are a set).
+        if (d === u || deps.indexOf(d) < i) continue
+        const n = waiting.get(d)
+        if (n === undefined) continue
+        if (n === 1) { waiting.delete(d); queue.push(d) } else waiting.set(d, n - 1)
+      }
+    }
+    if (waiting.size > 0) work += this.settleRegion(new Set(waiting.keys()), new Set())
+    this.lastWork = work
   }
 
   /**

@@ -182,7 +182,7 @@ export class AlertInputs {
       this.waiting.clear()
       this.lastProgressAt = null
       this.lastClaimAt = null
-      for (const t of allTasks(doc)) if (t.status === 'failed') this.failed.set(t.id, { id: t.id, epic: t.epic, title: t.title, reason: t.reason })
+      for (const t of allTasks(doc).values()) if (t.status === 'failed') this.failed.set(t.id, { id: t.id, epic: t.epic, title: t.title, reason: t.reason })
       for (const [id, e] of Object.entries(doc.mergeQueue)) this.noteEntry(id, e)
       for (const a of valuesOf(doc.assignments)) this.noteClaim(a.claimedAt)
       for (const taskId of this.latestEntry.keys()) this.judgeEjected(taskId)

@@ -224,6 +224,31 @@ function check (r: Replica, step: string): void {
 }
 
 describe('projection: incremental equals a full rebuild (real Automerge replicas)', () => {
+  it('the full build of a random plan (cycles, missing dependencies, cancellations, claims) equals the plan fed change by change', function () {
+    this.timeout(120_000)
+    checkHistories(15, (rng) => {
+      const r = new Replica(`01${rng.hex(30)}`)
+      const pool = 20 + rng.int(200)
+      const ids = Array.from({ length: pool }, (_, i) => `T${i}`)
+      // Tasks arrive in random batches, each depending on random others (also later ones, so
+      // cycles form, and on ids never created); then statuses, cancellations and claims.
+      for (let at = 0; at < pool;) {
+        const batch = ids.slice(at, at += 1 + rng.int(40))
+        r.change((d) => {
+          for (const id of batch) {
+            const spec = randomSpec(rng, id, rng.int(pool))
+            writeTaskSpec(d, id, { ...spec, dependsOn: [...new Set(Array.from({ length: rng.int(4) }, () => `T${rng.int(pool + 5)}`))].filter(x => x !== id) })
+            writeTaskState(d, id, { updatedAt: 1 })
+          }
+        })
+      }
+      const serial = { n: 0 }
+      for (let step = 0; step < 40; step++) localStep(rng, r, serial)
+      assert.deepEqual(snapshot(r.cache.get()), snapshot(project(r.doc)), 'incremental against the batch build')
+      assert.equal(r.cache.stats.rebuilds, 1, 'full rebuilds')
+    })
+  })
+
   it('after every local step, import, claim, expiry, cancellation and merge in random order', function () {
     this.timeout(120_000)
     checkHistories(20, (rng) => {
