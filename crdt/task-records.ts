@@ -97,6 +97,20 @@ function allStates (doc: FleetDoc): Map<string, TaskStateFields> {
   return out
 }
 
+/** Ids of the tasks whose stored status is `status`, from the state buckets alone (no spec is read). */
+export function idsWithStoredStatus (doc: FleetDoc, status: StoredTaskStatus): string[] {
+  const out: string[] = []
+  const suffix = '/status'
+  for (const [name, bucket] of Object.entries(doc.taskState)) {
+    for (const key of Object.keys(bucket)) {
+      if (!key.endsWith(suffix)) continue
+      const id = key.slice(0, -suffix.length)
+      if (stateValue('status', bucket[key] as TaskStateValue) === status && bucketOf(id) === name && hasTask(doc, id)) out.push(id)
+    }
+  }
+  return out
+}
+
 /** Field by field rather than spread: one object shape for every record (smaller, faster to read). */
 function record (id: string, spec: TaskSpec, state: TaskStateFields): TaskRecord {
   return {

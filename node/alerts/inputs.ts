@@ -4,7 +4,7 @@ import { getIn, own, valuesOf } from '../../crdt/collections.js'
 import type { AgentSample, AlertView, EjectedSample, FailedTaskSample, PeerSample } from '../../crdt/rules/alerts.js'
 import { heartbeatHealth } from '../../crdt/rules/leases.js'
 import { read, readOpt, type DocMergeEntry } from '../../crdt/schema.js'
-import { allTasks, readTask } from '../../crdt/task-records.js'
+import { idsWithStoredStatus, readTask } from '../../crdt/task-records.js'
 import { lastSeen, type PeerInfo } from '../net/peer-table.js'
 import { SyncLagTracker } from './sync-lag.js'
 
@@ -182,7 +182,11 @@ export class AlertInputs {
       this.waiting.clear()
       this.lastProgressAt = null
       this.lastClaimAt = null
-      for (const t of allTasks(doc).values()) if (t.status === 'failed') this.failed.set(t.id, { id: t.id, epic: t.epic, title: t.title, reason: t.reason })
+      // Only failed tasks are kept: their ids come from the state buckets, and only their specs are read.
+      for (const id of idsWithStoredStatus(doc, 'failed')) {
+        const t = readTask(doc, id)
+        if (t !== undefined) this.failed.set(id, { id, epic: t.epic, title: t.title, reason: t.reason })
+      }
       for (const [id, e] of Object.entries(doc.mergeQueue)) this.noteEntry(id, e)
       for (const a of valuesOf(doc.assignments)) this.noteClaim(a.claimedAt)
       for (const taskId of this.latestEntry.keys()) this.judgeEjected(taskId)
