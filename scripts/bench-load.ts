@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,11 +14,14 @@ import { machineLine, percentile } from './lib/stats.js'
  * BENCH_BASELINE=<another build's root (the directory holding dist/)> alternates that build with
  * this one, run for run, so both see the same load; the replica is made once, by this build.
  * BENCH_CPU_PROF=DIR profiles the node loads (summarize: node dist/scripts/lib/cpu-profile.js FILE).
+ * BENCH_REPLICAS=DIR keeps the replicas there and reuses them on the next run (a 100k-task import
+ * takes minutes on 2 cores).
  */
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const BASELINE = process.env.BENCH_BASELINE
 const PROF_DIR = process.env.BENCH_CPU_PROF
+const KEEP = process.env.BENCH_REPLICAS
 
 interface Build { name: string, dist: string, open: number[], projection: number[], total: number[], rss: number[] }
 
@@ -33,10 +36,13 @@ async function main (): Promise<void> {
   lines.push('|---|---|---|---|---|---|---|---|')
   const ratios: string[] = []
   for (const tasks of SIZES) {
-    const dir = mkdtempSync(join(tmpdir(), `fleet-bench-load-${tasks}-`))
+    const dir = KEEP === undefined ? mkdtempSync(join(tmpdir(), `fleet-bench-load-${tasks}-`)) : resolve(KEEP, `tasks-${tasks}`)
     try {
-      const info = await inChild<ReplicaInfo>([], ['make', here, dir, String(tasks)])
-      process.stderr.write(`bench:load: ${tasks} tasks imported in ${fmt(info.importMs)} ms, stored ${info.bytes} bytes in ${info.chunks} chunks + snapshot\n`)
+      if (KEEP === undefined || !existsSync(join(dir, 'db'))) {
+        mkdirSync(dir, { recursive: true })
+        const info = await inChild<ReplicaInfo>([], ['make', here, dir, String(tasks)])
+        process.stderr.write(`bench:load: ${tasks} tasks imported in ${fmt(info.importMs)} ms, stored ${info.bytes} bytes in ${info.chunks} chunks + snapshot\n`)
+      }
       const builds: Build[] = [
         ...(BASELINE === undefined ? [] : [{ name: 'before', dist: join(resolve(BASELINE), 'dist'), open: [], projection: [], total: [], rss: [] }]),
         { name: BASELINE === undefined ? 'this build' : 'after', dist: here, open: [], projection: [], total: [], rss: [] }
@@ -73,7 +79,7 @@ async function main (): Promise<void> {
         ratios.push(`${tasks} tasks, after / before (p50): open ${r(b => b.open)}x, full build ${r(b => b.projection)}x, open + build ${r(b => b.total)}x, peak RSS ${r(b => b.rss)}x`)
       }
     } finally {
-      rmSync(dir, { recursive: true, force: true })
+      if (KEEP === undefined) rmSync(dir, { recursive: true, force: true })
     }
   }
   process.stdout.write([...lines, ...ratios].join('\n') + '\n')
