@@ -87,9 +87,13 @@ export class BlockingIndex {
     const queue: string[] = []
     for (const [id, n] of nodes) {
       work++
-      if (n.status === 'pending' && this.startLevel(id) === 0) {
-        this.blocked.set(id, this.infoAt(id, 0))
+      if (n.status !== 'pending') continue
+      for (const dep of n.dependsOn) {
+        const cause = this.directCause(dep)
+        if (cause === undefined) continue
+        this.blocked.set(id, { distance: 0, rootCause: cause, reason: `dependency ${cause}` })
         queue.push(id)
+        break
       }
     }
     for (let head = 0; head < queue.length; head++) {

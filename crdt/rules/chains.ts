@@ -50,46 +50,66 @@ export class ChainIndex {
   /**
    * The full build: every task's weight at once (the map, cancelled and gone tasks absent, is taken
    * over), replacing whatever the index held; the graph must hold every task already. One pass in
-   * reverse topological order (Kahn's algorithm along dependent edges): a task is settled once
-   * every task it leads to (its weighted dependents, itself aside) is, so the largest chain it
-   * reads is final and its chain is what settle() gives a one-task component. What is left
-   * reaches a cycle: that remainder is closed under "leads to" apart from settled tasks, which is
-   * exactly what settleRegion needs, so cycles and what leads into them get apply()'s answer.
-   * Linear in tasks plus edges, with no per-task arrays.
+   * reverse topological order (Kahn's algorithm): a task is settled once every task it leads to
+   * (its weighted dependents, itself aside) is, each of which has pushed its chain down to it, so
+   * the largest chain it has received is final and its chain is what settle() gives a one-task
+   * component. What is left reaches a cycle: that remainder is closed under "leads to" apart from
+   * settled tasks, which is exactly what settleRegion needs, so cycles and what leads into them get
+   * apply()'s answer. Linear in tasks plus edges. Tasks are numbered and the edges, counts and
+   * figures kept in typed arrays: a lookup in a string-keyed map of 100,000 tasks costs ~0.3 us on
+   * the 2-core machine, and a pass keyed by id made eight per task (0.8 s at 100,000).
    */
   build (weights: Map<string, number>): void {
-    for (const [id, w] of weights) if (!(w > 0)) weights.set(id, Math.max(0, w))
     this.weights = weights
     this.chains.clear()
-    let work = 0
-    const waiting = new Map<string, number>()
-    const queue: string[] = []
-    for (const id of weights.keys()) {
-      let n = 0
-      for (const v of this.graph.dependentsOf(id)) if (v !== id && weights.has(v)) n++
-      work += n + 1
-      if (n === 0) queue.push(id)
-      else waiting.set(id, n)
+    const n = weights.size
+    const ids = new Array<string>(n)
+    const hours = new Float64Array(n)
+    const at = new Map<string, number>()
+    let u = 0
+    for (const [id, w] of weights) {
+      const h = w > 0 ? w : Math.max(0, w)
+      if (!Object.is(h, w)) weights.set(id, h)
+      ids[u] = id
+      hours[u] = h
+      at.set(id, u++)
     }
-    for (let head = 0; head < queue.length; head++) {
-      const u = queue[head] as string
-      let best = 0
-      for (const v of this.graph.dependentsOf(u)) {
-        const c = v === u ? undefined : this.chains.get(v)
-        if (c !== undefined && c > best) best = c
-      }
-      this.chains.set(u, (weights.get(u) as number) + best)
-      const deps = this.graph.node(u)?.dependsOn ?? []
-      for (let i = 0; i < deps.length; i++) {
-        const d = deps[i] as string
-        // A dependency listed twice is one edge (the graph's dependents are a set).
-        if (d === u || deps.indexOf(d) < i) continue
-        const n = waiting.get(d)
-        if (n === undefined) continue
-        if (n === 1) { waiting.delete(d); queue.push(d) } else waiting.set(d, n - 1)
+    // Edges from each task to its weighted dependencies (listed twice: one edge, as in the graph's
+    // dependents sets), and how many weighted dependents each task waits for.
+    const start = new Int32Array(n + 1)
+    const edges: number[] = []
+    const waiting = new Int32Array(n)
+    for (u = 0; u < n; u++) {
+      start[u] = edges.length
+      const id = ids[u] as string
+      const deps = this.graph.node(id)?.dependsOn ?? []
+      for (let k = 0; k < deps.length; k++) {
+        const d = deps[k] as string
+        const j = d === id || deps.indexOf(d) < k ? undefined : at.get(d)
+        if (j === undefined) continue
+        edges.push(j)
+        waiting[j] = (waiting[j] as number) + 1
       }
     }
-    if (waiting.size > 0) work += this.settleRegion(new Set(waiting.keys()), new Set())
+    start[n] = edges.length
+    const queue = new Int32Array(n)
+    let tail = 0
+    for (u = 0; u < n; u++) if (waiting[u] === 0) queue[tail++] = u
+    const best = new Float64Array(n)
+    for (let head = 0; head < tail; head++) {
+      u = queue[head] as number
+      const chain = (hours[u] as number) + (best[u] as number)
+      this.chains.set(ids[u] as string, chain)
+      for (let e = start[u] as number; e < (start[u + 1] as number); e++) {
+        const j = edges[e] as number
+        if (chain > (best[j] as number)) best[j] = chain
+        const left = (waiting[j] as number) - 1
+        waiting[j] = left
+        if (left === 0) queue[tail++] = j
+      }
+    }
+    let work = n + edges.length
+    if (tail < n) work += this.settleRegion(new Set(ids.filter((_, k) => (waiting[k] as number) > 0)), new Set())
     this.lastWork = work
   }
 
