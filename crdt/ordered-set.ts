@@ -47,6 +47,20 @@ export class OrderedSet<K> {
     return true
   }
 
+  /**
+   * Fills an empty set with these keys in one sort (a full build): 100,000 adds cost a binary
+   * search and a block shift each. Of keys comparing equal the first is kept, as add() would.
+   */
+  load (keys: K[]): void {
+    if (this.count > 0) throw new Error('OrderedSet.load needs an empty set')
+    // Array sort is stable: of equal keys the first given stays first.
+    const sorted = [...keys].sort(this.compare)
+    const unique: K[] = []
+    for (const k of sorted) if (unique.length === 0 || this.compare(unique[unique.length - 1] as K, k) !== 0) unique.push(k)
+    for (let i = 0; i < unique.length; i += this.blockSize) this.blocks.push(unique.slice(i, i + this.blockSize))
+    this.count = unique.length
+  }
+
   clear (): void {
     this.blocks = []
     this.count = 0

@@ -285,9 +285,14 @@ export class ProjectionCache {
     for (const taskId of this.rawByTask.keys()) if (!records.has(taskId)) this.derive(taskId, undefined)
     this.blocking.build(nodes)
     this.chains.build(weights)
-    for (const [id, base] of this.bases) this.index.put(id, withBlocking(base, this.blocking.get(id)))
+    this.index.load(this.shown())
     for (const id of this.bases.keys()) this.index.refreshReady(id)
     return 2 * this.bases.size + this.blocking.lastWork + this.chains.lastWork
+  }
+
+  /** Every task as shown (blocking applied), for the full build. */
+  private * shown (): Generator<TaskState> {
+    for (const [id, base] of this.bases) yield withBlocking(base, this.blocking.get(id))
   }
 
   /** The tasks the noted patches touched, with their records as they are now (undefined: gone). */

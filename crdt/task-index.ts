@@ -67,6 +67,24 @@ export class TaskIndex<T extends IndexedTask> {
     }
   }
 
+  /**
+   * Fills an empty index (a full build): the same as put() of each task, the plan order sorted
+   * once. Readiness is left to refreshReady, as with put().
+   */
+  load (tasks: Iterable<T>): void {
+    if (this.byId.size > 0) throw new Error('TaskIndex.load needs an empty index')
+    const keys: OrderKey[] = []
+    for (const t of tasks) {
+      const id = t.id
+      this.byId.set(id, t)
+      countTask(this.counts, t, 1)
+      const k = { id, order: t.order }
+      keys.push(k)
+      this.orderKey.set(id, k)
+    }
+    this.order.load(keys)
+  }
+
   /** Re-derives whether a task is ready: pending (not blocked) and every dependency done. */
   refreshReady (id: string): void {
     const t = this.byId.get(id)
