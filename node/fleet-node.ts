@@ -170,7 +170,7 @@ export class FleetNode {
     // Agents and git (simple-git, worktrees, executors) are loaded only for a node given --repo.
     const work = init.work === undefined
       ? null
-      : new (await import('./work.js')).NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive, leaseMs: settings.leaseMs, logger: log,
+      : new (await import('./work.js')).NodeWork({ work: init.work, dataDir: init.dataDir, selfId: peerId, store, services, leader: coordinator.leader, isLive, leaseMs: settings.leaseMs, termMs: settings.termMs, logger: log,
         onMergeOutcome: (o) => { (o === 'merged' ? metrics.mergesDone : metrics.mergesEjected).inc() } })
     const alerting = createAlerting({
       ...init.alerts,

@@ -38,6 +38,8 @@ export interface NodeWorkInit {
   services: Services
   leader: LeaderService
   isLive: (nodeId: string) => boolean
+  /** The leadership term: a live former leader's unfinished merge is taken over after one. */
+  termMs: number
   /** The cluster's lease: agents heartbeat at least three times per lease (heartbeatIntervalFor). */
   leaseMs: number
   logger: Logger
@@ -90,7 +92,7 @@ export class NodeWork {
     })
     this.mergeLeader = new MergeLeader({
       runner,
-      store: new DocMergeStore({ mergeQueue: services.mergeQueue, projection: services.projection, selfId: init.selfId, isLive: init.isLive, logger }),
+      store: new DocMergeStore({ mergeQueue: services.mergeQueue, projection: services.projection, selfId: init.selfId, isLive: init.isLive, takeOverAfterMs: init.termMs, logger }),
       isLeader: () => init.leader.isLeader(),
       logger: logger.child({ c: 'merge-leader' }),
       onOutcome: (entry, outcome) => {

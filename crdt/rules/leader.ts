@@ -50,3 +50,22 @@ export function isLiveMember (lastSeenAt: number | null, now: number, livenessMs
   if (lastSeenAt === null) return false
   return now - lastSeenAt < livenessMs
 }
+
+/** A 'merging' entry as the take-over rule sees it. */
+export interface MergingEntry { leader: string | null, updatedAt: number }
+
+/**
+ * Whether the current leader (selfId) takes over a 'merging' entry: when it marked it itself,
+ * nobody did, its leader is not live (crashed mid-merge), or its leader marked it over
+ * `takeOverAfterMs` (a term) ago. The last case is a leader that lost its term: it finishes the
+ * entry in hand, but one its merge failed on (a push race with an overlapping leader, git trouble)
+ * stays 'merging' under it while it no longer leads, and with 24 nodes its turn comes back only
+ * after 24 terms; those entries piled up and the queue merged about one a minute. Taking over an
+ * entry another node may still be finishing is safe: merging is idempotent (a branch already on
+ * main is reported merged, a task merged once is not merged again: node/git/merge-runner.ts) and
+ * git refuses a non-fast-forward push; the wait of a term only avoids doing the work twice.
+ */
+export function takesOverMerge (e: MergingEntry, selfId: string, isLive: (node: string) => boolean, now: number, takeOverAfterMs: number): boolean {
+  if (e.leader === null || e.leader === selfId || !isLive(e.leader)) return true
+  return now - e.updatedAt >= takeOverAfterMs
+}

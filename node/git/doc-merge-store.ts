@@ -1,3 +1,4 @@
+import { DEFAULT_TERM_MS, takesOverMerge } from '../../crdt/rules/leader.js'
 import type { ProjectionCache } from '../../crdt/projection.js'
 import type { Logger } from '../logger.js'
 import type { MergeQueueService } from '../services/merge-queue.js'
@@ -8,8 +9,12 @@ export interface DocMergeStoreInit {
   mergeQueue: MergeQueueService
   projection: ProjectionCache
   selfId: string
-  /** Whether a node is live (a 'merging' entry of a live other leader is left to it). */
+  /** Whether a node is live (a 'merging' entry of a live other leader is left to it for a while). */
   isLive: (nodeId: string) => boolean
+  /** How long a live former leader's 'merging' entry is left to it (takesOverMerge); default DEFAULT_TERM_MS. */
+  takeOverAfterMs?: number
+  /** Default Date.now. */
+  now?: () => number
   logger: Logger
 }
 
@@ -25,7 +30,9 @@ export class DocMergeStore implements MergeQueueStore {
     const { mergeQueue, projection, selfId } = this.init
     // Only the active entries (an index), not the queue's whole history.
     const entries = mergeQueue.active()
-    const merging = entries.filter(e => e.state === 'merging' && (e.leader === selfId || e.leader === null || !this.init.isLive(e.leader)))
+    const now = (this.init.now ?? Date.now)()
+    const after = this.init.takeOverAfterMs ?? DEFAULT_TERM_MS
+    const merging = entries.filter(e => e.state === 'merging' && takesOverMerge(e, selfId, this.init.isLive, now, after))
     const queued = entries.filter(e => e.state === 'queued')
     for (const e of [...merging, ...queued]) {
       const a = projection.get().assignments.get(e.assignmentId)

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { termOf, termBounds, leaderFor, isLiveMember, DEFAULT_TERM_MS, DEFAULT_LIVENESS_MS } from '../../../crdt/rules/leader.js'
+import { termOf, termBounds, leaderFor, isLiveMember, takesOverMerge, DEFAULT_TERM_MS, DEFAULT_LIVENESS_MS } from '../../../crdt/rules/leader.js'
 import { InvalidRuleOptionError } from '../../../crdt/rules/errors.js'
 
 describe('rules/leader', () => {
@@ -56,5 +56,15 @@ describe('rules/leader', () => {
     assert.equal(isLiveMember(null, 0), false)
     assert.equal(isLiveMember(0, 50, 100), true)
     assert.throws(() => isLiveMember(0, 0, -1), InvalidRuleOptionError)
+  })
+
+  it('takes over a merge left by a former leader that is still live once a term has passed, at once when it is dead', () => {
+    const live = (n: string): boolean => n !== 'dead'
+    const term = 30_000
+    assert.equal(takesOverMerge({ leader: 'me', updatedAt: 0 }, 'me', live, 1, term), true, 'its own')
+    assert.equal(takesOverMerge({ leader: null, updatedAt: 0 }, 'me', live, 1, term), true, 'nobody\'s')
+    assert.equal(takesOverMerge({ leader: 'dead', updatedAt: 0 }, 'me', live, 1, term), true, 'a dead leader\'s')
+    assert.equal(takesOverMerge({ leader: 'old', updatedAt: 0 }, 'me', live, term - 1, term), false, 'a live former leader may still be finishing it')
+    assert.equal(takesOverMerge({ leader: 'old', updatedAt: 0 }, 'me', live, term, term), true, 'a term later it is taken over')
   })
 })
