@@ -3,10 +3,15 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Log } from '../crdt/log.js'
 import { Backoff, backoffDelay, type BackoffInit } from './backoff.js'
-import { DEFAULT_MAX_PEERS, groupByPeer, parseBootstrapAddr, type BootstrapPeer } from './peers.js'
+import { DEFAULT_MAX_PEERS, groupByPeer, learnableAddrs, sameAddrs, type BootstrapPeer } from './peers.js'
+import { DEFAULT_TRIM_GRACE_MS, inboundSlackFor } from './trim.js'
+import { InboundTrimmer } from './trimmer.js'
+import type { DialerHost, DialTargetStatus } from './dialer-types.js'
+import { DnsResolveError, resolveDialAddrs, type LookupFn, systemLookup } from './resolve.js'
 
-export { DEFAULT_MAX_PEERS } from './peers.js'
-import { DnsResolveError, resolveDialAddr, type LookupFn, systemLookup } from './resolve.js'
+export { DEFAULT_INBOUND_SLACK_FRACTION, DEFAULT_TRIM_GRACE_MS, inboundSlackFor, type DialerConnection } from './trim.js'
+export { DEFAULT_MAX_PEERS, learnableAddrs } from './peers.js'
+export type { DialerHost, DialTargetStatus } from './dialer-types.js'
 
 export const DEFAULT_MIN_BACKOFF_MS = 250
 export const DEFAULT_MAX_BACKOFF_MS = 10_000
@@ -24,15 +29,19 @@ export const DEFAULT_FORGET_AFTER_MS = 30 * 60_000
 /** Learned peers beyond this many are ignored: a cluster is a handful of VMs. */
 export const DEFAULT_MAX_LEARNED_PEERS = 256
 
-/** The part of libp2p the dialer uses (a fake in unit tests). */
-export interface DialerHost {
-  readonly peerId: PeerId
-  getConnections: (peerId?: PeerId) => unknown[]
-  dial: (addrs: Multiaddr[], options: { signal: AbortSignal }) => Promise<unknown>
-  addEventListener: (type: 'peer:disconnect', listener: (evt: CustomEvent<PeerId>) => void) => void
-  removeEventListener: (type: 'peer:disconnect', listener: (evt: CustomEvent<PeerId>) => void) => void
-}
-
+/**
+ * Bootstrap peers are dialed regardless of room while fewer than this many peers are connected:
+ * a node that has not joined yet, or whose neighbours all died, finds the overlay again through
+ * them. Above it they are candidates like learned peers (see PeerDialer).
+ */
+export const DEFAULT_MIN_PEERS = 1
+/**
+ * A peer that hung up while still a live member (it trimmed us: we were over its cap) is not
+ * redialed for this long while we have other neighbours, so a joiner does not fight the node that
+ * trimmed it. A crashed peer also looks live for a moment: it is redialed after this (or at once
+ * if it was our last neighbour). A member declared dead first (a partition) is not held back.
+ */
+export const DEFAULT_REDIAL_QUIET_MS = 60_000
 export interface PeerDialerInit {
   libp2p: DialerHost
   logger: Log
@@ -56,34 +65,28 @@ export interface PeerDialerInit {
   forgetAfterMs?: number
   /** Default 256. */
   maxLearnedPeers?: number
-  /**
-   * Connections this node dials up to, bootstrap peers included (default DEFAULT_MAX_PEERS): a
-   * learned peer is dialed only while fewer are open. Bootstrap peers are always kept.
-   */
+  /** Peers this node dials up to, inbound ones included (default DEFAULT_MAX_PEERS); see minPeers. */
   maxPeers?: number
+  /** Bootstrap peers are dialed whatever the room while fewer peers than this are connected. Default DEFAULT_MIN_PEERS (1). */
+  minPeers?: number
+  /** Peers beyond maxPeers + this are trimmed (bootstrap/trim.ts). Default inboundSlackFor(maxPeers): half, rounded up. */
+  inboundSlack?: number
+  /** Default DEFAULT_TRIM_GRACE_MS (10,000). */
+  trimGraceMs?: number
+  /**
+   * The live neighbours a peer last announced (membership); without it nothing is trimmed
+   * (the dialer cannot tell whether a peer has another way into the overlay).
+   */
+  neighboursOf?: (peerId: string) => readonly string[]
+  /** Whether a peer is a live member (membership); without it a dropped peer is never held back. Default: none is. */
+  isLive?: (peerId: string) => boolean
+  /** Default DEFAULT_REDIAL_QUIET_MS (60,000). */
+  redialQuietMs?: number
   /** Name resolution for /dns addresses; default the system resolver. */
   lookup?: LookupFn
   /** For tests: the clock and the jitter source. */
   now?: () => number
   random?: () => number
-}
-
-/** What the dialer knows about one peer it keeps a connection to. */
-export interface DialTargetStatus {
-  peerId: string
-  /** From the bootstrap list (kept forever) or learned from announcements (forgotten when silent). */
-  bootstrap: boolean
-  addrs: string[]
-  connected: boolean
-  /** A dial is in flight. */
-  dialing: boolean
-  /** Failed dials since the last success. */
-  failures: number
-  lastError: string | null
-  /** Unreachable (every dial failed) since then; null while connected or before the first failure. */
-  retryingSince: number | null
-  /** When the next dial is due (if not connected). */
-  nextAttemptAt: number
 }
 
 interface Target {
@@ -101,18 +104,21 @@ interface Target {
   lastSeenAt: number
   /** The addresses its last usable announcement carried, as sent (a repeat skips parsing them again). */
   announced: string | null
+  /** Not dialed before this unless we have no neighbour (it hung up on us; DEFAULT_REDIAL_QUIET_MS). */
+  quietUntil: number
 }
 
-const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/)/
-
 /**
- * Keeps this node connected: dials bootstrap peers at once (no startup delay) and keeps
- * redialing them with exponential backoff and jitter while they are unreachable, and again
- * as soon as a connection drops (a peer restarting). Peers learned from other members'
- * presence announcements (peer exchange) are candidates: while fewer than maxPeers connections
- * are open (inbound ones count), random candidates are dialed, so each node holds a bounded,
- * random set of neighbours (not a full mesh), a dropped neighbour is replaced by another, and
- * the overlay stays connected when a bootstrap node dies.
+ * Keeps this node connected with a bounded set of neighbours. While fewer than minPeers peers
+ * are connected (not joined yet, or every neighbour died) it dials all its bootstrap peers at
+ * once and redials them with exponential backoff and jitter while they are unreachable, and
+ * again soon after a connection drops (a peer restarting). Otherwise bootstrap peers and peers
+ * learned from members' announcements (peer exchange) are candidates alike: while fewer than
+ * maxPeers connections are open (inbound ones count), random candidates are dialed, so each node
+ * holds a random set of neighbours (not a full mesh), a dropped neighbour is replaced by another,
+ * and the overlay stays connected when a bootstrap node dies. A joiner does not insist on its
+ * bootstrap peer: that one trims joiners once it holds more than maxPeers + inboundSlack peers
+ * (bootstrap/trim.ts), and a trimmed joiner redials it only if it is left alone.
  */
 export class PeerDialer {
   private readonly host: DialerHost
@@ -125,6 +131,12 @@ export class PeerDialer {
   private readonly forgetAfterMs: number
   private readonly maxLearnedPeers: number
   readonly maxPeers: number
+  private readonly minPeers: number
+  /** Connected peers above this are trimmed. */
+  readonly cap: number
+  private readonly trimmer: InboundTrimmer
+  private readonly isLive: (peerId: string) => boolean
+  private readonly redialQuietMs: number
   private readonly random: () => number
   private readonly lookup: LookupFn
   private readonly now: () => number
@@ -143,6 +155,22 @@ export class PeerDialer {
     this.maxLearnedPeers = init.maxLearnedPeers ?? DEFAULT_MAX_LEARNED_PEERS
     this.maxPeers = init.maxPeers ?? DEFAULT_MAX_PEERS
     if (!Number.isInteger(this.maxPeers) || this.maxPeers < 1) throw new RangeError(`maxPeers must be a whole number >= 1, got ${this.maxPeers}`)
+    this.minPeers = Math.min(init.minPeers ?? DEFAULT_MIN_PEERS, this.maxPeers)
+    const slack = init.inboundSlack ?? inboundSlackFor(this.maxPeers)
+    if (!Number.isInteger(slack) || slack < 0) throw new RangeError(`inboundSlack must be a whole number >= 0, got ${slack}`)
+    this.cap = this.maxPeers + slack
+    this.isLive = init.isLive ?? (() => false)
+    this.redialQuietMs = init.redialQuietMs ?? DEFAULT_REDIAL_QUIET_MS
+    this.trimmer = new InboundTrimmer({
+      selfId: this.selfId,
+      getConnections: () => this.host.getConnections(),
+      hangUp: async (peer) => { await this.host.hangUp(peer) },
+      log: this.log,
+      cap: this.cap,
+      graceMs: init.trimGraceMs ?? DEFAULT_TRIM_GRACE_MS,
+      isBootstrap: (id) => this.targets.get(id)?.bootstrap === true,
+      neighboursOf: init.neighboursOf ?? (() => [])
+    })
     this.random = init.random ?? Math.random
     this.lookup = init.lookup ?? systemLookup
     this.now = init.now ?? Date.now
@@ -231,13 +259,16 @@ export class PeerDialer {
   }
 
   /**
-   * One round: forget silent learned peers, start the dials that are due. Runs on a timer.
-   * Bootstrap peers are always dialed; learned ones only while open connections plus dials in
-   * flight stay under maxPeers, in random order (so neighbours are a random sample of members).
+   * One round: trim inbound connections over the cap, forget silent learned peers, start the
+   * dials that are due. Runs on a timer. While fewer than minPeers peers are connected every due
+   * bootstrap peer is dialed; otherwise due candidates (bootstrap or learned) are dialed only
+   * while open connections plus dials in flight stay under maxPeers, in random order (so
+   * neighbours are a random sample of members).
    */
   check (): void {
     if (this.abort.signal.aborted) return
     const now = this.now()
+    const connected = this.trimmer.run(now)
     const due: Array<[string, Target]> = []
     for (const [id, t] of this.targets) {
       if (this.connected(t)) continue
@@ -250,33 +281,33 @@ export class PeerDialer {
       due.push([id, t])
     }
     if (due.length === 0) return
-    let room = this.maxPeers - this.openCount()
-    for (const [id, t] of this.shuffled(due)) {
-      if (!t.bootstrap) {
-        if (room <= 0) continue
-        room--
-      }
+    let dialing = 0
+    for (const t of this.targets.values()) if (t.dialing) dialing++
+    let room = this.maxPeers - connected - dialing
+    const joining = connected < this.minPeers
+    for (const [id, t] of this.shuffled(due, joining)) {
+      if (!joining && now < t.quietUntil) continue
+      if (room <= 0 && !(joining && t.bootstrap)) continue
+      room--
       this.start1(id, t)
     }
   }
 
-  /** Open connections plus dials in flight: what counts against maxPeers. */
-  private openCount (): number {
-    let dialing = 0
-    for (const t of this.targets.values()) if (t.dialing) dialing++
-    return this.host.getConnections().length + dialing
-  }
-
-  /** Bootstrap targets first (always dialed), then learned ones in random order. */
-  private shuffled (due: Array<[string, Target]>): Array<[string, Target]> {
-    const learned = due.filter(([, t]) => !t.bootstrap)
-    for (let i = learned.length - 1; i > 0; i--) {
+  /**
+   * While joining (fewer than minPeers connected), bootstrap targets first (dialed whatever the
+   * room); the rest, and all of them otherwise, in random order.
+   */
+  private shuffled (due: Array<[string, Target]>, joining: boolean): Array<[string, Target]> {
+    const first = due.filter(([, t]) => t.bootstrap)
+    const rest = due.filter(([, t]) => !t.bootstrap)
+    const mixed = joining ? rest : [...first.splice(0), ...rest]
+    for (let i = mixed.length - 1; i > 0; i--) {
       const j = Math.floor(this.random() * (i + 1)) % (i + 1)
-      const x = learned[i] as [string, Target]
-      learned[i] = learned[j] as [string, Target]
-      learned[j] = x
+      const x = mixed[i] as [string, Target]
+      mixed[i] = mixed[j] as [string, Target]
+      mixed[j] = x
     }
-    return [...due.filter(([, t]) => t.bootstrap), ...learned]
+    return [...first, ...mixed]
   }
 
   private start1 (id: string, t: Target): void {
@@ -320,18 +351,7 @@ export class PeerDialer {
   }
 
   private async dial (t: Target): Promise<void> {
-    const resolved: Multiaddr[] = []
-    let resolveError: unknown = null
-    for (const addr of [...t.configured, ...t.learned]) {
-      try {
-        for (const a of await resolveDialAddr(addr, this.lookup)) {
-          if (!resolved.some(r => r.equals(a))) resolved.push(a)
-        }
-      } catch (err) {
-        resolveError = err
-      }
-    }
-    if (resolved.length === 0) throw resolveError ?? new Error('no address to dial')
+    const resolved = await resolveDialAddrs([...t.configured, ...t.learned], this.lookup)
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.dialTimeoutMs)])
     await this.host.dial(resolved, { signal })
   }
@@ -354,7 +374,8 @@ export class PeerDialer {
       unreachableSince: null,
       warned: false,
       lastSeenAt: this.now(),
-      announced: null
+      announced: null,
+      quietUntil: 0
     }
   }
 
@@ -362,26 +383,11 @@ export class PeerDialer {
     const t = this.targets.get(evt.detail.toString())
     if (t === undefined) return
     // The peer may be restarting: retry soon, then back off again from the minimum.
+    const now = this.now()
     t.backoff.reset()
-    t.nextAttemptAt = this.now() + backoffDelay(1, this.backoffInit)
-    this.log.debug({ peer: evt.detail.toString() }, 'disconnected; will redial')
+    t.nextAttemptAt = now + backoffDelay(1, this.backoffInit)
+    const trimmedUs = this.host.getConnections().length > 0 && this.isLive(evt.detail.toString())
+    t.quietUntil = trimmedUs ? now + this.redialQuietMs : 0
+    this.log.debug({ peer: evt.detail.toString(), quietForMs: trimmedUs ? this.redialQuietMs : 0 }, 'disconnected; will redial')
   }
-}
-
-/** The announced addresses worth dialing, each ending in the announcer's /p2p/ id. */
-export function learnableAddrs (peerIdText: string, addrs: string[]): Multiaddr[] {
-  const out: Multiaddr[] = []
-  for (const a of addrs) {
-    const text = a.includes('/p2p/') ? a : `${a}/p2p/${peerIdText}`
-    try {
-      const p = parseBootstrapAddr(text)
-      if (p.peerId === peerIdText && !out.some(o => o.equals(p.addr))) out.push(p.addr)
-    } catch { /* wildcard, non-TCP or malformed: not dialable */ }
-  }
-  const remote = out.filter(a => !LOOPBACK.test(a.toString()))
-  return remote.length > 0 ? remote : out
-}
-
-function sameAddrs (a: Multiaddr[], b: Multiaddr[]): boolean {
-  return a.length === b.length && a.every(x => b.some(y => y.equals(x)))
 }

@@ -125,3 +125,23 @@ export function groupByPeer (peers: BootstrapPeer[]): Map<string, Multiaddr[]> {
   }
   return out
 }
+
+const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/)/
+
+/** The announced addresses worth dialing, each ending in the announcer's /p2p/ id. */
+export function learnableAddrs (peerIdText: string, addrs: string[]): Multiaddr[] {
+  const out: Multiaddr[] = []
+  for (const a of addrs) {
+    const text = a.includes('/p2p/') ? a : `${a}/p2p/${peerIdText}`
+    try {
+      const p = parseBootstrapAddr(text)
+      if (p.peerId === peerIdText && !out.some(o => o.equals(p.addr))) out.push(p.addr)
+    } catch { /* wildcard, non-TCP or malformed: not dialable */ }
+  }
+  const remote = out.filter(a => !LOOPBACK.test(a.toString()))
+  return remote.length > 0 ? remote : out
+}
+
+export function sameAddrs (a: Multiaddr[], b: Multiaddr[]): boolean {
+  return a.length === b.length && a.every(x => b.some(y => y.equals(x)))
+}

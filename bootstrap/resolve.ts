@@ -38,3 +38,23 @@ export async function resolveDialAddr (addr: Multiaddr, lookupFn: LookupFn = sys
   const tail = rest.map(c => `/${c.name}${c.value === undefined ? '' : `/${c.value}`}`).join('')
   return [...new Set(ips)].map(ip => multiaddr(`/${ip.includes(':') ? 'ip6' : 'ip4'}/${ip}${tail}`))
 }
+
+/**
+ * Every address resolved (resolveDialAddr), without duplicates; throws the last resolution error
+ * when nothing is left to dial.
+ */
+export async function resolveDialAddrs (addrs: Multiaddr[], lookupFn: LookupFn = systemLookup): Promise<Multiaddr[]> {
+  const resolved: Multiaddr[] = []
+  let resolveError: unknown = null
+  for (const addr of addrs) {
+    try {
+      for (const a of await resolveDialAddr(addr, lookupFn)) {
+        if (!resolved.some(r => r.equals(a))) resolved.push(a)
+      }
+    } catch (err) {
+      resolveError = err
+    }
+  }
+  if (resolved.length === 0) throw resolveError ?? new Error('no address to dial')
+  return resolved
+}

@@ -157,7 +157,9 @@ export class FleetNode {
       // Presence announcements carry this node's agent heartbeats; called only once started, after services exist.
       presence: () => ({ http: httpUrl, beats: services.agents.localBeats(), merger: init.work !== undefined })
     })
-    const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap, ...(init.maxPeers === undefined ? {} : { maxPeers: init.maxPeers }) })
+    // What the dialer may trim needs the peer's live announced neighbours (membership knows them).
+    const liveNeighboursOf = (id: string): string[] => (replicator.peers.find(id)?.nbrs ?? []).filter(n => replicator.peers.isLive(n))
+    const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap, neighboursOf: liveNeighboursOf, isLive: (id) => replicator.peers.isLive(id), ...(init.maxPeers === undefined ? {} : { maxPeers: init.maxPeers }) })
     const livePeers = (): PeerInfo[] => replicator.peers.live()
     const isLive = (id: string): boolean => replicator.peers.isLive(id)
     const services = createServices({ store, nodeId: peerId, settings, livePeers })

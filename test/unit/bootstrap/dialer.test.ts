@@ -5,7 +5,7 @@ import type { PeerId } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
-import { PeerDialer, learnableAddrs, type DialerHost, type PeerDialerInit } from '../../../bootstrap/dialer.js'
+import { PeerDialer, learnableAddrs, type DialerConnection, type DialerHost, type PeerDialerInit } from '../../../bootstrap/dialer.js'
 import { parseBootstrapAddr } from '../../../bootstrap/peers.js'
 
 async function newPeerId (): Promise<string> {
@@ -17,6 +17,10 @@ type Listener = (evt: CustomEvent<PeerId>) => void
 /** libp2p as far as the dialer sees it: records dials, succeeds or fails them as told. */
 class FakeHost implements DialerHost {
   readonly connected = new Set<string>()
+  /** Connected peers that dialed us (the rest we dialed), and when each connection opened (default 0). */
+  readonly inbound = new Set<string>()
+  readonly openedAt = new Map<string, number>()
+  readonly hangUps: string[] = []
   readonly dials: Array<{ peer: string, addrs: string[], signal: AbortSignal }> = []
   /** Peers whose dials succeed; every other dial fails with ECONNREFUSED. */
   readonly reachable = new Set<string>()
@@ -26,9 +30,22 @@ class FakeHost implements DialerHost {
 
   constructor (readonly peerId: PeerId) {}
 
-  getConnections (peerId?: PeerId): unknown[] {
-    if (peerId === undefined) return [...this.connected].map(() => ({}))
-    return this.connected.has(peerId.toString()) ? [{}] : []
+  getConnections (peerId?: PeerId): DialerConnection[] {
+    const conn = (p: string): DialerConnection => ({ remotePeer: peerIdFromString(p), direction: this.inbound.has(p) ? 'inbound' : 'outbound', timeline: { open: this.openedAt.get(p) ?? 0 } })
+    if (peerId === undefined) return [...this.connected].map(conn)
+    return this.connected.has(peerId.toString()) ? [conn(peerId.toString())] : []
+  }
+
+  /** A peer dialed us at `at`. */
+  accept (peer: string, at: number): void {
+    this.connected.add(peer)
+    this.inbound.add(peer)
+    this.openedAt.set(peer, at)
+  }
+
+  async hangUp (peer: PeerId): Promise<void> {
+    this.hangUps.push(peer.toString())
+    this.disconnect(peer.toString())
   }
 
   async dial (addrs: Multiaddr[], options: { signal: AbortSignal }): Promise<unknown> {
@@ -45,6 +62,7 @@ class FakeHost implements DialerHost {
 
   disconnect (peer: string): void {
     this.connected.delete(peer)
+    this.inbound.delete(peer)
     for (const l of this.listeners) l(new CustomEvent('peer:disconnect', { detail: peerIdFromString(peer) }))
   }
 
@@ -275,7 +293,7 @@ describe('bootstrap/dialer', () => {
     learned.forEach((p, i) => { d.learn(p, [`/ip4/10.0.1.${i + 1}/tcp/4001/p2p/${p}`]) })
     for (let i = 0; i < 5; i++) { now += 1000; d.check(); await settle() }
     assert.equal(host.connected.size, 3, 'the bootstrap peer and two learned ones')
-    assert.ok(host.connected.has(a), 'the bootstrap peer is always kept')
+    assert.ok(host.connected.has(a), 'the bootstrap peer is dialed first while joining')
     const dropped = [...host.connected].find(p => p !== a) as string
     host.reachable.delete(dropped) // it died: the slot goes to another member
     host.disconnect(dropped)
@@ -284,17 +302,117 @@ describe('bootstrap/dialer', () => {
     assert.ok(!host.connected.has(dropped))
   })
 
-  it('counts inbound connections against maxPeers, but still dials its bootstrap peers', async () => {
+  it('counts inbound connections against maxPeers, bootstrap peers included once it has joined', async () => {
     host.reachable.add(a)
     host.reachable.add(b)
     const inbound = await Promise.all(Array.from({ length: 2 }, newPeerId))
-    for (const p of inbound) host.connected.add(p)
+    for (const p of inbound) host.accept(p, now)
     const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], maxPeers: 2 })
     d.start()
     d.learn(b, [`/ip4/10.0.0.2/tcp/4001/p2p/${b}`])
     for (let i = 0; i < 3; i++) { now += 1000; d.check(); await settle() }
-    assert.ok(host.connected.has(a))
+    assert.equal(host.dialsTo(a), 0, 'no room for the bootstrap peer: the node is in the overlay already')
     assert.equal(host.dialsTo(b), 0, 'no room for a learned peer')
+    host.disconnect(inbound[0] as string)
+    for (let i = 0; i < 3; i++) { now += 1000; d.check(); await settle() }
+    assert.equal(host.connected.size, 2, 'the freed slot is filled by one candidate')
+  })
+
+  it('dials every bootstrap peer whatever the room while it has no connection', async () => {
+    host.reachable.add(a)
+    host.reachable.add(b)
+    const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`, `/ip4/10.0.0.2/tcp/4001/p2p/${b}`], maxPeers: 1 })
+    d.start()
+    await settle()
+    assert.deepEqual([host.dialsTo(a), host.dialsTo(b)], [1, 1], 'both at once: the node joins through whichever answers')
+  })
+
+  describe('over the cap', () => {
+    /** `count` peers that dialed us `age` ms ago, each announcing `nbrs(peer)` as its neighbours. */
+    async function inboundPeers (count: number, age: number): Promise<string[]> {
+      const peers = await Promise.all(Array.from({ length: count }, newPeerId))
+      peers.forEach((p) => { host.accept(p, now - age) })
+      return peers
+    }
+
+    it('trims inbound connections from non-bootstrap peers down to maxPeers + slack, keeping bootstrap, outbound, young and lone peers', async () => {
+      host.connected.add(a) // we dialed our bootstrap peer when we joined
+      const old = await inboundPeers(6, 60_000)
+      const young = await inboundPeers(1, 1_000)
+      const lone = await inboundPeers(1, 60_000)
+      host.accept(b, now - 60_000) // a bootstrap peer of ours that dialed us
+      // Everyone announced the other inbound peers as neighbours; the lone one only us.
+      const nbrs = new Map<string, string[]>([...old, ...young, b].map(p => [p, [self, ...old.filter(x => x !== p)]]))
+      nbrs.set(lone[0] as string, [self])
+      const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`, `/ip4/10.0.0.2/tcp/4001/p2p/${b}`], maxPeers: 4, neighboursOf: (p) => nbrs.get(p) ?? [] })
+      assert.equal(d.cap, 6, 'maxPeers 4 + half of it')
+      d.start()
+      await settle()
+      assert.equal(host.connected.size, 6, 'trimmed down to the cap (the outbound bootstrap connection counts)')
+      assert.equal(host.hangUps.length, 4)
+      for (const kept of [a, b, young[0], lone[0]]) assert.ok(host.connected.has(kept as string), `kept ${kept}`)
+      for (let i = 0; i < 5; i++) { now += 1000; d.check(); await settle() }
+      assert.equal(host.hangUps.length, 4, 'nothing more to trim at the cap')
+    })
+
+    it('trims nothing without knowing the peers\' neighbours', async () => {
+      await inboundPeers(8, 60_000)
+      const d = dialer({ maxPeers: 2 })
+      d.check()
+      await settle()
+      assert.equal(host.hangUps.length, 0)
+    })
+  })
+
+  describe('a joiner its bootstrap peer trimmed', () => {
+    it('does not redial the bootstrap peer while it has other neighbours, and redials it at once when it has none', async () => {
+      host.reachable.add(a)
+      host.reachable.add(b)
+      const live = new Set([a, b])
+      const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], maxPeers: 8, isLive: (p) => live.has(p), redialQuietMs: 60_000 })
+      d.start()
+      d.learn(b, [`/ip4/10.0.0.2/tcp/4001/p2p/${b}`])
+      for (let i = 0; i < 3; i++) { now += 1000; d.check(); await settle() }
+      assert.ok(host.connected.has(a) && host.connected.has(b))
+      host.disconnect(a) // the bootstrap node, still live, trimmed us
+      const dials = host.dialsTo(a)
+      for (let i = 0; i < 30; i++) { now += 1000; d.check(); await settle() }
+      assert.equal(host.dialsTo(a), dials, 'room for 7 more, but the node that trimmed us is left alone')
+      live.delete(b)
+      host.reachable.delete(b)
+      host.disconnect(b) // our only other neighbour died
+      now += 1000
+      d.check()
+      await settle()
+      assert.equal(host.dialsTo(a), dials + 1, 'alone: back to the bootstrap peer')
+      assert.ok(host.connected.has(a))
+    })
+
+    it('redials it as a candidate once the quiet period is over, and at once a bootstrap peer that dropped as a dead member', async () => {
+      host.reachable.add(a)
+      host.reachable.add(b)
+      const live = new Set([a, b])
+      const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], maxPeers: 8, isLive: (p) => live.has(p), redialQuietMs: 60_000, minBackoffMs: 100 })
+      d.start()
+      d.learn(b, [`/ip4/10.0.0.2/tcp/4001/p2p/${b}`])
+      for (let i = 0; i < 3; i++) { now += 1000; d.check(); await settle() }
+      host.disconnect(a)
+      const dials = host.dialsTo(a)
+      now += 59_000
+      d.check()
+      await settle()
+      assert.equal(host.dialsTo(a), dials)
+      now += 1_000
+      d.check()
+      await settle()
+      assert.equal(host.dialsTo(a), dials + 1, 'a candidate like any other with room')
+      live.delete(a) // a partition: declared dead, then the connection dropped
+      host.disconnect(a)
+      now += 100
+      d.check()
+      await settle()
+      assert.equal(host.dialsTo(a), dials + 2, 'not held back: the heal needs it')
+    })
   })
 
   it('refuses a maxPeers below 1', () => {
