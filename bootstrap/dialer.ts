@@ -36,10 +36,11 @@ export const DEFAULT_MAX_LEARNED_PEERS = 256
  */
 export const DEFAULT_MIN_PEERS = 1
 /**
- * A peer that hung up while still a live member (it trimmed us: we were over its cap) is not
- * redialed for this long while we have other neighbours, so a joiner does not fight the node that
- * trimmed it. A crashed peer also looks live for a moment: it is redialed after this (or at once
- * if it was our last neighbour). A member declared dead first (a partition) is not held back.
+ * A peer that dropped while a live member announcing more than maxPeers live neighbours (it is
+ * over the bound: it trimmed us) is not redialed for this long while it stays live and we have
+ * other neighbours, so a joiner does not fight the node that trimmed it. A peer that crashed or
+ * restarts is held back only until membership declares it dead (seconds); one with few neighbours
+ * (a small cluster's restarting bootstrap node) or declared dead first (a partition) not at all.
  */
 export const DEFAULT_REDIAL_QUIET_MS = 60_000
 export interface PeerDialerInit {
@@ -136,6 +137,7 @@ export class PeerDialer {
   readonly cap: number
   private readonly trimmer: InboundTrimmer
   private readonly isLive: (peerId: string) => boolean
+  private readonly neighboursOf: (peerId: string) => readonly string[]
   private readonly redialQuietMs: number
   private readonly random: () => number
   private readonly lookup: LookupFn
@@ -160,6 +162,7 @@ export class PeerDialer {
     if (!Number.isInteger(slack) || slack < 0) throw new RangeError(`inboundSlack must be a whole number >= 0, got ${slack}`)
     this.cap = this.maxPeers + slack
     this.isLive = init.isLive ?? (() => false)
+    this.neighboursOf = init.neighboursOf ?? (() => [])
     this.redialQuietMs = init.redialQuietMs ?? DEFAULT_REDIAL_QUIET_MS
     this.trimmer = new InboundTrimmer({
       selfId: this.selfId,
@@ -169,7 +172,7 @@ export class PeerDialer {
       cap: this.cap,
       graceMs: init.trimGraceMs ?? DEFAULT_TRIM_GRACE_MS,
       isBootstrap: (id) => this.targets.get(id)?.bootstrap === true,
-      neighboursOf: init.neighboursOf ?? (() => [])
+      neighboursOf: this.neighboursOf
     })
     this.random = init.random ?? Math.random
     this.lookup = init.lookup ?? systemLookup
@@ -286,7 +289,7 @@ export class PeerDialer {
     let room = this.maxPeers - connected - dialing
     const joining = connected < this.minPeers
     for (const [id, t] of this.shuffled(due, joining)) {
-      if (!joining && now < t.quietUntil) continue
+      if (!joining && now < t.quietUntil && this.isLive(id)) continue
       if (room <= 0 && !(joining && t.bootstrap)) continue
       room--
       this.start1(id, t)
@@ -386,8 +389,9 @@ export class PeerDialer {
     const now = this.now()
     t.backoff.reset()
     t.nextAttemptAt = now + backoffDelay(1, this.backoffInit)
-    const trimmedUs = this.host.getConnections().length > 0 && this.isLive(evt.detail.toString())
+    const id = evt.detail.toString()
+    const trimmedUs = this.host.getConnections().length > 0 && this.isLive(id) && this.neighboursOf(id).length > this.maxPeers
     t.quietUntil = trimmedUs ? now + this.redialQuietMs : 0
-    this.log.debug({ peer: evt.detail.toString(), quietForMs: trimmedUs ? this.redialQuietMs : 0 }, 'disconnected; will redial')
+    this.log.debug({ peer: id, quietForMs: trimmedUs ? this.redialQuietMs : 0 }, 'disconnected; will redial')
   }
 }

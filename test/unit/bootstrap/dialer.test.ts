@@ -365,19 +365,28 @@ describe('bootstrap/dialer', () => {
   })
 
   describe('a joiner its bootstrap peer trimmed', () => {
-    it('does not redial the bootstrap peer while it has other neighbours, and redials it at once when it has none', async () => {
+    /** The bootstrap node holds more than our maxPeers (3) neighbours: it is the kind that trims. */
+    const hubNbrs = ['n1', 'n2', 'n3', 'n4', 'n5']
+    let live: Set<string>
+
+    async function joined (init: Partial<Omit<PeerDialerInit, 'bootstrap'>> = {}): Promise<PeerDialer> {
       host.reachable.add(a)
       host.reachable.add(b)
-      const live = new Set([a, b])
-      const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], maxPeers: 8, isLive: (p) => live.has(p), redialQuietMs: 60_000 })
+      live = new Set([a, b])
+      const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], maxPeers: 3, isLive: (p) => live.has(p), neighboursOf: (p) => p === a ? hubNbrs : [], redialQuietMs: 60_000, minBackoffMs: 100, ...init })
       d.start()
       d.learn(b, [`/ip4/10.0.0.2/tcp/4001/p2p/${b}`])
       for (let i = 0; i < 3; i++) { now += 1000; d.check(); await settle() }
       assert.ok(host.connected.has(a) && host.connected.has(b))
+      return d
+    }
+
+    it('does not redial the bootstrap peer while it has other neighbours, and redials it at once when it has none', async () => {
+      const d = await joined()
       host.disconnect(a) // the bootstrap node, still live, trimmed us
       const dials = host.dialsTo(a)
       for (let i = 0; i < 30; i++) { now += 1000; d.check(); await settle() }
-      assert.equal(host.dialsTo(a), dials, 'room for 7 more, but the node that trimmed us is left alone')
+      assert.equal(host.dialsTo(a), dials, 'room for one more, but the node that trimmed us is left alone')
       live.delete(b)
       host.reachable.delete(b)
       host.disconnect(b) // our only other neighbour died
@@ -388,14 +397,8 @@ describe('bootstrap/dialer', () => {
       assert.ok(host.connected.has(a))
     })
 
-    it('redials it as a candidate once the quiet period is over, and at once a bootstrap peer that dropped as a dead member', async () => {
-      host.reachable.add(a)
-      host.reachable.add(b)
-      const live = new Set([a, b])
-      const d = dialer({ bootstrap: [`/ip4/10.0.0.1/tcp/4001/p2p/${a}`], maxPeers: 8, isLive: (p) => live.has(p), redialQuietMs: 60_000, minBackoffMs: 100 })
-      d.start()
-      d.learn(b, [`/ip4/10.0.0.2/tcp/4001/p2p/${b}`])
-      for (let i = 0; i < 3; i++) { now += 1000; d.check(); await settle() }
+    it('redials it as a candidate once the quiet period is over', async () => {
+      const d = await joined()
       host.disconnect(a)
       const dials = host.dialsTo(a)
       now += 59_000
@@ -406,12 +409,30 @@ describe('bootstrap/dialer', () => {
       d.check()
       await settle()
       assert.equal(host.dialsTo(a), dials + 1, 'a candidate like any other with room')
-      live.delete(a) // a partition: declared dead, then the connection dropped
-      host.disconnect(a)
-      now += 100
+    })
+
+    it('does not hold back a bootstrap peer that crashed (declared dead) or has few neighbours (restarting)', async () => {
+      let d = await joined()
+      host.disconnect(a) // it crashed: live for a moment, then declared dead
+      const dials = host.dialsTo(a)
+      now += 1000
       d.check()
       await settle()
-      assert.equal(host.dialsTo(a), dials + 2, 'not held back: the heal needs it')
+      assert.equal(host.dialsTo(a), dials)
+      live.delete(a)
+      now += 1000
+      d.check()
+      await settle()
+      assert.equal(host.dialsTo(a), dials + 1, 'redialed once membership says it is dead')
+
+      d.stop()
+      host = new FakeHost(peerIdFromString(self))
+      d = await joined({ neighboursOf: () => [b] })
+      host.disconnect(a) // a small cluster's bootstrap node restarting: not over anyone's bound
+      now += 1000
+      d.check()
+      await settle()
+      assert.equal(host.dialsTo(a), 2, 'redialed at once')
     })
   })
 
