@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { api, getJson } from '../helpers/http.js'
-import { killAll, removeDir, startNode, type StartedNode } from '../../scripts/lib/node-process.js'
+import { killAll, killNode, removeDir, startNode, type StartedNode } from '../../scripts/lib/node-process.js'
 import { liveMemberIds } from '../../scripts/lib/metrics.js'
 import { waitFor } from '../../scripts/lib/wait.js'
 import { inboundSlackFor } from '../../bootstrap/dialer.js'
@@ -12,6 +12,16 @@ const CAP = MAX_PEERS + inboundSlackFor(MAX_PEERS)
 
 async function peersOf (n: StartedNode): Promise<number> {
   return (await getJson<{ peers: number }>(n.url, '/health')).peers
+}
+
+async function neighbourIds (n: StartedNode): Promise<string[]> {
+  return (await getJson<{ peers: Array<{ peerId: string }> }>(n.url, '/api/peers')).peers.map(p => p.peerId)
+}
+
+/** Every node in `nodes` holds every other one live, and none of `dead`. */
+async function membersAgree (nodes: StartedNode[], dead: StartedNode[] = []): Promise<boolean> {
+  const views = await Promise.all(nodes.map(async n => new Set(await liveMemberIds(n.url))))
+  return views.every((v, i) => nodes.every((m, j) => i === j || v.has(m.peerId)) && dead.every(d => !v.has(d.peerId)))
 }
 
 /**
@@ -29,13 +39,12 @@ describe('bounded connections: the bootstrap node trims the joiners\' inbound co
     nodes = []
   })
 
-  it(`${NODES} nodes with --max-peers ${MAX_PEERS} bootstrapped from node 1: node 1 ends with at most ${CAP} peers, all members live everywhere, a write reaches all`, async () => {
+  it(`${NODES} nodes with --max-peers ${MAX_PEERS} bootstrapped from node 1: node 1 ends with at most ${CAP} peers, all members live everywhere, a write reaches all, and a joiner whose neighbours die rejoins`, async () => {
     const extraArgs = ['--max-peers', String(MAX_PEERS)]
     const first = await startNode({ extraArgs, startTimeoutMs: 90_000 })
     nodes.push(first)
     const rest = await Promise.all(Array.from({ length: NODES - 1 }, async () => await startNode({ bootstrap: [first.addr], extraArgs, startTimeoutMs: 90_000 })))
     nodes.push(...rest)
-    const ids = nodes.map(n => n.peerId)
 
     let mostSeen = 0
     await waitFor(async () => {
@@ -44,10 +53,7 @@ describe('bounded connections: the bootstrap node trims the joiners\' inbound co
       return p > CAP
     }, `node 1 to hold more than ${CAP} peers while the joiners arrive (the star the test starts from)`, 120_000, 100)
 
-    const everyoneLive = async (): Promise<boolean> => {
-      const views = await Promise.all(nodes.map(async n => new Set(await liveMemberIds(n.url))))
-      return views.every((v, i) => ids.every((id, j) => i === j || v.has(id)))
-    }
+    const everyoneLive = async (): Promise<boolean> => await membersAgree(nodes)
     const final = await waitFor(async () => {
       const p = await peersOf(first)
       mostSeen = Math.max(mostSeen, p)
@@ -70,5 +76,27 @@ describe('bounded connections: the bootstrap node trims the joiners\' inbound co
     if (process.env.FLEET_TEST_VERBOSE !== undefined) {
       process.stdout.write(`      node 1 peers: at most ${mostSeen} while joining, ${final} once trimmed, ${after} after the write; per node ${(await Promise.all(nodes.map(peersOf))).join(' ')}\n`)
     }
+
+    // A joiner node 1 no longer holds loses every neighbour (killed): it finds the overlay again
+    // through its bootstrap peer, and the survivors stay one cluster.
+    const byId = new Map(nodes.map(n => [n.peerId, n]))
+    let orphan: StartedNode | undefined
+    let victims: StartedNode[] = []
+    for (const n of rest) {
+      const nbrs = await neighbourIds(n)
+      if (nbrs.includes(first.peerId) || nbrs.length > 3) continue
+      orphan = n
+      victims = nbrs.map(id => byId.get(id) as StartedNode)
+      break
+    }
+    assert.ok(orphan !== undefined, 'a joiner that is not node 1\'s neighbour (node 1 trimmed all but a few)')
+    await Promise.all(victims.map(async v => { await killNode(v) }))
+    const survivors = nodes.filter(n => !victims.includes(n))
+    await waitFor(async () => (await neighbourIds(orphan)).length > 0 && await membersAgree(survivors, victims),
+      `the joiner whose ${victims.length} neighbours were killed to rejoin, and all ${survivors.length} survivors to see each other live and the killed ones dead`, 120_000, 200)
+    const again = await api(orphan.url, 'POST', '/api/tasks', { id: 'T-ORPHAN', title: 'made on the rejoined node', role: 'dev' })
+    assert.equal(again.status, 201, JSON.stringify(again.body))
+    await waitFor(async () => (await Promise.all(survivors.map(async n => (await api(n.url, 'GET', '/api/tasks/T-ORPHAN')).status === 200))).every(Boolean),
+      'the task written on the rejoined node to reach every survivor', 60_000, 100)
   })
 })
