@@ -43,6 +43,7 @@ export const DEFAULT_MIN_PEERS = 1
  * (a small cluster's restarting bootstrap node) or declared dead first (a partition) not at all.
  */
 export const DEFAULT_REDIAL_QUIET_MS = 60_000
+
 export interface PeerDialerInit {
   libp2p: DialerHost
   logger: Log
