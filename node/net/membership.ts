@@ -5,13 +5,14 @@ import {
   applyStatement, initialIncarnation, isLiveStatus, refute, swimTimingFor, type MemberState, type SwimTiming
 } from '../../crdt/rules/swim.js'
 import {
-  MAX_ANNOUNCED_NEIGHBOURS, WIRE_VERSION, type AgentBeat, type AnnounceFrame, type GossipFrame, type MemberEntry, type MembersFrame, type SwimFrame
+  MAX_ANNOUNCED_NEIGHBOURS, WIRE_VERSION, type AnnounceFrame, type GossipFrame, type MemberEntry, type MembersFrame, type SwimFrame
 } from '../../crdt/wire.js'
 import { DEFAULT_PRESENCE_INTERVAL_MS } from '../coord/settings.js'
 import type { Logger } from '../logger.js'
 import { isLivePeer, peerTableGraph, type PeerInfo, type PeerTable } from './peer-table.js'
 import { ClaimAcks } from './claim-acks.js'
-import { PresenceDelta } from './presence-delta.js'
+import { PresenceDelta, type Presence } from './presence-delta.js'
+export type { Presence } from './presence-delta.js'
 import { Prober } from './prober.js'
 import { Suspicions } from './suspicions.js'
 
@@ -34,13 +35,6 @@ export const JOINING_WINDOWS = 3
 /** Addresses carried per announcement (peer exchange). */
 export const MAX_ANNOUNCED_ADDRS = 32
 const MAX_MEMBER_ADDRS = 8
-
-/** Ephemeral data carried by each announcement. */
-export interface Presence {
-  http: string | null
-  beats: AgentBeat[]
-  merger?: boolean
-}
 
 export interface MembershipInit {
   selfId: string
@@ -358,6 +352,8 @@ export class Membership {
     if (!this.running) return
     const peer = this.init.peers.find(peerId)
     if (peer === undefined) return
+    // Already suspect (another's suspicion came first): our failed probe confirms it, published once (Lifeguard).
+    if (peer.status === 'suspect' && this.suspicions.confirm(peerId, peer.incarnation, this.init.selfId)) this.publishMembers([{ node: peerId, status: 'suspect', inc: peer.incarnation }])
     // A member we hold no statement about yet (its announcement never reached us) is suspected at 0.
     if (peer.status !== null && peer.status !== 'alive') return
     this.state(peerId, { status: 'suspect', incarnation: peer.incarnation }, Date.now(), true, this.init.selfId)

@@ -7,6 +7,13 @@ import type { AgentBeat } from '../../crdt/wire.js'
  */
 export const DEFAULT_NEIGHBOURS_SETTLE_MS = 3000
 
+/** Ephemeral data carried by each announcement, as the node supplies it. */
+export interface Presence {
+  http: string | null
+  beats: AgentBeat[]
+  merger?: boolean
+}
+
 /** What a node says about itself in an announcement, besides its heads and incarnation. */
 export interface OwnPresence {
   http: string | null

@@ -51,10 +51,12 @@ export class Suspicions {
     this.byMember.set(member, { incarnation, since: now, k: expectedConfirmations(liveNeighbours), suspecters: new Set(by === null ? [] : [by]) })
   }
 
-  /** Another member published the same suspicion: one more confirmation (once per suspecter). */
-  confirm (member: string, incarnation: number, by: string): void {
+  /** A member suspects it too, at the same incarnation: true when that is a new confirmation (counted once per suspecter). */
+  confirm (member: string, incarnation: number, by: string): boolean {
     const s = this.byMember.get(member)
-    if (s !== undefined && s.incarnation === incarnation) s.suspecters.add(by)
+    if (s === undefined || s.incarnation !== incarnation || s.suspecters.has(by)) return false
+    s.suspecters.add(by)
+    return true
   }
 
   /** The member is no longer suspect here (refuted, dead, left). */

@@ -15,8 +15,8 @@ describe('Suspicions: Lifeguard confirmations of a suspect member', () => {
   it('shortens to the shortest timeout once two other members suspect it at the same incarnation, counting each once', () => {
     const s = new Suspicions({ minMs: 1000, maxFactor: 3 })
     s.start('m', 4, 0, 'a', 5)
-    s.confirm('m', 4, 'b')
-    s.confirm('m', 4, 'b')
+    assert.equal(s.confirm('m', 4, 'b'), true, 'a new suspecter')
+    assert.equal(s.confirm('m', 4, 'b'), false, 'the same one again')
     assert.ok((s.timeoutMs('m') as number) > 1000, 'one distinct confirmation is not enough')
     s.confirm('m', 3, 'c')
     assert.ok((s.timeoutMs('m') as number) > 1000, 'a suspicion of an older incarnation does not confirm')
