@@ -45,8 +45,10 @@ describe(`scale: ${NODES} node processes, ${NODES * AGENTS_PER_NODE} agents, a $
     dirs.push(dir)
     const remote = join(dir, 'remote.git')
     await createSharedRemote(remote)
-    // Short lease and liveness, so the killed node's tasks come back within the test's time.
-    const common = ['--executor', 'demo', '--lease', '20', '--liveness', '6', '--term', '15']
+    // 24 node processes share 2 cores here (a twelfth of a core each when all are busy), so the
+    // liveness window and lease are those of an overcommitted VM: stalls of seconds must not read as
+    // deaths. The killed node's tasks still come back within about a minute.
+    const common = ['--executor', 'demo', '--lease', '60', '--liveness', '20', '--term', '30']
     const startOne = async (i: number, bootstrap: string | undefined): Promise<StartedNode> => {
       const repo = join(dir, `repo${i}`)
       await cloneRepo(remote, repo)
@@ -62,10 +64,12 @@ describe(`scale: ${NODES} node processes, ${NODES * AGENTS_PER_NODE} agents, a $
       const batch = Array.from({ length: Math.min(START_BATCH, NODES - i) }, (_, k) => i + k)
       nodes.push(...await Promise.all(batch.map(async (n) => await startOne(n, first.addr))))
     }
+    let lonely = ''
     await waitFor(async () => {
       const hs = await Promise.all(nodes.map(async n => await healthWithin(n.url, 10_000)))
-      return hs.every(h => h !== null && h.peers >= 1)
-    }, `all ${NODES} nodes to answer /health with a peer`, 300_000, 1000)
+      lonely = hs.map((h, i) => h === null ? `node ${i}: no answer` : h.peers < 1 ? `node ${i}: 0 peers` : '').filter(Boolean).join(', ')
+      return lonely === ''
+    }, `all ${NODES} nodes to answer /health with a peer`, 600_000, 1000).catch((err: Error) => { throw new Error(`${err.message} (${lonely})`) })
     const formedMs = Date.now() - t0
     say(`${NODES} nodes up and connected after ${(formedMs / 1000).toFixed(0)} s`)
 
