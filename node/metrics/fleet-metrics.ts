@@ -118,6 +118,20 @@ export class FleetMetrics {
     const registers = [this.registry]
     const name = (n: string): string => METRIC_PREFIX + n
     const s = this.sources
+    // Cumulative values kept by a subsystem: re-set from its source on each scrape, still exposed as counters.
+    const cumulative = <T>(n: string, help: string, labelNames: string[], read: () => T | undefined, values: (t: T) => Array<[Record<string, string>, number]>): void => {
+      new Counter({
+        name: name(n),
+        help,
+        labelNames,
+        registers,
+        collect () {
+          this.reset()
+          const t = read()
+          if (t !== undefined) for (const [labels, v] of values(t)) this.inc(labels, v)
+        }
+      })
+    }
     switch (key) {
       case 'connectedPeers':
         new Gauge({ name: name('connected_peers'), help: 'Fleet peers with an open sync session', registers, collect () { this.set(s.connectedPeers?.() ?? 0) } })
@@ -149,19 +163,8 @@ export class FleetMetrics {
       }
       case 'replication': {
         const stats = (): ReplicationStats | undefined => s.replication?.()
-        // Cumulative values kept by the replicator: re-set on each scrape, still exposed as counters.
         const counter = (n: string, help: string, labelNames: string[], values: (r: ReplicationStats) => Array<[Record<string, string>, number]>): void => {
-          new Counter({
-            name: name(n),
-            help,
-            labelNames,
-            registers,
-            collect () {
-              this.reset()
-              const r = stats()
-              if (r !== undefined) for (const [labels, v] of values(r)) this.inc(labels, v)
-            }
-          })
+          cumulative(n, help, labelNames, stats, values)
         }
         counter('gossip_messages_total', 'Gossip messages received, sent, or dropped as malformed', ['direction'], r => [[{ direction: 'in' }, r.gossipIn], [{ direction: 'out' }, r.gossipOut], [{ direction: 'dropped' }, r.gossipRejected]])
         counter('gossip_sent_bytes_total', 'Bytes of gossip frames published', [], r => [[{}, r.gossipOutBytes]])
@@ -175,38 +178,12 @@ export class FleetMetrics {
       }
       case 'swim':
         new Gauge({ name: name('swim_local_health'), help: 'Lifeguard local-health score: 0 healthy; each point stretches this node\'s probe timeouts and period by one more time (crdt/rules/lifeguard.ts)', registers, collect () { this.set(s.swim?.().health ?? 0) } })
-        new Counter({
-          name: name('swim_probes_total'),
-          help: 'SWIM probe slots by outcome: sent, skipped (the neighbour probed us lately), suspected (no ack directly or through helpers), stalled (our own loop was late: probed again)',
-          labelNames: ['result'],
-          registers,
-          collect () {
-            this.reset()
-            const p = s.swim?.()
-            if (p === undefined) return
-            this.inc({ result: 'sent' }, p.probes)
-            this.inc({ result: 'skipped' }, p.skipped)
-            this.inc({ result: 'suspected' }, p.suspicions)
-            this.inc({ result: 'stalled' }, p.selfSlow)
-          }
-        })
+        cumulative('swim_probes_total', 'SWIM probe slots by outcome: sent, skipped (the neighbour probed us lately), suspected (no ack directly or through helpers), stalled (our own loop was late: probed again)', ['result'],
+          () => s.swim?.(), p => [[{ result: 'sent' }, p.probes], [{ result: 'skipped' }, p.skipped], [{ result: 'suspected' }, p.suspicions], [{ result: 'stalled' }, p.selfSlow]])
         break
       case 'claimAcks':
-        new Counter({
-          name: name('claim_acks_total'),
-          help: 'Claim acknowledgements sent: direct (to a neighbour claimant), relayed (frames handing acks one hop on), broadcast (an announcement: no known path), dropped (relayed acks with no path or past the hop limit)',
-          labelNames: ['path'],
-          registers,
-          collect () {
-            this.reset()
-            const a = s.claimAcks?.()
-            if (a === undefined) return
-            this.inc({ path: 'direct' }, a.direct)
-            this.inc({ path: 'relayed' }, a.relayFrames)
-            this.inc({ path: 'broadcast' }, a.broadcasts)
-            this.inc({ path: 'dropped' }, a.dropped)
-          }
-        })
+        cumulative('claim_acks_total', 'Claim acknowledgements sent: direct (to a neighbour claimant), relayed (frames handing acks one hop on), broadcast (an announcement: no known path), dropped (relayed acks with no path or past the hop limit)', ['path'],
+          () => s.claimAcks?.(), a => [[{ path: 'direct' }, a.direct], [{ path: 'relayed' }, a.relayFrames], [{ path: 'broadcast' }, a.broadcasts], [{ path: 'dropped' }, a.dropped]])
         break
       case 'materializationRepairs':
         new Counter({
