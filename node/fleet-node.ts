@@ -157,11 +157,11 @@ export class FleetNode {
       // Presence announcements carry this node's agent heartbeats; called only once started, after services exist.
       presence: () => ({ http: httpUrl, beats: services.agents.localBeats(), merger: init.work !== undefined })
     })
-    // What the dialer may trim needs the peer's live announced neighbours (membership knows them).
-    const liveNeighboursOf = (id: string): string[] => (replicator.peers.find(id)?.nbrs ?? []).filter(n => replicator.peers.isLive(n))
-    const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap, neighboursOf: liveNeighboursOf, isLive: (id) => replicator.peers.isLive(id), ...(init.maxPeers === undefined ? {} : { maxPeers: init.maxPeers }) })
     const livePeers = (): PeerInfo[] => replicator.peers.live()
     const isLive = (id: string): boolean => replicator.peers.isLive(id)
+    // What the dialer may trim needs the peer's live announced neighbours (membership knows them).
+    const liveNeighboursOf = (id: string): string[] => (replicator.peers.find(id)?.nbrs ?? []).filter(isLive)
+    const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap, neighboursOf: liveNeighboursOf, isLive, ...(init.maxPeers === undefined ? {} : { maxPeers: init.maxPeers }) })
     const services = createServices({ store, nodeId: peerId, settings, livePeers })
     const events = new EventBus()
     const metrics = new FleetMetrics({ events, sources: nodeMetricsSources({ store, replicator, taskCounts: () => services.projection.get().tasks.counts.byStatus, mergeQueueCounts: () => services.mergeQueue.countsByState() }) })
