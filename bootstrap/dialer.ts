@@ -302,9 +302,8 @@ export class PeerDialer {
    * room); the rest, and all of them otherwise, in random order.
    */
   private shuffled (due: Array<[string, Target]>, joining: boolean): Array<[string, Target]> {
-    const first = due.filter(([, t]) => t.bootstrap)
-    const rest = due.filter(([, t]) => !t.bootstrap)
-    const mixed = joining ? rest : [...first.splice(0), ...rest]
+    const first = joining ? due.filter(([, t]) => t.bootstrap) : []
+    const mixed = joining ? due.filter(([, t]) => !t.bootstrap) : [...due]
     for (let i = mixed.length - 1; i > 0; i--) {
       const j = Math.floor(this.random() * (i + 1)) % (i + 1)
       const x = mixed[i] as [string, Target]
