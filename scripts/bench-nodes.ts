@@ -1,6 +1,6 @@
 import '../node/polyfill.js'
 import { prepareStorm, runClaimStorm } from './lib/claim-storm.js'
-import { liveMemberIds, metricSum } from './lib/metrics.js'
+import { liveMemberIds } from './lib/metrics.js'
 import { killAll, killNode, removeDir, startNode, stopNode, type StartedNode } from './lib/node-process.js'
 import { readSse } from './lib/sse.js'
 import { cpuMs, machineLine, percentile } from './lib/stats.js'
@@ -9,8 +9,8 @@ import { waitFor } from './lib/wait.js'
 /**
  * bench:nodes — per-node cost as the cluster grows (issue 12). For each size N (BENCH_SIZES,
  * default 4,8,16,32), one run: start N nodes on 127.0.0.1 bootstrapped from node 1 and wait until
- * every node sees every other as a live member (formed); then, with nothing happening for
- * BENCH_IDLE_S (default 20) seconds, each node's CPU (user + system, from /proc) and the protocol
+ * every node sees every other as a live member (formed); then, after BENCH_SETTLE_S (default 30)
+ * seconds and with nothing happening for BENCH_IDLE_S (default 20) seconds, each node's CPU (user + system, from /proc) and the protocol
  * messages it received (gossip frames and every frame of its sync streams: sync, heads, SWIM probes,
  * acks and member lists); one write until every node holds it (write spread, seen on each node's
  * event stream); BENCH_CLAIMS (default 20) claims made through the HTTP API by BENCH_CLAIM_AGENTS
@@ -29,6 +29,8 @@ import { waitFor } from './lib/wait.js'
  */
 const SIZES = (process.env.BENCH_SIZES ?? '4,8,16,32').split(',').map(Number)
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 20)
+/** Seconds between formation and the idle window (BENCH_SETTLE_S). */
+const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 30)
 const CLAIMS = Number(process.env.BENCH_CLAIMS ?? 20)
 const CLAIM_AGENTS = Number(process.env.BENCH_CLAIM_AGENTS ?? 4)
 const START_BATCH = 2
@@ -67,20 +69,42 @@ async function get<T> (url: string): Promise<T> {
   return await res.json() as T
 }
 
-/** fleet_net_frames_total{direction="in"} by "protocol kind" (empty for a build without it). */
-async function framesIn (n: StartedNode): Promise<Record<string, number>> {
-  const text = await (await fetch(n.url + '/metrics')).text()
-  const out: Record<string, number> = {}
-  for (const l of text.split('\n')) {
-    const m = /^fleet_net_frames_total\{direction="in",protocol="([^"]+)",kind="([^"]+)"\} (\S+)$/.exec(l)
-    if (m !== null) out[`${m[1] as string} ${m[2] as string}`] = Number(m[3])
-  }
-  return out
+/** A sum of the samples whose line starts with `prefix`, in a /metrics text. */
+function sumOf (text: string, prefix: string): number {
+  let sum = 0
+  for (const l of text.split('\n')) if (l.startsWith(prefix)) sum += Number(l.slice(l.lastIndexOf(' ') + 1))
+  return sum
 }
 
-/** Gossip frames received plus every frame received on sync streams (SWIM included): what both builds count. */
-async function messagesIn (n: StartedNode): Promise<number> {
-  return await metricSum(n.url, 'fleet_gossip_messages_total{direction="in"}') + await metricSum(n.url, 'fleet_sync_messages_total{direction="in"}')
+/** One node's counters at one moment: CPU, messages received, frames received by kind. */
+interface Sample {
+  /** performance.now() when the CPU was read. */
+  at: number
+  cpuMs: number
+  /** Gossip frames received plus every frame received on sync streams (SWIM included): what both builds count. */
+  msgsIn: number
+  /** fleet_net_frames_total{direction="in"} by "protocol kind" (empty for a build without it). */
+  kinds: Record<string, number>
+}
+
+/**
+ * Samples a node with one /metrics scrape, taken outside the window: before the CPU read at its
+ * start, after it at its end, so serving the scrape is not counted as idle CPU. Each node's rates
+ * are over its own span (scraping 32 loaded nodes one after another takes seconds).
+ */
+async function sample (n: StartedNode, end: boolean): Promise<Sample> {
+  const scrape = async (): Promise<string> => await (await fetch(n.url + '/metrics')).text()
+  const text = end ? '' : await scrape()
+  const cpu = await cpuMs(n.proc.pid as number)
+  const at = performance.now()
+  const t = end ? await scrape() : text
+  const kinds: Record<string, number> = {}
+  for (const l of t.split('\n')) {
+    const m = /^fleet_net_frames_total\{direction="in",protocol="([^"]+)",kind="([^"]+)"\} (\S+)$/.exec(l)
+    if (m !== null) kinds[`${m[1] as string} ${m[2] as string}`] = Number(m[3])
+  }
+  const msgsIn = sumOf(t, 'fleet_gossip_messages_total{direction="in"}') + sumOf(t, 'fleet_sync_messages_total{direction="in"}')
+  return { at, cpuMs: cpu, msgsIn, kinds }
 }
 
 async function leaderOf (n: StartedNode): Promise<string | null> {
@@ -200,21 +224,19 @@ async function runSize (n: number): Promise<Row> {
     }, `all ${n} nodes to see each other`, FORM_TIMEOUT_MS, 1000)
     const formS = (performance.now() - t0) / 1000
 
-    const cpu0 = await Promise.all(nodes.map(async x => await cpuMs(x.proc.pid as number)))
-    const in0 = await Promise.all(nodes.map(messagesIn))
-    const k0 = await Promise.all(nodes.map(framesIn))
-    const w0 = performance.now()
+    // A just-formed cluster is still settling (the last joiners push-pull member lists every round
+    // for their first windows, inbound connections are trimmed, changed neighbour sets announced).
+    await new Promise(resolve => setTimeout(resolve, SETTLE_S * 1000))
+    const s0 = await Promise.all(nodes.map(async x => await sample(x, false)))
     await new Promise(resolve => setTimeout(resolve, IDLE_S * 1000))
-    const wall = performance.now() - w0
-    const cpu1 = await Promise.all(nodes.map(async x => await cpuMs(x.proc.pid as number)))
-    const in1 = await Promise.all(nodes.map(messagesIn))
-    const k1 = await Promise.all(nodes.map(framesIn))
+    const s1 = await Promise.all(nodes.map(async x => await sample(x, true)))
     const load = await loadAverage()
-    const pct = cpu1.map((c, i) => 100 * (c - (cpu0[i] as number)) / wall)
-    const msgs = in1.map((c, i) => (c - (in0[i] as number)) / (wall / 1000))
+    const spanS = (i: number): number => ((s1[i] as Sample).at - (s0[i] as Sample).at) / 1000
+    const pct = s1.map((s, i) => 100 * (s.cpuMs - (s0[i] as Sample).cpuMs) / 1000 / spanS(i))
+    const msgs = s1.map((s, i) => (s.msgsIn - (s0[i] as Sample).msgsIn) / spanS(i))
     const kinds: Record<string, number> = {}
-    for (const [i, k] of k1.entries()) {
-      for (const [key, v] of Object.entries(k)) kinds[key] = (kinds[key] ?? 0) + (v - (k0[i]?.[key] ?? 0)) / (wall / 1000) / n
+    for (const [i, s] of s1.entries()) {
+      for (const [key, v] of Object.entries(s.kinds)) kinds[key] = (kinds[key] ?? 0) + (v - ((s0[i] as Sample).kinds[key] ?? 0)) / spanS(i) / n
     }
     // Progress on stderr: a long row that is cut short still leaves its formation and idle figures.
     process.stderr.write(`bench:nodes: ${n} nodes formed in ${formS.toFixed(1)} s; idle CPU ${(pct.reduce((a, b) => a + b, 0) / n).toFixed(1)} %/node (max ${Math.max(...pct).toFixed(1)}), ${(msgs.reduce((a, b) => a + b, 0) / n).toFixed(1)} msgs in/s/node; load ${load}; ${JSON.stringify(kinds)}\n`)
