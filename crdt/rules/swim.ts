@@ -24,8 +24,8 @@ import { requirePositive } from './errors.js'
  * - A node that restarts starts at a fresh incarnation (the wall clock at start, above any it used
  *   before unless the clock went back, and then it refutes the old dead record as above), so its
  *   alive statement supersedes the dead one and it rejoins.
- * Detection bound (see `detectionBoundMs`): a crashed node has at least one neighbour, which probes
- * it within 1 + PROBE_BACK_ROUNDS probe rounds, suspects it after the direct and indirect
+ * Detection bound (see `detectionBoundMs`): a crashed node has at least one neighbour watching it
+ * (`probeTargets`), which probes it within 1 + PROBE_BACK_ROUNDS probe rounds, suspects it after the direct and indirect
  * timeouts, and everyone holds it dead after the suspicion timeout plus the time gossip takes to
  * cross the overlay. Lifeguard (crdt/rules/lifeguard.ts) lengthens a suspicion that no other
  * neighbour confirms, and the timeouts of a node that finds itself slow; the bound holds for
@@ -97,7 +97,7 @@ export function initialIncarnation (now: number): number {
 
 /** Timing of the failure detector for one liveness window. */
 export interface SwimTiming {
-  /** Every neighbour is probed once per round (probes are spread over the round). */
+  /** A node pings each of its probe targets once per round (probes are spread over the round). */
   roundMs: number
   /** A probe unanswered this long goes to k other neighbours as indirect probes. */
   probeTimeoutMs: number
@@ -114,9 +114,9 @@ export const DEFAULT_INDIRECT_PROBES = 3
 export const MIN_PROBE_TIMEOUT_MS = 200
 
 /**
- * A neighbour that probed us within this many rounds is not probed back (node/net/prober.ts): its
- * ping showed it alive as well as an ack would. A little over one round, so two neighbours whose
- * probe slots fall in step still settle on probes one way despite timer jitter.
+ * A neighbour that pinged us every round and has not for this many rounds gets one probe from us
+ * (node/net/prober.ts): it may have crashed. A little over one round, so timer jitter alone rarely
+ * sets it off.
  */
 export const PROBE_BACK_ROUNDS = 1.25
 
@@ -141,8 +141,8 @@ export function swimTimingFor (livenessMs: number): SwimTiming {
 
 /**
  * How long after a crash every node holds the member dead, at most, once its suspicion is
- * confirmed: the first probe of it comes within 1 + PROBE_BACK_ROUNDS rounds (every neighbour of
- * it probes it once per round, or was probed by it lately), the direct and indirect timeouts pass,
+ * confirmed: the first probe of it comes within 1 + PROBE_BACK_ROUNDS rounds (a neighbour it
+ * pinged every round probes it once the pings stop: `probeTargets`), the direct and indirect timeouts pass,
  * the suspicion spreads (one gossip crossing), its timeout runs out, and the dead statement spreads
  * (another crossing). `gossipMs` bounds one crossing of the overlay.
  */
@@ -151,9 +151,50 @@ export function detectionBoundMs (t: SwimTiming, gossipMs: number): number {
 }
 
 /**
+ * Neighbours a node pings every round on its own: its probe targets. memberlist probes one member
+ * per period; a few fixed targets keep a member watched by several neighbours (the ones it pings,
+ * and those that chose it) while the frames per node stay constant instead of growing with the
+ * node's degree (every neighbour once per round was 2 x degree probe frames per node per round).
+ */
+export const DEFAULT_PROBE_TARGETS = 2
+
+/**
+ * A node's probe targets among its neighbours: the k that rank first by a hash of the pair, so
+ * the choice is stable while the neighbours stay (a watcher sees a ping every round), spreads the
+ * nodes chosen evenly (each node is chosen by about k others, not the bootstrap node by all), and
+ * changes by at most the arrivals and departures of neighbours.
+ *
+ * Why detection keeps its bound (detectionBoundMs): a member X with a neighbour pings min(k, deg)
+ * targets every round. Each target notes X's pings; once none came for PROBE_BACK_ROUNDS rounds, it
+ * probes X itself (node/net/prober.ts), and a crashed X does not answer: so the first failed probe
+ * of a crashed member comes within 1 + PROBE_BACK_ROUNDS rounds, as when every neighbour probed it.
+ * A target that was just chosen (before X's first ping to it) is not yet a watcher, so X's other
+ * targets and the nodes that target X cover it meanwhile; a crash that closes X's connections is
+ * noticed at once by every neighbour (Prober.lost).
+ */
+export function probeTargets (selfId: string, neighbours: Iterable<string>, k: number): string[] {
+  const ranked: Array<[number, string]> = []
+  for (const n of neighbours) ranked.push([pairRank(selfId, n), n])
+  ranked.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1))
+  return ranked.slice(0, Math.max(0, k)).map(r => r[1])
+}
+
+/** FNV-1a (32 bits) of "a|b": a rank that differs per pair and direction, the same on every run. */
+function pairRank (a: string, b: string): number {
+  let h = 0x811c9dc5
+  const s = `${a}|${b}`
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h
+}
+
+/**
  * Round-robin over the neighbours in a random order, reshuffled each round (memberlist's scheme):
  * each neighbour is probed once per round, and probes of one member by its several neighbours
- * are spread out rather than synchronised.
+ * are spread out rather than synchronised. Used while a node's own health is impaired (it then
+ * probes every neighbour itself, Lifeguard).
  */
 export class ProbeOrder {
   private order: string[] = []

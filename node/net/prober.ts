@@ -1,21 +1,22 @@
 import { HEALTH_DELTA, nextHealth, scaledByHealth } from '../../crdt/rules/lifeguard.js'
-import { pickHelpers, PROBE_BACK_ROUNDS, ProbeOrder, type SwimTiming } from '../../crdt/rules/swim.js'
+import { DEFAULT_PROBE_TARGETS, pickHelpers, PROBE_BACK_ROUNDS, ProbeOrder, probeTargets, type SwimTiming } from '../../crdt/rules/swim.js'
 import type { SwimFrame } from '../../crdt/wire.js'
 
 /**
  * The SWIM failure detector's I/O (the rules are crdt/rules/swim.ts): spread over each round, one
- * probe at a time goes to the next neighbour (so every neighbour is probed once per round and a
- * node sends deg/round probes per second, whatever the cluster size). A probe unanswered within
- * the probe timeout goes as ping-req to k other neighbours, which probe the member over their own
- * channel and relay its ack; still nothing after the indirect timeout, and the member is
- * reported suspect. Probes and acks carry the sender's heads (anti-entropy).
+ * ping at a time goes to the next of the node's few probe targets (`probeTargets`: a stable choice
+ * of k neighbours), so a node sends k pings per round whatever its degree and the cluster's size.
+ * A neighbour that pinged us every round and stopped gets one probe from us (it may have crashed).
+ * A probe unanswered within the probe timeout goes as ping-req to other neighbours, which probe
+ * the member over their own channel and relay its ack; still nothing after the indirect timeout,
+ * and the member is reported suspect. Probes and acks carry the sender's heads (anti-entropy).
  *
  * Lifeguard's local health (crdt/rules/lifeguard.ts): failed probes, refuted suspicions of
  * ourselves and stalled timers raise a score; acks in time lower it. The probe period and both
  * timeouts are scaled by (score + 1), so a node that is the slow one probes less and waits longer
- * instead of suspecting members whose acks it reads late.
+ * instead of suspecting members whose acks it reads late; while the score is up it probes every
+ * neighbour itself, and their acks in time are what restore it.
  */
-
 export interface ProberInit {
   selfId: string
   timing: SwimTiming
@@ -23,6 +24,8 @@ export interface ProberInit {
   neighbours: () => ReadonlySet<string>
   /** The neighbours a member announced (ping-req goes to ours among them first); default none known. */
   neighboursOf?: (member: string) => readonly string[]
+  /** Neighbours pinged every round (default DEFAULT_PROBE_TARGETS). */
+  targets?: number
   /** Sends a frame to a neighbour; false if there is no channel to it. */
   send: (peer: string, frame: SwimFrame) => boolean
   heads: () => string[]
@@ -33,8 +36,8 @@ export interface ProberInit {
   random?: () => number
 }
 
-/** Counters: probes sent, probes skipped (the neighbour probed us lately), indirect rounds, suspicions raised, nacks, suspicions put off because we were stalled. */
-export interface ProberStats { probes: number, skipped: number, indirect: number, suspicions: number, nacks: number, selfSlow: number }
+/** Counters: probes sent, of them checks of a neighbour whose pings stopped, indirect rounds, suspicions raised, nacks, suspicions put off because we were stalled. */
+export interface ProberStats { probes: number, checks: number, indirect: number, suspicions: number, nacks: number, selfSlow: number }
 
 interface Pending {
   target: string
@@ -50,12 +53,15 @@ export class Prober {
   private readonly order: ProbeOrder
   private readonly random: () => number
   private readonly pending = new Map<number, Pending>()
-  /** When each neighbour last probed us: its ping proves it alive as well as its ack would. */
+  /** When each neighbour that pings us last did: we watch it (its pings proving it alive as acks would). */
   private readonly pingedAt = new Map<string, number>()
+  private readonly targets: number
+  /** Position in the current targets (a fixed order: each target's pings come a round apart). */
+  private cursor = 0
   private seq = 1
   private timer: NodeJS.Timeout | null = null
   private running = false
-  readonly stats: ProberStats = { probes: 0, skipped: 0, indirect: 0, suspicions: 0, nacks: 0, selfSlow: 0 }
+  readonly stats: ProberStats = { probes: 0, checks: 0, indirect: 0, suspicions: 0, nacks: 0, selfSlow: 0 }
   /** Lifeguard's local-health score: 0 healthy, up to DEFAULT_MAX_LOCAL_HEALTH. */
   private score = 0
 
@@ -63,6 +69,7 @@ export class Prober {
     this.init = init
     this.random = init.random ?? Math.random
     this.order = new ProbeOrder(this.random)
+    this.targets = init.targets ?? DEFAULT_PROBE_TARGETS
   }
 
   start (): void {
@@ -96,33 +103,45 @@ export class Prober {
     return scaledByHealth(this.init.timing.indirectTimeoutMs, this.score)
   }
 
-  /** The next probe comes a round's share later: round / number of neighbours, scaled by local health. */
+  /**
+   * The next probe comes a round's share later: round / number of targets (all neighbours while
+   * our health is impaired), the round scaled by local health.
+   */
   private schedule (): void {
     if (!this.running) return
-    const n = Math.max(1, this.init.neighbours().size)
+    const n = Math.max(1, this.score === 0 ? Math.min(this.targets, this.init.neighbours().size) : this.init.neighbours().size)
     this.timer = setTimeout(() => {
       this.timer = null
-      this.probeNext()
+      this.tick(Date.now())
       this.schedule()
     }, Math.max(10, Math.floor(scaledByHealth(this.init.timing.roundMs, this.score) / n)))
   }
 
   /**
-   * Probes the next neighbour, unless it probed us within the last PROBE_BACK_ROUNDS rounds: its
-   * ping was as good a sign of life as an ack, so each pair of neighbours settles on probes one way
-   * (half the frames), and a neighbour that stops probing us is probed by us soon after
-   * (swimTimingFor counts those rounds in the detection bound). Not while our own health is
-   * impaired: then we probe everyone ourselves, and their acks in time are what restore it.
+   * One probe slot: first a probe of each watched neighbour whose pings stopped for
+   * PROBE_BACK_ROUNDS rounds (once: a neighbour that chose other targets answers it and is no
+   * longer watched; a crashed one does not), then a ping to the next target. While our health is
+   * impaired, the next of all neighbours instead.
    */
-  private probeNext (): void {
-    const target = this.order.next(this.init.neighbours())
-    if (target === null) return
-    const pinged = this.pingedAt.get(target)
-    if (this.score === 0 && pinged !== undefined && Date.now() - pinged < PROBE_BACK_ROUNDS * this.init.timing.roundMs) {
-      this.stats.skipped++
+  private tick (now: number): void {
+    const neighbours = this.init.neighbours()
+    const targets = probeTargets(this.init.selfId, neighbours, this.targets)
+    const lapse = PROBE_BACK_ROUNDS * this.init.timing.roundMs
+    for (const [peer, at] of this.pingedAt) {
+      if (now - at < lapse) continue
+      this.pingedAt.delete(peer)
+      // A target of ours gets its ping this round anyway.
+      if (!neighbours.has(peer) || targets.includes(peer)) continue
+      this.stats.checks++
+      this.probe(peer)
+    }
+    if (this.score > 0) {
+      const target = this.order.next(neighbours)
+      if (target !== null) this.probe(target)
       return
     }
-    this.probe(target)
+    if (targets.length === 0) return
+    this.probe(targets[this.cursor++ % targets.length] as string)
   }
 
   /** Probes a member directly now; on silence, indirectly; then reports it suspect. */

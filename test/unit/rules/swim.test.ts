@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {
-  applyStatement, detectionBoundMs, expireSuspicion, initialIncarnation, isLiveStatus, pickHelpers, pickRandom, ProbeOrder, refute,
+  applyStatement, detectionBoundMs, expireSuspicion, initialIncarnation, isLiveStatus, pickHelpers, pickRandom, ProbeOrder, probeTargets, refute,
   supersedes, swimTimingFor, type MemberRecord, type MemberState
 } from '../../../crdt/rules/swim.js'
 import { InvalidRuleOptionError } from '../../../crdt/rules/errors.js'
@@ -97,6 +97,28 @@ describe('rules/swim: the member state machine', () => {
     assert.ok(!round3.includes('a'))
     assert.equal(new ProbeOrder().next(new Set()), null)
     assert.deepEqual(pickRandom(['x', 'y', 'z'], 5, mulberry32(1), 'y').sort(), ['x', 'z'])
+  })
+
+  it('chooses k probe targets per node: stable as neighbours come and go, and spread so each node is chosen by about k', () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `12D3KooWnode${i}`)
+    const chosen = new Map<string, number>()
+    for (const self of ids) {
+      const nbrs = ids.filter(x => x !== self)
+      const t = probeTargets(self, nbrs, 2)
+      assert.equal(t.length, 2)
+      assert.deepEqual(probeTargets(self, [...nbrs].reverse(), 2), t, 'the same whatever the order of the neighbours')
+      // A neighbour that is not a target leaving changes nothing; a target leaving is replaced by the next.
+      const other = nbrs.find(x => !t.includes(x)) as string
+      assert.deepEqual(probeTargets(self, nbrs.filter(x => x !== other), 2), t)
+      const rest = probeTargets(self, nbrs.filter(x => x !== t[0]), 2)
+      assert.equal(rest[0], t[1])
+      for (const x of t) chosen.set(x, (chosen.get(x) ?? 0) + 1)
+    }
+    // Not everyone picking the same few (as "the smallest ids" would): no node is chosen by more than a quarter.
+    assert.ok(Math.max(...chosen.values()) <= 10, `most choices of one node: ${Math.max(...chosen.values())} of 80`)
+    assert.ok(chosen.size >= 20, `${chosen.size} of 40 nodes chosen by someone`)
+    assert.deepEqual(probeTargets('a', ['b'], 2), ['b'], 'fewer neighbours than k: all of them')
+    assert.deepEqual(probeTargets('a', [], 2), [])
   })
 
   it('asks neighbours that are linked to the probed member for indirect probes first, and still k of them', () => {
