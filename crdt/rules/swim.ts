@@ -165,8 +165,9 @@ export const DEFAULT_PROBE_TARGETS = 2
  * changes by at most the arrivals and departures of neighbours.
  *
  * Why detection keeps its bound (detectionBoundMs): a member X with a neighbour pings min(k, deg)
- * targets every round. Each target notes X's pings; once none came for PROBE_BACK_ROUNDS rounds, it
- * probes X itself (node/net/prober.ts), and a crashed X does not answer: so the first failed probe
+ * targets every round. Each target notes X's pings (from the second on: one ping alone may be a
+ * check or a helper's probe); once none came for PROBE_BACK_ROUNDS rounds, it probes X itself
+ * (node/net/prober.ts), and a crashed X does not answer: so the first failed probe
  * of a crashed member comes within 1 + PROBE_BACK_ROUNDS rounds, as when every neighbour probed it.
  * A target that was just chosen (before X's first ping to it) is not yet a watcher, so X's other
  * targets and the nodes that target X cover it meanwhile; a crash that closes X's connections is
@@ -188,32 +189,6 @@ function pairRank (a: string, b: string): number {
     h = Math.imul(h, 0x01000193) >>> 0
   }
   return h
-}
-
-/**
- * Round-robin over the neighbours in a random order, reshuffled each round (memberlist's scheme):
- * each neighbour is probed once per round, and probes of one member by its several neighbours
- * are spread out rather than synchronised. Used while a node's own health is impaired (it then
- * probes every neighbour itself, Lifeguard).
- */
-export class ProbeOrder {
-  private order: string[] = []
-  private at = 0
-
-  constructor (private readonly random: () => number = Math.random) {}
-
-  /** The next neighbour to probe, or null with none. Neighbours gone since the shuffle are skipped. */
-  next (neighbours: ReadonlySet<string>): string | null {
-    for (let tries = 0; tries < 2; tries++) {
-      while (this.at < this.order.length) {
-        const id = this.order[this.at++] as string
-        if (neighbours.has(id)) return id
-      }
-      this.order = shuffle([...neighbours], this.random)
-      this.at = 0
-    }
-    return null
-  }
 }
 
 /**

@@ -188,9 +188,10 @@ export class Membership {
     if (!this.running) return
     const p = this.init.presence()
     const own = { http: p.http, addrs: this.init.addresses().slice(0, MAX_ANNOUNCED_ADDRS), merger: p.merger === true, nbrs: this.ownNeighbours(), beats: p.beats }
-    const beats = this.delta.next(own, full, now)
+    const heads = this.init.store.heads()
+    const beats = this.delta.next(own, full, now, heads)
     if (beats === null) return
-    this.init.publish({ v: WIRE_VERSION, t: 'announce', node: this.init.selfId, heads: this.init.store.heads(), at: now, ...own, beats, inc: this.incarnation })
+    this.init.publish({ v: WIRE_VERSION, t: 'announce', node: this.init.selfId, heads, at: now, ...own, beats, inc: this.incarnation })
   }
 
   private ownNeighbours (): string[] {
@@ -322,8 +323,14 @@ export class Membership {
     peer.incarnation = next.incarnation
     peer.statusSince = next.since
     // Who could confirm: the live members holding a session with it, as it announced them.
-    if (next.status === 'suspect') this.suspicions.start(node, next.incarnation, now, by, this.init.peers.countLive(peer.nbrs, this.init.selfId))
-    else this.suspicions.end(node)
+    if (next.status === 'suspect') {
+      this.suspicions.start(node, next.incarnation, now, by, this.init.peers.countLive(peer.nbrs, this.init.selfId))
+      // Another's suspicion of a neighbour of ours: probe it now, so that a failure is confirmed
+      // (Lifeguard shortens the suspicion) by neighbours that do not otherwise ping it each round.
+      if (by !== this.init.selfId && this.init.neighbours().has(node)) this.prober.probe(node)
+    } else {
+      this.suspicions.end(node)
+    }
     if (next.status !== 'alive') this.init.logger.info({ peer: node, status: next.status, incarnation: next.incarnation }, 'member status changed')
     if (spread) this.publishMembers([{ node, status: next.status, inc: next.incarnation }])
     if (wasLive !== isLiveStatus(next.status)) {

@@ -7,6 +7,15 @@ import type { AgentBeat } from '../../crdt/wire.js'
  */
 export const DEFAULT_NEIGHBOURS_SETTLE_MS = 3000
 
+/**
+ * Heads that changed are announced at most this often (and with any other announcement). A
+ * member's heads otherwise reach only the neighbours it pings or that ping it (crdt/rules/swim.ts
+ * probeTargets) and, when it writes, everyone with its change; but every node judges every live
+ * member by the heads it last heard from it (the out-of-sync alert after 60 s, resyncs after
+ * 1.5 s of lacking them). An idle cluster's heads do not change: nothing is sent.
+ */
+export const DEFAULT_HEADS_ANNOUNCE_MS = 10_000
+
 /** Ephemeral data carried by each announcement, as the node supplies it. */
 export interface Presence {
   http: string | null
@@ -34,11 +43,13 @@ export class PresenceDelta {
   private seenNbrs = ''
   private seenNbrsSince = 0
   private readonly sentBeats = new Map<string, string>()
+  private lastHeads = ''
+  private lastAt = -Infinity
 
-  constructor (private readonly settleMs = DEFAULT_NEIGHBOURS_SETTLE_MS) {}
+  constructor (private readonly settleMs = DEFAULT_NEIGHBOURS_SETTLE_MS, private readonly headsEveryMs = DEFAULT_HEADS_ANNOUNCE_MS) {}
 
   /** The beats to announce now, or null when there is nothing to announce (never null when full). */
-  next (p: OwnPresence, full: boolean, now: number): AgentBeat[] | null {
+  next (p: OwnPresence, full: boolean, now: number, heads: readonly string[] = []): AgentBeat[] | null {
     const presence = JSON.stringify([p.http, p.addrs, p.merger])
     const nbrs = p.nbrs.join(',')
     if (nbrs !== this.seenNbrs) {
@@ -48,7 +59,11 @@ export class PresenceDelta {
     const nbrsDue = nbrs !== this.lastNbrs && now - this.seenNbrsSince >= this.settleMs
     const beatKey = (b: AgentBeat): string => `${b.at}|${b.assignment ?? ''}|${b.status}`
     const changed = p.beats.filter(b => this.sentBeats.get(b.id) !== beatKey(b))
-    if (!full && changed.length === 0 && presence === this.last && !nbrsDue) return null
+    const headsKey = heads.join(',')
+    const headsDue = headsKey !== this.lastHeads && now - this.lastAt >= this.headsEveryMs
+    if (!full && changed.length === 0 && presence === this.last && !nbrsDue && !headsDue) return null
+    this.lastHeads = headsKey
+    this.lastAt = now
     for (const b of p.beats) this.sentBeats.set(b.id, beatKey(b))
     // Agents that left stop being remembered (the map stays the size of this node's agents).
     if (this.sentBeats.size > p.beats.length) {

@@ -1,5 +1,5 @@
 import { HEALTH_DELTA, nextHealth, scaledByHealth } from '../../crdt/rules/lifeguard.js'
-import { DEFAULT_PROBE_TARGETS, pickHelpers, PROBE_BACK_ROUNDS, ProbeOrder, probeTargets, type SwimTiming } from '../../crdt/rules/swim.js'
+import { DEFAULT_PROBE_TARGETS, pickHelpers, PROBE_BACK_ROUNDS, probeTargets, type SwimTiming } from '../../crdt/rules/swim.js'
 import type { SwimFrame } from '../../crdt/wire.js'
 
 /**
@@ -14,8 +14,7 @@ import type { SwimFrame } from '../../crdt/wire.js'
  * Lifeguard's local health (crdt/rules/lifeguard.ts): failed probes, refuted suspicions of
  * ourselves and stalled timers raise a score; acks in time lower it. The probe period and both
  * timeouts are scaled by (score + 1), so a node that is the slow one probes less and waits longer
- * instead of suspecting members whose acks it reads late; while the score is up it probes every
- * neighbour itself, and their acks in time are what restore it.
+ * instead of suspecting members whose acks it reads late; its targets' acks in time restore it.
  */
 export interface ProberInit {
   selfId: string
@@ -50,11 +49,10 @@ interface Pending {
 
 export class Prober {
   private readonly init: ProberInit
-  private readonly order: ProbeOrder
   private readonly random: () => number
   private readonly pending = new Map<number, Pending>()
-  /** When each neighbour that pings us last did: we watch it (its pings proving it alive as acks would). */
-  private readonly pingedAt = new Map<string, number>()
+  /** When each neighbour that pings us last did, and whether it does so regularly: then we watch it (its pings prove it alive as acks would). */
+  private readonly pingedAt = new Map<string, { at: number, regular: boolean }>()
   private readonly targets: number
   /** Position in the current targets (a fixed order: each target's pings come a round apart). */
   private cursor = 0
@@ -68,7 +66,6 @@ export class Prober {
   constructor (init: ProberInit) {
     this.init = init
     this.random = init.random ?? Math.random
-    this.order = new ProbeOrder(this.random)
     this.targets = init.targets ?? DEFAULT_PROBE_TARGETS
   }
 
@@ -103,13 +100,10 @@ export class Prober {
     return scaledByHealth(this.init.timing.indirectTimeoutMs, this.score)
   }
 
-  /**
-   * The next probe comes a round's share later: round / number of targets (all neighbours while
-   * our health is impaired), the round scaled by local health.
-   */
+  /** The next probe comes a round's share later: round / number of targets, the round scaled by local health. */
   private schedule (): void {
     if (!this.running) return
-    const n = Math.max(1, this.score === 0 ? Math.min(this.targets, this.init.neighbours().size) : this.init.neighbours().size)
+    const n = Math.max(1, Math.min(this.targets, this.init.neighbours().size))
     this.timer = setTimeout(() => {
       this.timer = null
       this.tick(Date.now())
@@ -120,25 +114,25 @@ export class Prober {
   /**
    * One probe slot: first a probe of each watched neighbour whose pings stopped for
    * PROBE_BACK_ROUNDS rounds (once: a neighbour that chose other targets answers it and is no
-   * longer watched; a crashed one does not), then a ping to the next target. While our health is
-   * impaired, the next of all neighbours instead.
+   * longer watched; a crashed one does not), then a ping to the next target. A node whose health
+   * is impaired keeps to its targets (their acks in time are what restore it): probing every
+   * neighbour then, as before targets, multiplied the frames of a whole overloaded cluster.
    */
   private tick (now: number): void {
     const neighbours = this.init.neighbours()
     const targets = probeTargets(this.init.selfId, neighbours, this.targets)
     const lapse = PROBE_BACK_ROUNDS * this.init.timing.roundMs
-    for (const [peer, at] of this.pingedAt) {
-      if (now - at < lapse) continue
-      this.pingedAt.delete(peer)
-      // A target of ours gets its ping this round anyway.
-      if (!neighbours.has(peer) || targets.includes(peer)) continue
+    for (const [peer, w] of this.pingedAt) {
+      if (now - w.at < lapse) continue
+      // A target of ours gets its ping this round anyway; a one-off pinger is not watched.
+      if (!w.regular || !neighbours.has(peer) || targets.includes(peer)) {
+        this.pingedAt.delete(peer)
+        continue
+      }
+      // Checked once: a next ping soon after makes it regular again; none, and it is let go.
+      this.pingedAt.set(peer, { at: now, regular: false })
       this.stats.checks++
       this.probe(peer)
-    }
-    if (this.score > 0) {
-      const target = this.order.next(neighbours)
-      if (target !== null) this.probe(target)
-      return
     }
     if (targets.length === 0) return
     this.probe(targets[this.cursor++ % targets.length] as string)
@@ -150,8 +144,12 @@ export class Prober {
     const p: Pending = { target, relay: null, timer: null, retried }
     this.pending.set(seq, p)
     this.stats.probes++
-    const sent = this.init.send(target, { t: 'ping', seq, heads: this.init.heads() })
+    const sent = this.ping(target, seq)
     p.timer = setTimeout(() => { this.indirect(seq, p) }, sent ? this.probeTimeoutMs : 0)
+  }
+
+  private ping (peer: string, seq: number): boolean {
+    return this.init.send(peer, { t: 'ping', seq, heads: this.init.heads() })
   }
 
   /** A neighbour's channel closed: find out through others whether it is gone (not at once suspect: streams get replaced). */
@@ -170,7 +168,7 @@ export class Prober {
     this.stats.indirect++
     for (const h of helpers) this.init.send(h, { t: 'ping-req', seq, target: p.target })
     // Back on a channel meanwhile (a replaced stream): probe it directly once more.
-    if (neighbours.has(p.target)) this.init.send(p.target, { t: 'ping', seq, heads: this.init.heads() })
+    if (neighbours.has(p.target)) this.ping(p.target, seq)
     const wait = this.indirectTimeoutMs
     const due = Date.now() + wait
     p.timer = setTimeout(() => {
@@ -194,11 +192,17 @@ export class Prober {
   /** A SWIM probe frame from a neighbour (member lists are handled by the caller). */
   receive (from: string, frame: SwimFrame): void {
     switch (frame.t) {
-      case 'ping':
-        this.pingedAt.set(from, Date.now())
+      case 'ping': {
+        // Watched once its pings are regular (two within two lapses: it has us as a target). A
+        // one-off ping (another's check of us, a helper's probe) is not: checking it back would
+        // make two nodes check each other forever.
+        const now = Date.now()
+        const prev = this.pingedAt.get(from)
+        this.pingedAt.set(from, { at: now, regular: prev !== undefined && now - prev.at < 2 * PROBE_BACK_ROUNDS * this.init.timing.roundMs })
         this.init.onAlive(from, frame.heads)
         this.init.send(from, { t: 'ack', seq: frame.seq, heads: this.init.heads() })
         return
+      }
       case 'ack': {
         const p = this.pending.get(frame.seq)
         if (p === undefined) {
@@ -225,7 +229,7 @@ export class Prober {
         const seq = this.seq++
         const p: Pending = { target: frame.target, relay: { requester: from, seq: frame.seq }, timer: null, retried: false }
         this.pending.set(seq, p)
-        this.init.send(frame.target, { t: 'ping', seq, heads: this.init.heads() })
+        this.ping(frame.target, seq)
         p.timer = setTimeout(() => { this.pending.delete(seq) }, this.probeTimeoutMs)
         return
       }

@@ -54,6 +54,37 @@ describe('Prober: a few probe targets per node, Lifeguard local health', functio
     }
   })
 
+  it('while the overlay forms and targets change, released targets are checked once, not back and forth forever', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `n${i}`)
+    const t0 = Date.now()
+    // Each node's neighbours grow by ring distance, one step per round, until all are linked.
+    const nbrs = (i: number): Set<string> => {
+      const r = Math.min(6, 1 + Math.floor((Date.now() - t0) / timing.roundMs))
+      return new Set(ids.filter((_, j) => j !== i && Math.min(Math.abs(i - j), 12 - Math.abs(i - j)) <= r))
+    }
+    const probers = new Map<string, Prober>()
+    ids.forEach((id, i) => {
+      probers.set(id, new Prober({
+        selfId: id,
+        timing,
+        neighbours: () => nbrs(i),
+        send: (peer, frame) => { setImmediate(() => probers.get(peer)?.receive(id, frame)); return true },
+        heads: () => [],
+        onAlive: () => {},
+        onSuspect: () => {}
+      }))
+    })
+    running = [...probers.values()]
+    for (const p of running) p.start()
+    const checks = (): number => running.reduce((a, p) => a + p.stats.checks, 0)
+    await waitFor(() => Date.now() - t0 >= 15 * timing.roundMs, 'the overlay formed and 8 rounds more', 10_000, 10)
+    const before = checks()
+    const t1 = Date.now()
+    await waitFor(() => Date.now() - t1 >= 15 * timing.roundMs, '15 rounds', 10_000, 10)
+    // A node that checked a released target and was then checked back by it kept a pair pinging each other each round.
+    assert.ok(checks() - before <= 3, `${checks() - before} checks in 15 rounds of a formed overlay`)
+  })
+
   it('a member that crashes is probed and suspected by the neighbours it pinged, and only it', async () => {
     const ids = Array.from({ length: 10 }, (_, i) => `n${i}`)
     const deaf = new Set<string>()
@@ -83,7 +114,7 @@ describe('Prober: a few probe targets per node, Lifeguard local health', functio
     assert.ok(a.health >= 1, `health score ${a.health} after a failed probe`)
   })
 
-  it('with a raised score, probes its neighbours itself and recovers on their acks in time', async () => {
+  it('with a raised score, recovers on its targets\' acks in time', async () => {
     const nodes = pair(['a', 'b'])
     const a = nodes.get('a')?.prober as Prober
     const b = nodes.get('b')?.prober as Prober
