@@ -93,7 +93,16 @@ interface Sample {
  * are over its own span (scraping 32 loaded nodes one after another takes seconds).
  */
 async function sample (n: StartedNode, end: boolean): Promise<Sample> {
-  const scrape = async (): Promise<string> => await (await fetch(n.url + '/metrics')).text()
+  // A saturated 32-node cluster's node may miss one request: try three times before giving up on the row.
+  const scrape = async (): Promise<string> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await (await fetch(n.url + '/metrics')).text()
+      } catch (err) {
+        if (attempt === 3) throw err
+      }
+    }
+  }
   const text = end ? '' : await scrape()
   const cpu = await cpuMs(n.proc.pid as number)
   const at = performance.now()
