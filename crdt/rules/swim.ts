@@ -25,9 +25,9 @@ import { requirePositive } from './errors.js'
  *   before unless the clock went back, and then it refutes the old dead record as above), so its
  *   alive statement supersedes the dead one and it rejoins.
  * Detection bound (see `detectionBoundMs`): a crashed node has at least one neighbour watching it
- * (`probeTargets`), which probes it within 1 + PROBE_BACK_ROUNDS probe rounds, suspects it after the direct and indirect
- * timeouts, and everyone holds it dead after the suspicion timeout plus the time gossip takes to
- * cross the overlay. Lifeguard (crdt/rules/lifeguard.ts) lengthens a suspicion that no other
+ * (`probeTargets`), which probes it within 1 + PROBE_BACK_ROUNDS probe rounds, suspects it after
+ * the direct and indirect timeouts, and everyone holds it dead after the suspicion timeout plus
+ * the time gossip takes to cross the overlay. Lifeguard (crdt/rules/lifeguard.ts) lengthens a suspicion that no other
  * neighbour confirms, and the timeouts of a node that finds itself slow; the bound holds for
  * confirmed suspicions.
  */
@@ -142,9 +142,9 @@ export function swimTimingFor (livenessMs: number): SwimTiming {
 /**
  * How long after a crash every node holds the member dead, at most, once its suspicion is
  * confirmed: the first probe of it comes within 1 + PROBE_BACK_ROUNDS rounds (a neighbour it
- * pinged every round probes it once the pings stop: `probeTargets`), the direct and indirect timeouts pass,
- * the suspicion spreads (one gossip crossing), its timeout runs out, and the dead statement spreads
- * (another crossing). `gossipMs` bounds one crossing of the overlay.
+ * pinged every round probes it once the pings stop: `probeTargets`), the direct and indirect
+ * timeouts pass, the suspicion spreads (one gossip crossing), its timeout runs out, and the dead
+ * statement spreads (another crossing). `gossipMs` bounds one crossing of the overlay.
  */
 export function detectionBoundMs (t: SwimTiming, gossipMs: number): number {
   return Math.ceil((1 + PROBE_BACK_ROUNDS) * t.roundMs) + t.probeTimeoutMs + t.indirectTimeoutMs + t.suspicionMs + 2 * gossipMs
@@ -167,8 +167,8 @@ export const DEFAULT_PROBE_TARGETS = 2
  * Why detection keeps its bound (detectionBoundMs): a member X with a neighbour pings min(k, deg)
  * targets every round. Each target notes X's pings (from the second on: one ping alone may be a
  * check or a helper's probe); once none came for PROBE_BACK_ROUNDS rounds, it probes X itself
- * (node/net/prober.ts), and a crashed X does not answer: so the first failed probe
- * of a crashed member comes within 1 + PROBE_BACK_ROUNDS rounds, as when every neighbour probed it.
+ * (node/net/prober.ts), and a crashed X does not answer: so the first failed probe of a crashed
+ * member comes within 1 + PROBE_BACK_ROUNDS rounds, as when every neighbour probed it.
  * A target that was just chosen (before X's first ping to it) is not yet a watcher, so X's other
  * targets and the nodes that target X cover it meanwhile; a crash that closes X's connections is
  * noticed at once by every neighbour (Prober.lost).

@@ -16,6 +16,7 @@ import type { SwimFrame } from '../../crdt/wire.js'
  * timeouts are scaled by (score + 1), so a node that is the slow one probes less and waits longer
  * instead of suspecting members whose acks it reads late; its targets' acks in time restore it.
  */
+
 export interface ProberInit {
   selfId: string
   timing: SwimTiming
