@@ -327,7 +327,8 @@ export class Membership {
       this.suspicions.start(node, next.incarnation, now, by, this.init.peers.countLive(peer.nbrs, this.init.selfId))
       // Another's suspicion of a neighbour of ours: probe it now, so that a failure is confirmed
       // (Lifeguard shortens the suspicion) by neighbours that do not otherwise ping it each round.
-      if (by !== this.init.selfId && this.init.neighbours().has(node)) this.prober.probe(node)
+      // Not while we are slow ourselves: our failed probe would be a false confirmation.
+      if (by !== this.init.selfId && this.prober.health === 0 && this.init.neighbours().has(node)) this.prober.probe(node)
     } else {
       this.suspicions.end(node)
     }
