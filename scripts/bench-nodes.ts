@@ -1,6 +1,6 @@
 import '../node/polyfill.js'
 import { prepareStorm, runClaimStorm } from './lib/claim-storm.js'
-import { liveMemberIds } from './lib/metrics.js'
+import { liveMemberIds, sumOfSamples } from './lib/metrics.js'
 import { killAll, killNode, removeDir, startNode, stopNode, type StartedNode } from './lib/node-process.js'
 import { readSse } from './lib/sse.js'
 import { cpuMs, machineLine, percentile } from './lib/stats.js'
@@ -69,13 +69,6 @@ async function get<T> (url: string): Promise<T> {
   return await res.json() as T
 }
 
-/** A sum of the samples whose line starts with `prefix`, in a /metrics text. */
-function sumOf (text: string, prefix: string): number {
-  let sum = 0
-  for (const l of text.split('\n')) if (l.startsWith(prefix)) sum += Number(l.slice(l.lastIndexOf(' ') + 1))
-  return sum
-}
-
 /** One node's counters at one moment: CPU, messages received, frames received by kind. */
 interface Sample {
   /** performance.now() when the CPU was read. */
@@ -103,16 +96,16 @@ async function sample (n: StartedNode, end: boolean): Promise<Sample> {
       }
     }
   }
-  const text = end ? '' : await scrape()
+  const before = end ? undefined : await scrape()
   const cpu = await cpuMs(n.proc.pid as number)
   const at = performance.now()
-  const t = end ? await scrape() : text
+  const t = before ?? await scrape()
   const kinds: Record<string, number> = {}
   for (const l of t.split('\n')) {
     const m = /^fleet_net_frames_total\{direction="in",protocol="([^"]+)",kind="([^"]+)"\} (\S+)$/.exec(l)
     if (m !== null) kinds[`${m[1] as string} ${m[2] as string}`] = Number(m[3])
   }
-  const msgsIn = sumOf(t, 'fleet_gossip_messages_total{direction="in"}') + sumOf(t, 'fleet_sync_messages_total{direction="in"}')
+  const msgsIn = sumOfSamples(t, 'fleet_gossip_messages_total{direction="in"}') + sumOfSamples(t, 'fleet_sync_messages_total{direction="in"}')
   return { at, cpuMs: cpu, msgsIn, kinds }
 }
 

@@ -1,6 +1,10 @@
 /** Sum of the samples in a node's /metrics whose line starts with `prefix` (a name, or a name with labels). */
 export async function metricSum (nodeUrl: string, prefix: string): Promise<number> {
-  const text = await (await fetch(nodeUrl + '/metrics')).text()
+  return sumOfSamples(await (await fetch(nodeUrl + '/metrics')).text(), prefix)
+}
+
+/** The same over a /metrics text already fetched. */
+export function sumOfSamples (text: string, prefix: string): number {
   let sum = 0
   for (const l of text.split('\n')) if (l.startsWith(prefix)) sum += Number(l.slice(l.lastIndexOf(' ') + 1))
   return sum

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
-import type { SwimTiming } from '../../../crdt/rules/swim.js'
+import { PROBE_BACK_ROUNDS, type SwimTiming } from '../../../crdt/rules/swim.js'
 import type { SwimFrame } from '../../../crdt/wire.js'
 import { Prober } from '../../../node/net/prober.js'
 import { waitFor } from '../../../scripts/lib/wait.js'
 
 const timing: SwimTiming = { roundMs: 100, probeTimeoutMs: 30, indirectTimeoutMs: 30, suspicionMs: 200, indirectProbes: 1 }
 
-/** Probers wired to each other in process; `deaf` ones receive nothing (crashed). */
-function pair (ids: string[], deaf = new Set<string>()): Map<string, { prober: Prober, suspected: string[], sent: SwimFrame[], alive: Set<string> }> {
+/** Probers wired to each other in process; `deaf` ones receive nothing (crashed); neighbours default to all the others. */
+function pair (ids: string[], deaf = new Set<string>(), neighbours = (id: string): Set<string> => new Set(ids.filter(x => x !== id))): Map<string, { prober: Prober, suspected: string[], sent: SwimFrame[], alive: Set<string> }> {
   const nodes = new Map<string, { prober: Prober, suspected: string[], sent: SwimFrame[], alive: Set<string> }>()
   for (const id of ids) {
     const suspected: string[] = []
@@ -16,7 +16,7 @@ function pair (ids: string[], deaf = new Set<string>()): Map<string, { prober: P
     const prober = new Prober({
       selfId: id,
       timing,
-      neighbours: () => new Set(ids.filter(x => x !== id)),
+      neighbours: () => neighbours(id),
       send: (peer, frame) => {
         sent.push(frame)
         setImmediate(() => { if (!deaf.has(peer)) nodes.get(peer)?.prober.receive(id, frame) })
@@ -58,23 +58,12 @@ describe('Prober: a few probe targets per node, Lifeguard local health', functio
     const ids = Array.from({ length: 12 }, (_, i) => `n${i}`)
     const t0 = Date.now()
     // Each node's neighbours grow by ring distance, one step per round, until all are linked.
-    const nbrs = (i: number): Set<string> => {
+    const nbrs = (id: string): Set<string> => {
+      const i = ids.indexOf(id)
       const r = Math.min(6, 1 + Math.floor((Date.now() - t0) / timing.roundMs))
       return new Set(ids.filter((_, j) => j !== i && Math.min(Math.abs(i - j), 12 - Math.abs(i - j)) <= r))
     }
-    const probers = new Map<string, Prober>()
-    ids.forEach((id, i) => {
-      probers.set(id, new Prober({
-        selfId: id,
-        timing,
-        neighbours: () => nbrs(i),
-        send: (peer, frame) => { setImmediate(() => probers.get(peer)?.receive(id, frame)); return true },
-        heads: () => [],
-        onAlive: () => {},
-        onSuspect: () => {}
-      }))
-    })
-    running = [...probers.values()]
+    running = [...pair(ids, new Set(), nbrs).values()].map(n => n.prober)
     for (const p of running) p.start()
     const checks = (): number => running.reduce((a, p) => a + p.stats.checks, 0)
     await waitFor(() => Date.now() - t0 >= 15 * timing.roundMs, 'the overlay formed and 8 rounds more', 10_000, 10)
@@ -99,7 +88,7 @@ describe('Prober: a few probe targets per node, Lifeguard local health', functio
     const crashedAt = Date.now()
     await waitFor(() => [...nodes.values()].some(n => n.suspected.includes('n3')), 'a neighbour to suspect the crashed n3', 10_000, 10)
     const took = Date.now() - crashedAt
-    const bound = (1 + 1.25) * timing.roundMs + timing.probeTimeoutMs + timing.indirectTimeoutMs
+    const bound = (1 + PROBE_BACK_ROUNDS) * timing.roundMs + timing.probeTimeoutMs + timing.indirectTimeoutMs
     assert.ok(took <= bound + 300, `suspected ${took} ms after the crash (bound ${bound} ms plus scheduling slack)`)
     const wrong = [...nodes.entries()].filter(([id]) => id !== 'n3').flatMap(([, n]) => n.suspected.filter(s => s !== 'n3'))
     assert.deepEqual(wrong, [], 'no live member suspected')
