@@ -152,29 +152,26 @@ export function detectionBoundMs (t: SwimTiming, gossipMs: number): number {
 
 /**
  * Neighbours a node pings every round on its own: its probe targets. memberlist probes one member
- * per period; a fixed target keeps every member watched (by the neighbour it pings, and by those
- * that chose it) while the frames per node stay constant instead of growing with the node's degree
- * (every neighbour once per round was 2 x degree probe frames per node per round). One, not two:
- * the probe frames were half of an idle node's CPU at 16 nodes, and a second target adds watchers
- * but not detection speed (a suspicion is confirmed by every neighbour probing the suspect at once,
- * node/net/membership.ts).
+ * per period; a few fixed targets keep a member watched by several neighbours (the ones it pings,
+ * and those that chose it) while the frames per node stay constant instead of growing with the
+ * node's degree (every neighbour once per round was 2 x degree probe frames per node per round).
  */
-export const DEFAULT_PROBE_TARGETS = 1
+export const DEFAULT_PROBE_TARGETS = 2
 
 /**
  * A node's probe targets among its neighbours: the k that rank first by a hash of the pair, so
  * the choice is stable while the neighbours stay (a watcher sees a ping every round), spreads the
- * nodes chosen evenly (each node is chosen by about k others on average, not the bootstrap node by
- * all), and changes by at most the arrivals and departures of neighbours.
+ * nodes chosen evenly (each node is chosen by about k others, not the bootstrap node by all), and
+ * changes by at most the arrivals and departures of neighbours.
  *
  * Why detection keeps its bound (detectionBoundMs): a member X with a neighbour pings min(k, deg)
- * targets every round. Each target watches X's pings (from the first when X's announced neighbours
- * make it X's target, else from the second: one ping alone may be a check or a helper's probe);
- * once none came for PROBE_BACK_ROUNDS rounds, it probes X itself (node/net/prober.ts), and a
- * crashed X does not answer: so the first failed probe of a crashed member comes within
- * 1 + PROBE_BACK_ROUNDS rounds, as when every neighbour probed it. When X changes targets, the
- * one it left still watches it until that check: X answers it (alive), or does not (crashed).
- * A crash that closes X's connections is noticed at once by every neighbour (Prober.lost).
+ * targets every round. Each target notes X's pings (from the second on: one ping alone may be a
+ * check or a helper's probe); once none came for PROBE_BACK_ROUNDS rounds, it probes X itself
+ * (node/net/prober.ts), and a crashed X does not answer: so the first failed probe of a crashed
+ * member comes within 1 + PROBE_BACK_ROUNDS rounds, as when every neighbour probed it.
+ * A target that was just chosen (before X's first ping to it) is not yet a watcher, so X's other
+ * targets and the nodes that target X cover it meanwhile; a crash that closes X's connections is
+ * noticed at once by every neighbour (Prober.lost).
  */
 export function probeTargets (selfId: string, neighbours: Iterable<string>, k: number): string[] {
   const ranked: Array<[number, string]> = []

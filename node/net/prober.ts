@@ -139,17 +139,6 @@ export class Prober {
     this.probe(targets[this.cursor++ % targets.length] as string)
   }
 
-  /**
-   * Whether we are one of `member`'s probe targets by the neighbours it announced: then its first
-   * ping is a regular one, and a member that hangs just after choosing us is still watched (with
-   * one target per node, nobody else may be). Announced neighbours can be stale; the two-pings rule
-   * covers that, and a wrong guess costs one check.
-   */
-  private targetOf (member: string): boolean {
-    const theirs = this.init.neighboursOf?.(member) ?? []
-    return theirs.includes(this.init.selfId) && probeTargets(member, theirs, this.targets).includes(this.init.selfId)
-  }
-
   /** Probes a member directly now; on silence, indirectly; then reports it suspect. */
   probe (target: string, retried = false): void {
     const seq = this.seq++
@@ -205,14 +194,12 @@ export class Prober {
   receive (from: string, frame: SwimFrame): void {
     switch (frame.t) {
       case 'ping': {
-        // Watched once its pings are regular: from the first one when its announced neighbours
-        // make us one of its targets, else from two within two lapses. A one-off ping (another's
-        // check of us, a helper's probe) is not: checking it back would make two nodes check each
-        // other forever.
+        // Watched once its pings are regular (two within two lapses: it has us as a target). A
+        // one-off ping (another's check of us, a helper's probe) is not: checking it back would
+        // make two nodes check each other forever.
         const now = Date.now()
         const prev = this.pingedAt.get(from)
-        const regular = (prev !== undefined && now - prev.at < 2 * PROBE_BACK_ROUNDS * this.init.timing.roundMs) || this.targetOf(from)
-        this.pingedAt.set(from, { at: now, regular })
+        this.pingedAt.set(from, { at: now, regular: prev !== undefined && now - prev.at < 2 * PROBE_BACK_ROUNDS * this.init.timing.roundMs })
         this.init.onAlive(from, frame.heads)
         this.init.send(from, { t: 'ack', seq: frame.seq, heads: this.init.heads() })
         return
