@@ -27,9 +27,9 @@ import { requirePositive } from './errors.js'
  * Detection bound (see `detectionBoundMs`): a crashed node has at least one neighbour watching it
  * (`probeTargets`), which probes it within 1 + PROBE_BACK_ROUNDS probe rounds, suspects it after
  * the direct and indirect timeouts, and everyone holds it dead after the suspicion timeout plus
- * the time gossip takes to cross the overlay. Lifeguard (crdt/rules/lifeguard.ts) lengthens a suspicion that no other
- * neighbour confirms, and the timeouts of a node that finds itself slow; the bound holds for
- * confirmed suspicions.
+ * the time gossip takes to cross the overlay. Lifeguard (crdt/rules/lifeguard.ts) lengthens a
+ * suspicion that no other neighbour confirms, and the timeouts of a node that finds itself slow;
+ * the bound holds for confirmed suspicions.
  */
 
 export type MemberStatus = 'alive' | 'suspect' | 'dead' | 'left'
