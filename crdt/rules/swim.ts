@@ -152,32 +152,62 @@ export function detectionBoundMs (t: SwimTiming, gossipMs: number): number {
 
 /**
  * Neighbours a node pings every round on its own: its probe targets. memberlist probes one member
- * per period; a few fixed targets keep a member watched by several neighbours (the ones it pings,
- * and those that chose it) while the frames per node stay constant instead of growing with the
- * node's degree (every neighbour once per round was 2 x degree probe frames per node per round).
+ * per period; a fixed target keeps every member watched (by the neighbour it pings, and by those
+ * that chose it) while the frames per node stay constant instead of growing with the node's degree
+ * (every neighbour once per round was 2 x degree probe frames per node per round). One, not two:
+ * the probe frames were half of an idle node's CPU at 16 nodes, and a second target adds watchers
+ * but not detection speed (a suspicion is confirmed by every neighbour probing the suspect at once,
+ * node/net/membership.ts).
  */
-export const DEFAULT_PROBE_TARGETS = 2
+export const DEFAULT_PROBE_TARGETS = 1
 
 /**
  * A node's probe targets among its neighbours: the k that rank first by a hash of the pair, so
  * the choice is stable while the neighbours stay (a watcher sees a ping every round), spreads the
- * nodes chosen evenly (each node is chosen by about k others, not the bootstrap node by all), and
- * changes by at most the arrivals and departures of neighbours.
+ * nodes chosen evenly (each node is chosen by about k others on average, not the bootstrap node by
+ * all), and changes by at most the arrivals and departures of neighbours.
  *
  * Why detection keeps its bound (detectionBoundMs): a member X with a neighbour pings min(k, deg)
- * targets every round. Each target notes X's pings (from the second on: one ping alone may be a
- * check or a helper's probe); once none came for PROBE_BACK_ROUNDS rounds, it probes X itself
- * (node/net/prober.ts), and a crashed X does not answer: so the first failed probe of a crashed
- * member comes within 1 + PROBE_BACK_ROUNDS rounds, as when every neighbour probed it.
- * A target that was just chosen (before X's first ping to it) is not yet a watcher, so X's other
- * targets and the nodes that target X cover it meanwhile; a crash that closes X's connections is
- * noticed at once by every neighbour (Prober.lost).
+ * targets every round. Each target watches X's pings (from the first when X's announced neighbours
+ * make it X's target, else from the second: one ping alone may be a check or a helper's probe);
+ * once none came for PROBE_BACK_ROUNDS rounds, it probes X itself (node/net/prober.ts), and a
+ * crashed X does not answer: so the first failed probe of a crashed member comes within
+ * 1 + PROBE_BACK_ROUNDS rounds, as when every neighbour probed it. When X changes targets, the
+ * one it left still watches it until that check: X answers it (alive), or does not (crashed).
+ * A crash that closes X's connections is noticed at once by every neighbour (Prober.lost).
  */
 export function probeTargets (selfId: string, neighbours: Iterable<string>, k: number): string[] {
   const ranked: Array<[number, string]> = []
   for (const n of neighbours) ranked.push([pairRank(selfId, n), n])
   ranked.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1))
   return ranked.slice(0, Math.max(0, k)).map(r => r[1])
+}
+
+/**
+ * How often, in probe rounds, a node also pings one neighbour that is not its target: the sweep.
+ * Targets are chosen per pair by hash, so under a partition the watch relations cross a cut only
+ * by chance: a side may hold no relation at all to a far-side node and keep it live (its claims
+ * unsettled) until a connection closes. The sweep walks every neighbour in turn, so each link is
+ * probed from both ends within sweepRounds x degree rounds, at a constant cost of 1/sweepRounds
+ * ping per node per round (a third of the probe frames again at the default).
+ */
+export const DEFAULT_SWEEP_ROUNDS = 3
+
+/**
+ * The next neighbour to sweep: the first non-target neighbour after `last` in id order, wrapping
+ * around (undefined when every neighbour is a target). Id order, not random: each one comes up
+ * once per pass, so a far-side neighbour is reached within one pass whatever else joins or leaves.
+ */
+export function nextSweep (neighbours: Iterable<string>, targets: readonly string[], last: string | null): string | undefined {
+  const skip = new Set(targets)
+  let first: string | undefined
+  let next: string | undefined
+  for (const n of neighbours) {
+    if (skip.has(n)) continue
+    if (first === undefined || n < first) first = n
+    if (last !== null && n > last && (next === undefined || n < next)) next = n
+  }
+  return next ?? first
 }
 
 /** FNV-1a (32 bits) of "a|b": a rank that differs per pair and direction, the same on every run. */

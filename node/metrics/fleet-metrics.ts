@@ -178,8 +178,8 @@ export class FleetMetrics {
       }
       case 'swim':
         new Gauge({ name: name('swim_local_health'), help: 'Lifeguard local-health score: 0 healthy; each point stretches this node\'s probe timeouts and period by one more time (crdt/rules/lifeguard.ts)', registers, collect () { this.set(s.swim?.().health ?? 0) } })
-        cumulative('swim_probes_total', 'SWIM probes by outcome: sent, check (of them, probes of a neighbour whose pings to us stopped), suspected (no ack directly or through helpers), stalled (our own loop was late: probed again)', ['result'],
-          () => s.swim?.(), p => [[{ result: 'sent' }, p.probes], [{ result: 'check' }, p.checks], [{ result: 'suspected' }, p.suspicions], [{ result: 'stalled' }, p.selfSlow]])
+        cumulative('swim_probes_total', 'SWIM probes by outcome: sent, check (of them, probes of a neighbour whose pings to us stopped), sweep (of them, pings to the next non-target neighbour), suspected (no ack directly or through helpers), stalled (our own loop was late: probed again)', ['result'],
+          () => s.swim?.(), p => [[{ result: 'sent' }, p.probes], [{ result: 'check' }, p.checks], [{ result: 'sweep' }, p.sweeps], [{ result: 'suspected' }, p.suspicions], [{ result: 'stalled' }, p.selfSlow]])
         break
       case 'claimAcks':
         cumulative('claim_acks_total', 'Claim acknowledgements sent: direct (to a neighbour claimant), relayed (frames handing acks one hop on), broadcast (an announcement: no known path), dropped (relayed acks with no path or past the hop limit)', ['path'],

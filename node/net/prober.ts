@@ -1,5 +1,5 @@
 import { HEALTH_DELTA, nextHealth, scaledByHealth } from '../../crdt/rules/lifeguard.js'
-import { DEFAULT_PROBE_TARGETS, pickHelpers, PROBE_BACK_ROUNDS, probeTargets, type SwimTiming } from '../../crdt/rules/swim.js'
+import { DEFAULT_PROBE_TARGETS, DEFAULT_SWEEP_ROUNDS, nextSweep, pickHelpers, PROBE_BACK_ROUNDS, probeTargets, type SwimTiming } from '../../crdt/rules/swim.js'
 import type { SwimFrame } from '../../crdt/wire.js'
 
 /**
@@ -7,6 +7,8 @@ import type { SwimFrame } from '../../crdt/wire.js'
  * ping at a time goes to the next of the node's few probe targets (`probeTargets`: a stable choice
  * of k neighbours), so a node sends k pings per round whatever its degree and the cluster's size.
  * A neighbour that pinged us every round and stopped gets one probe from us (it may have crashed).
+ * Every few rounds one more ping goes to the next of the other neighbours in turn (the sweep), so
+ * every link is probed from both ends even when no target relation crosses it (a partition).
  * A probe unanswered within the probe timeout goes as ping-req to other neighbours, which probe
  * the member over their own channel and relay its ack; still nothing after the indirect timeout,
  * and the member is reported suspect. Probes and acks carry the sender's heads (anti-entropy).
@@ -26,6 +28,8 @@ export interface ProberInit {
   neighboursOf?: (member: string) => readonly string[]
   /** Neighbours pinged every round (default DEFAULT_PROBE_TARGETS). */
   targets?: number
+  /** Rounds between two sweep pings to a non-target neighbour (default DEFAULT_SWEEP_ROUNDS; 0 turns the sweep off). */
+  sweepRounds?: number
   /** Sends a frame to a neighbour; false if there is no channel to it. */
   send: (peer: string, frame: SwimFrame) => boolean
   heads: () => string[]
@@ -36,8 +40,8 @@ export interface ProberInit {
   random?: () => number
 }
 
-/** Counters: probes sent, of them checks of a neighbour whose pings stopped, indirect rounds, suspicions raised, nacks, suspicions put off because we were stalled. */
-export interface ProberStats { probes: number, checks: number, indirect: number, suspicions: number, nacks: number, selfSlow: number }
+/** Counters: probes sent, of them checks of a neighbour whose pings stopped and sweeps of a non-target, indirect rounds, suspicions raised, nacks, suspicions put off because we were stalled. */
+export interface ProberStats { probes: number, checks: number, sweeps: number, indirect: number, suspicions: number, nacks: number, selfSlow: number }
 
 interface Pending {
   target: string
@@ -55,12 +59,16 @@ export class Prober {
   /** When each neighbour that pings us last did, and whether it does so regularly: then we watch it (its pings prove it alive as acks would). */
   private readonly pingedAt = new Map<string, { at: number, regular: boolean }>()
   private readonly targets: number
+  private readonly sweepRounds: number
+  /** The neighbour swept last (the next sweep takes the one after it in id order), and when the next one is due. */
+  private swept: string | null = null
+  private sweepDue = 0
   /** Position in the current targets (a fixed order: each target's pings come a round apart). */
   private cursor = 0
   private seq = 1
   private timer: NodeJS.Timeout | null = null
   private running = false
-  readonly stats: ProberStats = { probes: 0, checks: 0, indirect: 0, suspicions: 0, nacks: 0, selfSlow: 0 }
+  readonly stats: ProberStats = { probes: 0, checks: 0, sweeps: 0, indirect: 0, suspicions: 0, nacks: 0, selfSlow: 0 }
   /** Lifeguard's local-health score: 0 healthy, up to DEFAULT_MAX_LOCAL_HEALTH. */
   private score = 0
 
@@ -68,10 +76,12 @@ export class Prober {
     this.init = init
     this.random = init.random ?? Math.random
     this.targets = init.targets ?? DEFAULT_PROBE_TARGETS
+    this.sweepRounds = init.sweepRounds ?? DEFAULT_SWEEP_ROUNDS
   }
 
   start (): void {
     this.running = true
+    this.sweepDue = Date.now() + this.sweepPeriodMs
     this.schedule()
   }
 
@@ -101,6 +111,10 @@ export class Prober {
     return scaledByHealth(this.init.timing.indirectTimeoutMs, this.score)
   }
 
+  private get sweepPeriodMs (): number {
+    return this.sweepRounds * scaledByHealth(this.init.timing.roundMs, this.score)
+  }
+
   /** The next probe comes a round's share later: round / number of targets, the round scaled by local health. */
   private schedule (): void {
     if (!this.running) return
@@ -118,6 +132,7 @@ export class Prober {
    * longer watched; a crashed one does not), then a ping to the next target. A node whose health
    * is impaired keeps to its targets (their acks in time are what restore it): probing every
    * neighbour then, as before targets, multiplied the frames of a whole overloaded cluster.
+   * Every sweep period (scaled by health too) the slot also pings the next non-target neighbour.
    */
   private tick (now: number): void {
     const neighbours = this.init.neighbours()
@@ -135,8 +150,28 @@ export class Prober {
       this.stats.checks++
       this.probe(peer)
     }
+    if (this.sweepRounds > 0 && now >= this.sweepDue) {
+      this.sweepDue = now + this.sweepPeriodMs
+      const next = nextSweep(neighbours, targets, this.swept)
+      if (next !== undefined) {
+        this.swept = next
+        this.stats.sweeps++
+        this.probe(next)
+      }
+    }
     if (targets.length === 0) return
     this.probe(targets[this.cursor++ % targets.length] as string)
+  }
+
+  /**
+   * Whether we are one of `member`'s probe targets by the neighbours it announced: then its first
+   * ping is a regular one, and a member that hangs just after choosing us is still watched (with
+   * one target per node, nobody else may be). Announced neighbours can be stale; the two-pings rule
+   * covers that, and a wrong guess costs one check.
+   */
+  private targetOf (member: string): boolean {
+    const theirs = this.init.neighboursOf?.(member) ?? []
+    return theirs.includes(this.init.selfId) && probeTargets(member, theirs, this.targets).includes(this.init.selfId)
   }
 
   /** Probes a member directly now; on silence, indirectly; then reports it suspect. */
@@ -194,12 +229,14 @@ export class Prober {
   receive (from: string, frame: SwimFrame): void {
     switch (frame.t) {
       case 'ping': {
-        // Watched once its pings are regular (two within two lapses: it has us as a target). A
-        // one-off ping (another's check of us, a helper's probe) is not: checking it back would
-        // make two nodes check each other forever.
+        // Watched once its pings are regular: from the first one when its announced neighbours
+        // make us one of its targets, else from two within two lapses. A one-off ping (another's
+        // check of us, a helper's probe) is not: checking it back would make two nodes check each
+        // other forever.
         const now = Date.now()
         const prev = this.pingedAt.get(from)
-        this.pingedAt.set(from, { at: now, regular: prev !== undefined && now - prev.at < 2 * PROBE_BACK_ROUNDS * this.init.timing.roundMs })
+        const regular = (prev !== undefined && now - prev.at < 2 * PROBE_BACK_ROUNDS * this.init.timing.roundMs) || this.targetOf(from)
+        this.pingedAt.set(from, { at: now, regular })
         this.init.onAlive(from, frame.heads)
         this.init.send(from, { t: 'ack', seq: frame.seq, heads: this.init.heads() })
         return

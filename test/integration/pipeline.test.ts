@@ -76,7 +76,20 @@ describe('agents and the merge queue', function () {
     assert.ok(leader !== undefined)
     await killNode(leader)
     const survivor = nodes.find(n => n !== leader) as StartedNode
-    await waitFor(async () => (await getJson<Task[]>(survivor.url, '/api/tasks')).every(t => t.status === 'done'), 'every task done after the leader died', 180_000, 200)
+    await waitFor(async () => {
+      const tasks = await getJson<Task[]>(survivor.url, '/api/tasks')
+      if (tasks.every(t => t.status === 'done')) return true
+      // Say where it stands if it never gets there: tasks, queue entries, agents and the live peers.
+      const queue = await getJson<Entry[]>(survivor.url, '/api/git/merge-queue')
+      const agents = await getJson<Array<{ id: string, status: string }>>(survivor.url, '/api/agents')
+      const peers = await getJson<{ peers: Array<{ peerId: string }> }>(survivor.url, '/api/peers')
+      throw new Error([
+        `tasks ${tasks.map(t => `${t.id}:${t.status}`).join(' ')}`,
+        `queue ${queue.map(e => `${e.taskId}:${e.state}${e.leader === null ? '' : `@${e.leader.slice(-6)}`}`).join(' ')}`,
+        `agents ${agents.map(a => `${a.id}:${a.status}`).join(' ')}`,
+        `peers ${peers.peers.map(p => p.peerId.slice(-6)).join(' ')}; killed ${leader.peerId.slice(-6)}`
+      ].join('; '))
+    }, 'every task done after the leader died', 180_000, 200)
     const queue = await getJson<Entry[]>(survivor.url, '/api/git/merge-queue')
     assert.equal(queue.find(e => e.id === merging.id)?.state, 'merged', 'the interrupted merge was finished')
     assertEachMergedOnce(await mainLog(remote), Array.from({ length: 6 }, (_, i) => `P${i}`))

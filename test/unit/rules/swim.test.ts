@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {
-  applyStatement, detectionBoundMs, expireSuspicion, initialIncarnation, isLiveStatus, pickHelpers, pickRandom, probeTargets, refute,
+  applyStatement, detectionBoundMs, expireSuspicion, initialIncarnation, isLiveStatus, nextSweep, pickHelpers, pickRandom, probeTargets, refute,
   supersedes, swimTimingFor, type MemberRecord, type MemberState
 } from '../../../crdt/rules/swim.js'
 import { InvalidRuleOptionError } from '../../../crdt/rules/errors.js'
@@ -105,6 +105,21 @@ describe('rules/swim: the member state machine', () => {
     assert.ok(chosen.size >= 20, `${chosen.size} of 40 nodes chosen by someone`)
     assert.deepEqual(probeTargets('a', ['b'], 2), ['b'], 'fewer neighbours than k: all of them')
     assert.deepEqual(probeTargets('a', [], 2), [])
+  })
+
+  it('sweeps every non-target neighbour once per pass, in id order, whatever joins or leaves meanwhile', () => {
+    const nbrs = ['d', 'b', 'e', 'a', 'c']
+    const seen: string[] = []
+    let last: string | null = null
+    for (let i = 0; i < 8; i++) {
+      last = nextSweep(nbrs, ['c'], last) as string
+      seen.push(last)
+    }
+    assert.deepEqual(seen, ['a', 'b', 'd', 'e', 'a', 'b', 'd', 'e'], 'targets skipped, wrapping around')
+    // The last one swept left: the pass goes on from where it was, not from the start.
+    assert.equal(nextSweep(['a', 'c', 'e'], [], 'b'), 'c')
+    assert.equal(nextSweep(['a', 'b'], ['a', 'b'], null), undefined, 'only targets: nothing to sweep')
+    assert.equal(nextSweep([], [], 'x'), undefined)
   })
 
   it('asks neighbours that are linked to the probed member for indirect probes first, and still k of them', () => {
