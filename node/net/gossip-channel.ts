@@ -62,14 +62,18 @@ export class GossipChannel {
     for (const topic of [this.init.topics.changes, this.init.topics.presence]) this.init.network.unsubscribe(topic)
   }
 
-  /** Publishes one frame; a failure is only logged (sync repairs what gossip misses). */
-  publish (topic: string, frame: GossipFrame): void {
+  /**
+   * Publishes one frame; a failure is only logged (sync repairs what gossip misses).
+   * `onSent` learns how many peers it went to (0 also when publishing failed).
+   */
+  publish (topic: string, frame: GossipFrame, onSent?: (recipients: number) => void): void {
     const data = encodeGossip(frame)
     this.init.stats.gossipOut++
     this.init.stats.frames.add('out', 'gossip', frame.t)
     this.init.stats.gossipOutBytes += data.byteLength
-    this.init.network.publish(topic, data).catch((err: unknown) => {
+    this.init.network.publish(topic, data).then((n) => { onSent?.(n) }, (err: unknown) => {
       this.init.logger.debug({ err, topic }, 'gossip publish failed; sync will repair')
+      onSent?.(0)
     })
   }
 

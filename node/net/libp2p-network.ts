@@ -75,8 +75,8 @@ export class Libp2pNetwork extends EventEmitter<FleetNetworkEvents> implements F
     this.unlistenIfIdle()
   }
 
-  async publish (topic: string, data: Uint8Array): Promise<void> {
-    await this.libp2p.services.pubsub.publish(topic, data)
+  async publish (topic: string, data: Uint8Array): Promise<number> {
+    return (await this.libp2p.services.pubsub.publish(topic, data)).recipients.length
   }
 
   async handle (protocol: string, onChannel: (peer: string, channel: FrameChannel) => void, options: ChannelOptions): Promise<void> {

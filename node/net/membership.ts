@@ -41,8 +41,8 @@ export interface MembershipInit {
   store: DocStore
   logger: Logger
   peers: PeerTable
-  /** Gossips a frame to the cluster (announcements, membership changes). */
-  publish: (frame: AnnounceFrame | MembersFrame) => void
+  /** Gossips a frame to the cluster (announcements, membership changes); `onSent` learns how many peers it went to. */
+  publish: (frame: AnnounceFrame | MembersFrame, onSent?: (recipients: number) => void) => void
   /** Sends a SWIM frame to a neighbour; false when we hold no session with it. */
   sendSwim: (peer: string, frame: SwimFrame) => boolean
   /** Peers we hold a session with. */
@@ -96,8 +96,11 @@ export class Membership {
   private running = false
   /** Members currently suspect, with Lifeguard's confirmations: what the suspicion timeouts are checked over. */
   private readonly suspicions: Suspicions
-  /** Member lists received from neighbours, and entries of them that were news and went on. */
-  readonly stats = { pushPulls: 0, newsSpread: 0 }
+  /** Member lists received from neighbours, entries of them that were news and went on, announcements sent again because nobody heard one. */
+  readonly stats = { pushPulls: 0, newsSpread: 0, reannounced: 0 }
+  /** Our last announcement reached no peer although we have neighbours: sent again whole on the next tick. */
+  private unheard = false
+  private announceSeq = 0
   private readonly delta = new PresenceDelta()
   private lastPushPullAt = Date.now()
   private startedAt = Date.now()
@@ -173,7 +176,13 @@ export class Membership {
    * now and then our member list to one random neighbour.
    */
   tick (now = Date.now()): void {
-    this.send(false, now)
+    if (this.unheard && this.init.neighbours().size > 0) {
+      this.stats.reannounced++
+      this.init.logger.debug({ neighbours: this.init.neighbours().size }, 'our announcement reached nobody: announcing again')
+      this.send(true, now)
+    } else {
+      this.send(false, now)
+    }
     const every = now - this.startedAt < JOINING_WINDOWS * this.livenessMs ? this.timing.roundMs : this.livenessMs
     if (now - this.lastPushPullAt >= every) {
       this.lastPushPullAt = now
@@ -191,7 +200,14 @@ export class Membership {
     const heads = this.init.store.heads()
     const beats = this.delta.next(own, full, now, heads)
     if (beats === null) return
-    this.init.publish({ v: WIRE_VERSION, t: 'announce', node: this.init.selfId, heads, at: now, ...own, beats, inc: this.incarnation })
+    // A joiner announces on its first session, often before gossip has heard that peer's
+    // subscriptions: that announcement reaches nobody, and the others (who pass on news of
+    // suspects and deaths, not of live members) would only hear of it at its next change.
+    const seq = ++this.announceSeq
+    this.unheard = false
+    this.init.publish({ v: WIRE_VERSION, t: 'announce', node: this.init.selfId, heads, at: now, ...own, beats, inc: this.incarnation }, (recipients) => {
+      if (seq === this.announceSeq) this.unheard = recipients === 0
+    })
   }
 
   private ownNeighbours (): string[] {

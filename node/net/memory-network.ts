@@ -180,11 +180,12 @@ export class MemoryNetwork extends EventEmitter<FleetNetworkEvents> implements F
     this.topics.delete(topic)
   }
 
-  async publish (topic: string, data: Uint8Array): Promise<void> {
+  async publish (topic: string, data: Uint8Array): Promise<number> {
     if (this.crashed) throw new MemoryNetworkError('endpoint crashed', 'CRASHED')
     const env: Envelope = { id: this.hub.newMessageId(), topic, from: this.selfId, data }
     this.remember(env.id)
     this.forward(env, null)
+    return this.links.size
   }
 
   private forward (env: Envelope, except: string | null): void {

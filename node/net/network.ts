@@ -54,8 +54,11 @@ export interface FleetNetwork extends Pick<EventEmitter<FleetNetworkEvents>, 'on
   connections: () => string[]
   subscribe: (topic: string, handler: TopicHandler) => void
   unsubscribe: (topic: string) => void
-  /** Best effort: resolves once handed to the network, whether or not anyone received it. */
-  publish: (topic: string, data: Uint8Array) => Promise<void>
+  /**
+   * Best effort: resolves once handed to the network with the number of peers it was sent to
+   * (0: nobody, e.g. a joiner that has not yet heard any peer's subscriptions).
+   */
+  publish: (topic: string, data: Uint8Array) => Promise<number>
   /** Accepts channels peers open on `protocol`. */
   handle: (protocol: string, onChannel: (peer: string, channel: FrameChannel) => void, options: ChannelOptions) => Promise<void>
   unhandle: (protocol: string) => Promise<void>

@@ -129,7 +129,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       store,
       logger,
       peers: this.peers,
-      publish: (frame) => { this.gossip.publish(this.topics.presence, frame) },
+      publish: (frame, onSent) => { this.gossip.publish(this.topics.presence, frame, onSent) },
       sendSwim: (peer, frame) => this.sessions.sendSwim(peer, frame),
       neighbours: () => this.sessions.peerSet,
       onPeerChange: (peer) => {

@@ -33,7 +33,7 @@ describe('membership: no keepalives, heartbeat deltas, direct claim acks', funct
 
   async function node (hub: MemoryHub, id: string, extra: Partial<ReplicatorInit> = {}): Promise<{ replicator: Replicator, store: DocStore }> {
     const store = await DocStore.open({ storage: new MemoryChunkStore(), logger: silentLogger() })
-    const replicator = new Replicator({ network: hub.endpoint(id), store, logger: silentLogger(), ...extra })
+    const replicator = new Replicator({ store, logger: silentLogger(), ...extra, network: extra.network ?? hub.endpoint(id) })
     await replicator.start()
     const n = { replicator, store }
     running.push(n)
@@ -61,6 +61,41 @@ describe('membership: no keepalives, heartbeat deltas, direct claim acks', funct
     const before = frames.length
     await waitFor(() => frames.length > before, 'an announcement right after the heartbeat changed', 1000, 5)
     assert.deepEqual(frames[before]?.beats.map(x => x.id), ['A'], 'only the changed heartbeat')
+  })
+
+  it('a joiner whose first announcement reached nobody (gossip had not heard any subscription yet) announces again, and the cluster beyond its neighbour hears of it', async () => {
+    const hub = new MemoryHub()
+    // c and b formed; a joins through b alone, and its first presence publish goes nowhere, as in
+    // gossipsub when the joiner publishes before the bootstrap peer's subscriptions arrived.
+    const b = await node(hub, 'b', { announceIntervalMs: 50 })
+    const c = await node(hub, 'c', { announceIntervalMs: 50 })
+    hub.connect('b', 'c')
+    const inner = hub.endpoint('a')
+    let joined = false
+    let unheard = 0
+    const network = new Proxy(inner, {
+      get: (target, prop: keyof typeof inner) => {
+        if (prop === 'publish') {
+          return async (topic: string, data: Uint8Array): Promise<number> => {
+            if (joined && topic.includes('/presence/') && unheard === 0) {
+              unheard++
+              return 0
+            }
+            return await target.publish(topic, data)
+          }
+        }
+        const v = target[prop]
+        return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v
+      }
+    })
+    const a = await node(hub, 'a', { announceIntervalMs: 50, network })
+    const heard: AnnounceFrame[] = []
+    c.replicator.on('announce', (f) => { if (f.node === 'a') heard.push(f) })
+    joined = true
+    hub.connect('a', 'b')
+    await waitFor(() => heard.length >= 1, 'c, not a neighbour of a, to hear a\'s announcement', 5_000, 10)
+    assert.equal(unheard, 1, 'the joining announcement reached nobody')
+    assert.equal(a.replicator.members.stats.reannounced, 1, 'announced again once, not every tick')
   })
 
   it('after a claim, other nodes send their heads to the claiming node directly, not by broadcast', async () => {
