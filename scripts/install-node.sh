@@ -182,7 +182,7 @@ stamp_of() { # a digest of the source tree (without build output and dependencie
 }
 code_changed=0
 if [ "$in_place" = 1 ]; then
-  if [ ! -f "$src/dist/node/cli/main.js" ] || [ "$force" = 1 ]; then
+  if [ ! -f "$src/dist/bundle/main.js" ] || [ "$force" = 1 ]; then
     run_sh "cd $(printf %q "$src") && npm ci --no-audit --no-fund"
     code_changed=1
   fi
@@ -209,7 +209,7 @@ else
     code_changed=1
   fi
 fi
-entry=$prefix/dist/node/cli/main.js
+entry=$prefix/dist/bundle/main.js
 
 # Validate bootstrap addresses with fleet's own parser before anything refers to them.
 if [ -n "${set_keys[FLEET_BOOTSTRAP]:-}" ]; then

@@ -6,7 +6,7 @@ set -euo pipefail
 n=${1:-3}
 case "$n" in ''|*[!0-9]*|0) echo "usage: $0 [N]   (N = number of nodes, at least 1, default 3)" >&2; exit 2;; esac
 root=$(cd "$(dirname "$0")/.." && pwd)
-entry="$root/dist/node/cli/main.js"
+entry="$root/dist/bundle/main.js"
 [ -f "$entry" ] || { echo "fleet is not built: run npm install first" >&2; exit 1; }
 dir=${FLEET_CLUSTER_DIR:-$root/.fleet/local}
 http0=${FLEET_BASE_HTTP:-3000}

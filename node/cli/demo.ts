@@ -17,7 +17,11 @@ export const DEFAULT_DEMO_NODES = 3
 export const DEFAULT_DEMO_ROOT = 'fleet-demo'
 export const DEFAULT_DEMO_TIMEOUT_S = 600
 const SAMPLE_PLAN = fileURLToPath(new URL('../../../plan/examples/remediation-plan.md', import.meta.url))
-const CLI_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url))
+/**
+ * The nodes run the same fleet program as this command: the bundled one when run as `fleet`
+ * (dist/bundle/main.js), the compiled modules when run from dist/node/cli/main.js.
+ */
+const CLI_ENTRY = process.argv[1] ?? fileURLToPath(new URL('./main.js', import.meta.url))
 
 export const DEMO_USAGE = `usage: fleet demo [--dir DIR] [--plan FILE] [--nodes N] [--executor CMD] [--check CMD] [--timeout SECONDS]
   Runs a whole cluster on this machine: N node processes on 127.0.0.1, a bare git repository

@@ -7,7 +7,8 @@ import { GiveUpError, waitFor } from './wait.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 /** The built CLI entry; tests run `node <entry>` directly so a kill reaches the node itself. */
-export const CLI_ENTRY = resolve(here, '../../node/cli/main.js')
+/** The bundled CLI (scripts/bundle.ts), as `fleet` runs it: the tests start what users start. */
+export const CLI_ENTRY = resolve(here, '../../bundle/main.js')
 
 export interface StartedNode {
   proc: ChildProcess

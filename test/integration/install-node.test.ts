@@ -73,7 +73,7 @@ describe('scripts/install-node.sh', function () {
     for (const line of ['User=fleet-test-nobody', `EnvironmentFile=${join(dirs.etc, 'fleet.env')}`, 'Restart=on-failure', `WorkingDirectory=${dirs.data}`, 'WantedBy=multi-user.target']) {
       assert.ok(unit.includes(line), `unit has ${line}`)
     }
-    assert.ok(unit.some(l => /^ExecStart=\S*node \S+\/dist\/node\/cli\/main\.js start$/.test(l)), unit.join('\n'))
+    assert.ok(unit.some(l => /^ExecStart=\S*node \S+\/dist\/bundle\/main\.js start$/.test(l)), unit.join('\n'))
     assert.match(r.out, /^\+ systemctl enable fleet --quiet$/m)
     assert.match(r.out, /dry run: nothing was changed/)
     assert.deepEqual(readdirSync(dir), ['swarm.key'], 'nothing was created')
