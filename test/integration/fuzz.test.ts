@@ -22,7 +22,7 @@ const SYNC_FRAMES = 5_000
 /** Frames per sync stream: the target closes a stream after 10 bad ones, so each batch is read whole. */
 const SYNC_BATCH = 10
 /** How a sync stream fails when node 1 hangs up on the intruder as it opens; then it is dialled again. */
-const HANG_UP_ERRORS = new Set(['ConnectionClosingError', 'ConnectionClosedError', 'UnexpectedEOFError', 'StreamResetError'])
+const HANG_UP_ERRORS = new Set(['ConnectionClosingError', 'ConnectionClosedError', 'MuxerClosedError', 'UnexpectedEOFError', 'StreamResetError'])
 const SYNC_DIAL_ATTEMPTS = 5
 
 /** The routes the node really serves, read from an in-process node's Fastify instance. */
@@ -154,7 +154,8 @@ describe('fuzzing a node over HTTP and libp2p (node processes)', function () {
     // The intruder answers none of node 1's SWIM probes, so after the liveness window node 1
     // declares it dead and hangs up on it (replicator.ts), maybe just as a stream opens on that
     // connection (the stream fails as the connection closes, or with an unexpected EOF in the
-    // middle of protocol negotiation): then it is dialled again, on a new connection.
+    // middle of protocol negotiation, or with the muxer already closed): then it is dialled again,
+    // on a new connection.
     const syncStream = async (p: FleetLibp2p): Promise<Awaited<ReturnType<FleetLibp2p['dialProtocol']>>> => {
       for (let attempt = 1; ; attempt++) {
         try {
