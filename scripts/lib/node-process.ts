@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url'
 import { GiveUpError, waitFor } from './wait.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-/** The built CLI entry; tests run `node <entry>` directly so a kill reaches the node itself. */
-/** The bundled CLI (scripts/bundle.ts), as `fleet` runs it: the tests start what users start. */
+/**
+ * The bundled CLI (scripts/bundle.ts), as `fleet` runs it, so the tests start what users start;
+ * run as `node <entry>` directly so a kill reaches the node itself.
+ */
 export const CLI_ENTRY = resolve(here, '../../bundle/main.js')
 
 export interface StartedNode {
