@@ -114,14 +114,8 @@ export function bundleIsStale (): boolean {
   } catch {
     return true
   }
-  const newer = (dir: string): boolean => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, e.name)
-      if (e.isDirectory() ? newer(path) : e.name.endsWith('.js') && statSync(path).mtimeMs > built) return true
-    }
-    return false
-  }
-  return PRODUCT_DIRS.some(d => existsSync(resolve(root, 'dist', d)) && newer(resolve(root, 'dist', d)))
+  return PRODUCT_DIRS.map(d => resolve(root, 'dist', d)).filter(existsSync).some(dir =>
+    readdirSync(dir, { recursive: true, encoding: 'utf8' }).some(f => f.endsWith('.js') && statSync(join(dir, f)).mtimeMs > built))
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

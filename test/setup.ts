@@ -1,6 +1,5 @@
 // Loaded by mocha (.mocharc.cjs "require") before any test file: libp2p needs the polyfill first.
 import '../node/polyfill.js'
-import { bundleCli, bundleIsStale } from '../scripts/bundle.js'
 
 /**
  * Once per run, before any worker starts (mocha runs global fixtures in its main process): the
@@ -8,5 +7,7 @@ import { bundleCli, bundleIsStale } from '../scripts/bundle.js'
  * the code of the last bundle. Rebuilt here when a compiled module is newer (about a second).
  */
 export async function mochaGlobalSetup (): Promise<void> {
+  // Imported here, not at the top: this file is also loaded by every test worker, which needs no esbuild.
+  const { bundleCli, bundleIsStale } = await import('../scripts/bundle.js')
   if (bundleIsStale()) await bundleCli()
 }
