@@ -53,11 +53,17 @@ describe('bounded connections: the bootstrap node trims the joiners\' inbound co
       return p > CAP
     }, `node 1 to hold more than ${CAP} peers while the joiners arrive (the star the test starts from)`, 120_000, 100)
 
-    const everyoneLive = async (): Promise<boolean> => await membersAgree(nodes)
     const final = await waitFor(async () => {
       const p = await peersOf(first)
       mostSeen = Math.max(mostSeen, p)
-      return p <= CAP && await everyoneLive() ? p : false
+      if (p <= CAP && await membersAgree(nodes)) return p
+      // Say what is missing if it never gets there: node 1's peers, and whom each node does not see live.
+      const lacking = await Promise.all(nodes.map(async (n, i) => {
+        const live = new Set(await liveMemberIds(n.url))
+        const missing = nodes.flatMap((m, j) => i === j || live.has(m.peerId) ? [] : [j + 1])
+        return missing.length === 0 ? [] : [`node ${i + 1} lacks ${missing.join(',')}`]
+      }))
+      throw new Error(`node 1 holds ${p} peers; ${lacking.flat().join('; ') || 'every node sees every other live'}`)
     }, `node 1 to trim down to ${CAP} peers with every node seeing all ${NODES - 1} others live`, 120_000, 200)
 
     const perNode = await Promise.all(nodes.map(peersOf))
@@ -70,7 +76,7 @@ describe('bounded connections: the bootstrap node trims the joiners\' inbound co
       const seen = await Promise.all(nodes.map(async n => (await api(n.url, 'GET', '/api/tasks/T-BOUNDED')).status === 200))
       return seen.every(Boolean)
     }, `the task written on node ${NODES} to reach all ${NODES} nodes`, 60_000, 100)
-    assert.ok(await everyoneLive(), 'every node still sees every other live after the write')
+    assert.ok(await membersAgree(nodes), 'every node still sees every other live after the write')
     const after = await peersOf(first)
     assert.ok(after <= CAP, `node 1 holds ${after} peers after the write (cap ${CAP})`)
     if (process.env.FLEET_TEST_VERBOSE !== undefined) {
