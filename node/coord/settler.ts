@@ -28,6 +28,15 @@ interface Tracked {
    * (anything the peer wrote later saw our claim and has a larger clock), so only those need to be here.
    */
   ackHeads: Map<string, string[]>
+  /**
+   * Per peer that has not acknowledged: its heads (joined) last found, with their whole history
+   * held here, not to include the claim. The same heads never will, so they are not asked about
+   * again: an evaluation (one per ack) costs one ancestry query per peer whose heads moved, not
+   * one per live peer (an O(peers) query per ack made a claim cost O(peers^2) on the claimant).
+   */
+  notIn: Map<string, string>
+  /** Acknowledging peers whose heads we hold entirely; a replica only grows, so that stays true. */
+  held: Set<string>
   /** After a failed confirmation write: not retried before this time (backoff, not every tick). */
   retryAt?: number
   retries?: Backoff
@@ -46,7 +55,7 @@ export class ClaimSettler {
   constructor (private readonly init: ClaimSettlerInit) {
     this.log = init.logger
     init.assignments.on('claimed', ({ assignmentId, hash }) => {
-      this.tracked.set(assignmentId, { hashes: hash === null ? init.store.heads() : [hash], ackHeads: new Map() })
+      this.tracked.set(assignmentId, { hashes: hash === null ? init.store.heads() : [hash], ackHeads: new Map(), notIn: new Map(), held: new Set() })
       this.schedule()
     })
   }
@@ -54,7 +63,7 @@ export class ClaimSettler {
   /** After a restart: local claims still pending are tracked against today's heads (conservative). */
   start (): void {
     for (const a of this.init.assignments.localPending()) {
-      if (!this.tracked.has(a.id)) this.tracked.set(a.id, { hashes: this.init.store.heads(), ackHeads: new Map() })
+      if (!this.tracked.has(a.id)) this.tracked.set(a.id, { hashes: this.init.store.heads(), ackHeads: new Map(), notIn: new Map(), held: new Set() })
     }
     this.schedule()
   }
@@ -67,18 +76,32 @@ export class ClaimSettler {
     if (this.tracked.size > 0) this.evaluation.schedule()
   }
 
-  private includes (peerHeads: string[], hashes: string[]): boolean {
-    if (hashes.every(h => peerHeads.includes(h))) return true
+  /**
+   * Whether a peer's heads include the claim: 'unknown' while we lack some of their changes
+   * (judging ancestry needs every change the peer has), which can change with the same heads.
+   */
+  private includes (peerHeads: string[], hashes: string[]): 'yes' | 'no' | 'unknown' {
+    if (hashes.every(h => peerHeads.includes(h))) return 'yes'
     const store = this.init.store
-    // Judging ancestry needs every change the peer has.
-    if (store.missingDeps(peerHeads).length > 0) return false
+    if (store.missingDeps(peerHeads).length > 0) return 'unknown'
     const notInPeer = new Set(store.changesSince(peerHeads))
-    return hashes.every(h => !notInPeer.has(h))
+    return hashes.every(h => !notInPeer.has(h)) ? 'yes' : 'no'
+  }
+
+  /** Whether we lack changes some live acknowledging peer had when it acknowledged. */
+  private missingAcked (t: Tracked, live: ReadonlySet<string>): boolean {
+    for (const [peer, heads] of t.ackHeads) {
+      if (t.held.has(peer) || !live.has(peer)) continue
+      if (this.init.store.missingDeps(heads).length > 0) return true
+      t.held.add(peer)
+    }
+    return false
   }
 
   private evaluate (): void {
     const view = this.init.projection.get()
     const peers = this.init.livePeers()
+    const live = new Set(peers.map(p => p.nodeId))
     for (const [id, t] of [...this.tracked]) {
       const a = view.assignments.get(id)
       if (a === undefined) continue
@@ -89,11 +112,16 @@ export class ClaimSettler {
         continue
       }
       for (const p of peers) {
-        if (!t.ackHeads.has(p.nodeId) && this.includes(p.heads, t.hashes)) t.ackHeads.set(p.nodeId, p.heads)
+        if (t.ackHeads.has(p.nodeId)) continue
+        const key = p.heads.join()
+        if (t.notIn.get(p.nodeId) === key) continue
+        const included = this.includes(p.heads, t.hashes)
+        if (included === 'yes') t.ackHeads.set(p.nodeId, p.heads)
+        else if (included === 'no') t.notIn.set(p.nodeId, key)
       }
-      const acked = new Set(peers.filter(p => t.ackHeads.has(p.nodeId)).map(p => p.nodeId))
-      const missing = peers.some(p => this.init.store.missingDeps(t.ackHeads.get(p.nodeId) ?? []).length > 0)
-      const verdict = settleClaim({ isWinner: true, claimChangeAckedBy: acked, livePeers: new Set(peers.map(p => p.nodeId)), missingDeps: missing })
+      const acked = new Set([...t.ackHeads.keys()].filter(n => live.has(n)))
+      const missing = this.missingAcked(t, live)
+      const verdict = settleClaim({ isWinner: true, claimChangeAckedBy: acked, livePeers: live, missingDeps: missing })
       if (verdict !== 'confirmed') continue
       this.tracked.delete(id)
       this.init.counters?.claimConfirmed?.()
