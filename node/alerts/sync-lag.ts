@@ -20,6 +20,11 @@ export interface SyncLagInit {
 
 interface Checkpoint { at: number, heads: string[] }
 
+/** Heads as one comparable string, whatever order they were listed in. */
+function headsKey (heads: readonly string[]): string {
+  return [...heads].sort().join()
+}
+
 /**
  * How long each peer has lacked changes this node had: "behind since" the first checkpoint of our
  * heads, after the newest one the peer's announced heads include. Under a steady stream of writes
@@ -32,6 +37,13 @@ export class SyncLagTracker {
   /** Per peer: the time of the newest checkpoint it was seen to include. */
   private readonly caughtUp = new Map<string, number>()
   private readonly firstSeen = new Map<string, number>()
+  /**
+   * Per peer: its heads (sorted, joined) when last judged with their whole history held here. While
+   * they stay the same the judgement stands (see update), so judging costs O(peers) comparisons and
+   * one ancestry query per peer whose heads moved, not one per peer: a node hears most peers'
+   * heads rarely.
+   */
+  private readonly judged = new Map<string, string>()
   private judgedAt = -Infinity
 
   constructor (private readonly init: SyncLagInit) {}
@@ -48,12 +60,23 @@ export class SyncLagTracker {
     if (now - this.judgedAt < (this.init.judgeEveryMs ?? DEFAULT_JUDGE_EVERY_MS)) return
     this.judgedAt = now
     const ids = new Set<string>()
+    const ourKey = headsKey(ours)
     for (const p of peers) {
       ids.add(p.id)
       if (!this.firstSeen.has(p.id)) this.firstSeen.set(p.id, now)
-      if (p.heads.length > 0 && p.heads.join() === ours.join()) { this.caughtUp.set(p.id, now); continue }
+      const key = headsKey(p.heads)
+      if (p.heads.length > 0 && key === ourKey) { this.caughtUp.set(p.id, now); continue }
+      // Judged before on these heads: the peer's history was then a strict part of ours (equal
+      // heads are the case above), and every checkpoint since holds at least that much of ours,
+      // so none is in the peer's history: nothing to learn from asking again.
+      if (this.judged.get(p.id) === key) continue
       const missing = this.init.missingFrom(p.heads)
-      if (missing === null) { this.caughtUp.set(p.id, now); continue }
+      if (missing === null) {
+        this.judged.delete(p.id)
+        this.caughtUp.set(p.id, now)
+        continue
+      }
+      this.judged.set(p.id, key)
       // Newest first: the first checkpoint included settles it (older ones are its ancestors).
       const since = this.caughtUp.get(p.id) ?? -Infinity
       for (let i = this.checkpoints.length - 1; i >= 0; i--) {
@@ -63,7 +86,7 @@ export class SyncLagTracker {
       }
     }
     for (const id of [...this.firstSeen.keys()]) {
-      if (!ids.has(id)) { this.firstSeen.delete(id); this.caughtUp.delete(id) }
+      if (!ids.has(id)) { this.firstSeen.delete(id); this.caughtUp.delete(id); this.judged.delete(id) }
     }
   }
 

@@ -84,4 +84,30 @@ describe('sync lag', () => {
     assert.ok(keeper === null || t - keeper <= 1500, `keeper behind since ${keeper}`)
     assert.equal(lag.behindSince('stopper'), 6000)
   })
+
+  it('asks about a peer\'s history again only when its heads moved, and still finds it behind', () => {
+    let heads = ['h0']
+    const index = (h: string): number => Number(h.slice(1))
+    const asked: string[] = []
+    const lag = new SyncLagTracker({
+      heads: () => heads,
+      missingFrom: (peer) => {
+        // A peer ahead of us: its changes we lack, so its ancestry is unknown here (no query made).
+        if (index(peer[0] as string) > index(heads[0] as string)) return null
+        asked.push(peer.join())
+        return new Set(Array.from({ length: index(heads[0] as string) - index(peer[0] as string) }, (_, i) => `h${index(peer[0] as string) + i + 1}`))
+      },
+      checkpointMs: 1000,
+      judgeEveryMs: 0
+    })
+    // 30 peers frozen at h2 (heard from once, as a node hears far members), judged every 500 ms for 20 s.
+    const peers = Array.from({ length: 30 }, (_, i) => ({ id: `p${i}`, heads: ['h2'] }))
+    for (let t = 0; t <= 20_000; t += 500) {
+      heads = [`h${t / 500}`]
+      lag.update(t, peers)
+    }
+    // Until t = 1000 they were ahead of us or level (no query); from then on, one query each.
+    assert.equal(asked.length, 30, `${asked.length} ancestry queries for 30 peers whose heads never moved`)
+    for (const p of peers) assert.equal(lag.behindSince(p.id), 2000, `${p.id} lacks every checkpoint after h2`)
+  })
 })
