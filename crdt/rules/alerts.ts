@@ -1,4 +1,5 @@
 import { requirePositive } from './errors.js'
+import { headsAnnounceMs } from './swim.js'
 
 /**
  * Alert rules: pure functions of a view of the cluster (built by node/alerts/inputs.ts from the
@@ -18,6 +19,11 @@ export const DEFAULT_AGENT_DEAD_MS = 120_000
 export const DEFAULT_QUEUE_STUCK_MS = 600_000
 /** A peer's heads missing our changes for this long: out of sync. */
 export const DEFAULT_OUT_OF_SYNC_MS = 60_000
+/**
+ * Beyond the age a busy peer's announced heads can reach (swim.ts headsAnnounceMs): two of the lag
+ * tracker's checkpoints (node/alerts/sync-lag.ts) and the gossip's delay.
+ */
+export const OUT_OF_SYNC_SLACK_MS = 15_000
 /** Entries waiting and no live node able to lead the queue for this long: stuck (a start-up or leader change blip is not). */
 export const DEFAULT_NO_LEADER_GRACE_MS = 30_000
 /** Available work, idle agents that could take it, and no claim for this long: stalled. */
@@ -209,6 +215,12 @@ export function evaluateAlerts (view: AlertView, thresholds: AlertThresholds = D
     clear.add(stuckFp)
   }
 
+  // A busy peer's heads reach this node at least every heads-announcement interval, which grows with
+  // the cluster (swim.ts headsAnnounceMs): a peer is not judged out of sync sooner than its heads
+  // can be that old plus OUT_OF_SYNC_SLACK_MS, or a large cluster's healthy peers would fire.
+  let liveMembers = 1
+  for (const p of view.peers) if (p.live) liveMembers++
+  const outOfSyncMs = Math.max(t.outOfSyncMs, headsAnnounceMs(liveMembers) + OUT_OF_SYNC_SLACK_MS)
   for (const p of view.peers) {
     // A peer never heard announcing proves nothing either way.
     if (p.lastSeenAt === null && !p.live) continue
@@ -219,8 +231,8 @@ export function evaluateAlerts (view: AlertView, thresholds: AlertThresholds = D
     }
     clear.add(fingerprintOf('FleetNodeDown', labels))
     // Out of sync is judged only for live peers (a dead one is FleetNodeDown).
-    if (p.behindSince !== null && now - p.behindSince > t.outOfSyncMs) {
-      firing.push(instance('FleetNodeOutOfSync', labels, `Node ${p.id} is out of sync`, `Node ${p.id} has lacked changes this node has for ${secs(now - p.behindSince)} s (threshold ${secs(t.outOfSyncMs)} s).`))
+    if (p.behindSince !== null && now - p.behindSince > outOfSyncMs) {
+      firing.push(instance('FleetNodeOutOfSync', labels, `Node ${p.id} is out of sync`, `Node ${p.id} has lacked changes this node has for ${secs(now - p.behindSince)} s (threshold ${secs(outOfSyncMs)} s).`))
     } else {
       clear.add(fingerprintOf('FleetNodeOutOfSync', labels))
     }

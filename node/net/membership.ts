@@ -2,7 +2,7 @@ import type { DocStore, DocChangeEvent } from '../../crdt/doc-store.js'
 import { DEFAULT_LIVENESS_MS } from '../../crdt/rules/leader.js'
 import { HEALTH_DELTA } from '../../crdt/rules/lifeguard.js'
 import {
-  applyStatement, initialIncarnation, isLiveStatus, refute, swimTimingFor, type MemberState, type SwimTiming
+  applyStatement, headsAnnounceMs, initialIncarnation, isLiveStatus, refute, swimTimingFor, type MemberState, type SwimTiming
 } from '../../crdt/rules/swim.js'
 import {
   MAX_ANNOUNCED_NEIGHBOURS, WIRE_VERSION, type AnnounceFrame, type GossipFrame, type MemberEntry, type MembersFrame, type SwimFrame
@@ -198,7 +198,8 @@ export class Membership {
     const p = this.init.presence()
     const own = { http: p.http, addrs: this.init.addresses().slice(0, MAX_ANNOUNCED_ADDRS), merger: p.merger === true, nbrs: this.ownNeighbours(), beats: p.beats }
     const heads = this.init.store.heads()
-    const beats = this.delta.next(own, full, now, heads)
+    // Counting the live members walks the peer table: once per tick, and a few hundred entries at most.
+    const beats = this.delta.next(own, full, now, heads, headsAnnounceMs(this.init.peers.live().length + 1))
     if (beats === null) return
     // A joiner announces on its first session, often before gossip has heard that peer's
     // subscriptions: that announcement reaches nobody, and the others (who pass on news of

@@ -1,3 +1,4 @@
+import { DEFAULT_HEADS_ANNOUNCE_MS } from '../../crdt/rules/swim.js'
 import type { AgentBeat } from '../../crdt/wire.js'
 
 /**
@@ -6,15 +7,6 @@ import type { AgentBeat } from '../../crdt/wire.js'
  * Routes (ack-routes.ts) only need the links eventually; until then acks fall back to announcements.
  */
 export const DEFAULT_NEIGHBOURS_SETTLE_MS = 3000
-
-/**
- * Heads that changed are announced at most this often (and with any other announcement). A
- * member's heads otherwise reach only the neighbours it pings or that ping it (crdt/rules/swim.ts
- * probeTargets) and, when it writes, everyone with its change; but every node judges every live
- * member by the heads it last heard from it (the out-of-sync alert after 60 s, resyncs after
- * 1.5 s of lacking them). An idle cluster's heads do not change: nothing is sent.
- */
-export const DEFAULT_HEADS_ANNOUNCE_MS = 10_000
 
 /** Ephemeral data carried by each announcement, as the node supplies it. */
 export interface Presence {
@@ -48,8 +40,12 @@ export class PresenceDelta {
 
   constructor (private readonly settleMs = DEFAULT_NEIGHBOURS_SETTLE_MS, private readonly headsEveryMs = DEFAULT_HEADS_ANNOUNCE_MS) {}
 
-  /** The beats to announce now, or null when there is nothing to announce (never null when full). */
-  next (p: OwnPresence, full: boolean, now: number, heads: readonly string[] = []): AgentBeat[] | null {
+  /**
+   * The beats to announce now, or null when there is nothing to announce (never null when full).
+   * Heads that changed are due every `headsEveryMs` (crdt/rules/swim.ts headsAnnounceMs: a member
+   * whose heads reach others only this way is judged by them on these, see there).
+   */
+  next (p: OwnPresence, full: boolean, now: number, heads: readonly string[] = [], headsEveryMs: number = this.headsEveryMs): AgentBeat[] | null {
     const presence = JSON.stringify([p.http, p.addrs, p.merger])
     const nbrs = p.nbrs.join(',')
     if (nbrs !== this.seenNbrs) {
@@ -60,7 +56,7 @@ export class PresenceDelta {
     const beatKey = (b: AgentBeat): string => `${b.at}|${b.assignment ?? ''}|${b.status}`
     const changed = p.beats.filter(b => this.sentBeats.get(b.id) !== beatKey(b))
     const headsKey = heads.join(',')
-    const headsDue = headsKey !== this.lastHeads && now - this.lastAt >= this.headsEveryMs
+    const headsDue = headsKey !== this.lastHeads && now - this.lastAt >= headsEveryMs
     if (!full && changed.length === 0 && presence === this.last && !nbrsDue && !headsDue) return null
     this.lastHeads = headsKey
     this.lastAt = now

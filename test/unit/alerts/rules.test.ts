@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import {
-  evaluateAlerts, fingerprint, fingerprintOf, planTransitions, DEFAULT_ALERT_THRESHOLDS,
+  evaluateAlerts, fingerprint, fingerprintOf, planTransitions, DEFAULT_ALERT_THRESHOLDS, OUT_OF_SYNC_SLACK_MS,
   type AlertView, type AlertRecordState, type AlertInstance
 } from '../../../crdt/rules/alerts.js'
 import { InvalidRuleOptionError } from '../../../crdt/rules/errors.js'
+import { headsAnnounceMs } from '../../../crdt/rules/swim.js'
 
 const T0 = 1_700_000_000_000
 
@@ -123,6 +124,13 @@ describe('rules/alerts', () => {
       assert.deepEqual(at(null), [])
       // A dead peer is down, not out of sync.
       assert.deepEqual(names(evaluateAlerts(view({ peers: [{ id: 'p1', live: false, lastSeenAt: T0 - 90_000, behindSince: T0 - 90_000 }] })).firing), ['FleetNodeDown'])
+    })
+    it('in a large cluster waits longer than a busy peer\'s announced heads can be old', () => {
+      // 199 live peers: heads are announced every headsAnnounceMs(200) = 250 s.
+      const peers = (behindSince: number): AlertView['peers'] => Array.from({ length: 199 }, (_, i) => ({ id: `p${i}`, live: true, lastSeenAt: T0, behindSince: i === 0 ? behindSince : null }))
+      const threshold = headsAnnounceMs(200) + OUT_OF_SYNC_SLACK_MS
+      assert.deepEqual(names(evaluateAlerts(view({ peers: peers(T0 - threshold) })).firing), [], 'fired on heads no older than the interval allows')
+      assert.deepEqual(names(evaluateAlerts(view({ peers: peers(T0 - threshold - 1) })).firing), ['FleetNodeOutOfSync'])
     })
   })
 

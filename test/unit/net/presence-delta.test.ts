@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { DEFAULT_HEADS_ANNOUNCE_MS, PresenceDelta, type OwnPresence } from '../../../node/net/presence-delta.js'
+import { DEFAULT_HEADS_ANNOUNCE_MS, headsAnnounceMs, HEADS_ANNOUNCE_MEMBERS } from '../../../crdt/rules/swim.js'
+import { PresenceDelta, type OwnPresence } from '../../../node/net/presence-delta.js'
 
 const own: OwnPresence = { http: 'http://127.0.0.1:1', addrs: ['/ip4/127.0.0.1/tcp/1'], merger: false, nbrs: ['b', 'c'], beats: [] }
 
@@ -20,5 +21,20 @@ describe('PresenceDelta: what an announcement carries, and when there is one', (
     const beat = { id: 'a1', at: 1, assignment: null, status: 'idle' }
     assert.deepEqual(d.next({ ...own, beats: [beat] }, false, 9_000, ['h2']), [beat], 'a changed beat goes out at once')
     assert.equal(d.next({ ...own, beats: [beat] }, false, 9_000 + DEFAULT_HEADS_ANNOUNCE_MS - 1, ['h2']), null, 'h2 went out with the beat')
+  })
+
+  it('a larger cluster announces heads less often, so each node receives as many announcements a second at 8 members as at 200', () => {
+    assert.equal(headsAnnounceMs(1), DEFAULT_HEADS_ANNOUNCE_MS)
+    assert.equal(headsAnnounceMs(HEADS_ANNOUNCE_MEMBERS), DEFAULT_HEADS_ANNOUNCE_MS)
+    for (const n of [8, 32, 200]) {
+      // n members, each announcing every headsAnnounceMs(n): what one node receives per second.
+      const perNodePerS = n / (headsAnnounceMs(n) / 1000)
+      assert.ok(Math.abs(perNodePerS - HEADS_ANNOUNCE_MEMBERS / (DEFAULT_HEADS_ANNOUNCE_MS / 1000)) < 0.01, `${perNodePerS.toFixed(2)} announcements per node per s at ${n} members`)
+    }
+    // A node of 32 busy members waits the longer interval between its heads announcements.
+    const d = new PresenceDelta(0)
+    d.next(own, true, 0, ['h1'], headsAnnounceMs(32))
+    assert.equal(d.next(own, false, DEFAULT_HEADS_ANNOUNCE_MS, ['h2'], headsAnnounceMs(32)), null, 'due only after 4 x the base interval')
+    assert.deepEqual(d.next(own, false, headsAnnounceMs(32), ['h2'], headsAnnounceMs(32)), [])
   })
 })
