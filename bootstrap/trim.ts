@@ -14,10 +14,13 @@ import type { PeerId } from '@libp2p/interface'
  * needs it to learn the members and dial its own neighbours, and its announced neighbours are
  * not known yet); and never one whose peer announced no other live neighbour, so a trimmed peer
  * always keeps a connection to the overlay as far as this node can tell. Among those, a peer
- * that shares a neighbour with us is trimmed first: after closing the edge a path of two hops
- * (us - shared neighbour - peer) still joins both sides, so removing it cannot split the overlay
- * (unless that neighbour drops at the same moment). A peer with no shared neighbour is trimmed
- * only if it announced at least two other neighbours (one stale entry does not isolate it).
+ * with a short path back to us that avoids the edge is trimmed first: two hops (it shares a
+ * neighbour with us) or three (one of its neighbours announced one of ours). A peer with a single
+ * other neighbour is trimmed only on such a path, and the path must survive the round: it avoids
+ * the peers trimmed before it in the round, and its neighbour of ours (the anchor) is not trimmed
+ * after it, so two peers that are each other's only way back are not both cut off (they would be
+ * left an island of two). A peer with no known path is trimmed only if it announced at least two
+ * other neighbours (one stale entry does not isolate it).
  * A trimmed peer that still ends up alone redials its bootstrap peers (the dialer's minPeers).
  */
 
@@ -58,33 +61,68 @@ export interface TrimInput {
   now: number
   /** A connection younger than this is never closed. */
   graceMs: number
+  /** The live neighbours a member last announced, for paths of three hops (default: none known). */
+  neighboursOf?: (peer: string) => readonly string[]
 }
 
 /**
  * The peers to hang up on (at most the excess over the cap; fewer, possibly none, when not
- * enough are safe to close). Order: shares a neighbour with us, then announced >= 2 other
- * neighbours, then oldest connection first (a newer joiner is still filling its own neighbour
- * set), then peer id (deterministic). O(peers x announced neighbours): both are bounded.
+ * enough are safe to close). Order: a path back through a shared neighbour, then one of three
+ * hops, then >= 2 other neighbours announced; within those, >= 2 other neighbours first, then the
+ * oldest connection (a newer joiner is still filling its own neighbour set), then peer id
+ * (deterministic). Each pick is checked against the picks before it in the same round.
+ * O(peers x announced neighbours^2): all bounded by the connection caps.
  */
 export function chooseTrims (input: TrimInput): string[] {
   const excess = input.peers.length - input.cap
   if (excess <= 0) return []
-  const ours = new Set(input.peers.map(p => p.peer))
-  const ranked: Array<{ peer: string, score: number, openedAt: number }> = []
+  const kept = new Set(input.peers.map(p => p.peer))
+  const trimmed = new Set<string>()
+  /** Neighbours of ours that a peer trimmed this round on the strength of its path counts on: kept this round. */
+  const anchors = new Set<string>()
+  const neighboursOf = input.neighboursOf ?? (() => [])
+  const others = (c: TrimCandidate): string[] => c.nbrs.filter(n => n !== input.selfId && n !== c.peer)
+  /**
+   * How c is joined to us without its edge to us, by what is kept: through a neighbour we share
+   * (hops 2) or through one of its neighbours that announced one of ours (hops 3), with that
+   * neighbour of ours (the anchor); null when no such path is known.
+   */
+  const path = (c: TrimCandidate): { hops: number, anchor: string } | null => {
+    const via = others(c).filter(n => !trimmed.has(n))
+    const shared = via.find(n => kept.has(n))
+    if (shared !== undefined) return { hops: 2, anchor: shared }
+    for (const n of via) {
+      const anchor = neighboursOf(n).find(m => m !== c.peer && kept.has(m))
+      if (anchor !== undefined) return { hops: 3, anchor }
+    }
+    return null
+  }
+  const ranked: Array<{ c: TrimCandidate, score: number }> = []
   for (const c of input.peers) {
     if (!c.inbound || c.bootstrap || input.now - c.openedAt < input.graceMs) continue
-    let others = 0
-    let shared = false
-    for (const n of c.nbrs) {
-      if (n === input.selfId || n === c.peer) continue
-      others++
-      if (ours.has(n)) shared = true
-    }
-    if (others === 0 || (!shared && others < 2)) continue
-    ranked.push({ peer: c.peer, score: (shared ? 2 : 0) + (others >= 2 ? 1 : 0), openedAt: c.openedAt })
+    const n = others(c).length
+    const p = path(c)
+    if (n === 0 || (p === null && n < 2)) continue
+    ranked.push({ c, score: (p === null ? 0 : p.hops === 2 ? 4 : 2) + (n >= 2 ? 1 : 0) })
   }
-  ranked.sort((x, y) => y.score - x.score || x.openedAt - y.openedAt || (x.peer < y.peer ? -1 : x.peer > y.peer ? 1 : 0))
-  return ranked.slice(0, excess).map(r => r.peer)
+  ranked.sort((x, y) => y.score - x.score || x.c.openedAt - y.c.openedAt || (x.c.peer < y.c.peer ? -1 : x.c.peer > y.c.peer ? 1 : 0))
+  const out: string[] = []
+  for (const { c } of ranked) {
+    if (out.length === excess) break
+    if (anchors.has(c.peer)) continue
+    // Checked again: an earlier pick may have been this peer's way back.
+    kept.delete(c.peer)
+    const p = path(c)
+    if (p === null && others(c).length < 2) {
+      kept.add(c.peer)
+      continue
+    }
+    // A peer with one other neighbour is trimmed on the strength of this path: keep its anchor.
+    if (p !== null && others(c).length < 2) anchors.add(p.anchor)
+    trimmed.add(c.peer)
+    out.push(c.peer)
+  }
+  return out
 }
 
 /** One libp2p connection as the dialer sees it (libp2p's Connection has these fields). */

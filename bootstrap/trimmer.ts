@@ -32,7 +32,7 @@ export class InboundTrimmer {
     const { init } = this
     const peers = peersOf(init.getConnections(), this.closing, init.isBootstrap, init.neighboursOf)
     if (peers.length <= init.cap) return peers.length
-    const chosen = chooseTrims({ selfId: init.selfId, peers, cap: init.cap, now, graceMs: init.graceMs })
+    const chosen = chooseTrims({ selfId: init.selfId, peers, cap: init.cap, now, graceMs: init.graceMs, neighboursOf: init.neighboursOf })
     for (const id of chosen) {
       this.closing.add(id)
       this.trimmed++

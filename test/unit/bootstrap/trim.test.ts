@@ -11,8 +11,8 @@ function peer (id: string, nbrs: string[], over: Partial<TrimCandidate> = {}): T
   return { peer: id, inbound: true, bootstrap: false, openedAt: NOW - 60_000, nbrs, ...over }
 }
 
-function trims (peers: TrimCandidate[], cap: number): string[] {
-  return chooseTrims({ selfId: 'me', peers, cap, now: NOW, graceMs: GRACE })
+function trims (peers: TrimCandidate[], cap: number, announced: Record<string, string[]> = {}): string[] {
+  return chooseTrims({ selfId: 'me', peers, cap, now: NOW, graceMs: GRACE, neighboursOf: (id) => announced[id] ?? [] })
 }
 
 describe('bootstrap/trim: which inbound connections a node over its cap closes', () => {
@@ -38,9 +38,20 @@ describe('bootstrap/trim: which inbound connections a node over its cap closes',
     assert.deepEqual(trims(ps, 0).sort(), ['x', 'y'], 'only the two safe ones, though 7 are over the cap')
   })
 
-  it('closes a peer with a single other neighbour only if we share it (two hops still join us)', () => {
-    assert.deepEqual(trims([peer('a', ['me', 'far']), peer('b', ['me', 'c']), peer('c', ['me', 'b'])], 1).sort(), ['b', 'c'])
+  it('closes a peer with a single other neighbour only if we share it (two hops still join us), and never both of two that are each other\'s way back', () => {
+    // b's way back is c and c's is b: closing both would leave them an island of two.
+    assert.deepEqual(trims([peer('a', ['me', 'far']), peer('b', ['me', 'c']), peer('c', ['me', 'b'])], 1), ['b'])
     assert.deepEqual(trims([peer('a', ['me', 'far']), peer('b', ['me', 'c']), peer('c', ['me', 'b'])], 2), ['b'], 'the oldest-equal tie is broken by id')
+  })
+
+  it('closes a peer whose one other neighbour announced one of ours (three hops still join us), keeping that one', () => {
+    // Joiners j1..j3 each dialed us and z; z is not ours but announced them: the star a bootstrap
+    // node with --max-peers 2 was left holding (5 peers, cap 3) when only two-hop paths counted.
+    const js = ['j1', 'j2', 'j3'].map(id => peer(id, ['me', 'z']))
+    const out = [peer('o1', ['x'], { inbound: false }), peer('o2', ['y'], { inbound: false })]
+    const announced = { z: ['j1', 'j2', 'j3'] }
+    assert.deepEqual(trims([...js, ...out], 3, announced), ['j1', 'j3'], 'j2 stays: it is the way back of both')
+    assert.deepEqual(trims([...js, ...out], 3), [], 'without z\'s announcement no path is known')
   })
 
   it('prefers peers sharing a neighbour, then those with >= 2 other neighbours, then the oldest connection', () => {
