@@ -14,7 +14,10 @@ import { waitFor } from './lib/wait.js'
  * messages it received (gossip frames and every frame of its sync streams: sync, heads, SWIM probes,
  * acks and member lists); one write until every node holds it (write spread, seen on each node's
  * event stream); BENCH_CLAIMS (default 20) claims made through the HTTP API by BENCH_CLAIM_AGENTS
- * (default 4) agents on nodes spread over the cluster, claim -> confirmed p50/p99; kill -9 of one
+ * (default 4) agents on nodes spread over the cluster, claim -> confirmed p50/p99 and the CPU all
+ * nodes together spent per confirmed claim (on a machine with fewer cores than nodes, that CPU over
+ * the cores bounds the latency from below); the SWIM suspicions raised before any node was killed
+ * (all of them false: what a shorter --liveness risks); kill -9 of one
  * non-bootstrap node that is not the leader, until no other node counts it live (dead-node
  * detection); kill -9 of the current merge leader, until all the others name one other leader
  * (leader replacement). Prints one table, one row per size. Figures depend on the machine's load.
@@ -57,7 +60,11 @@ interface Row {
   claimP50: number
   claimP99: number
   claims: number
+  /** CPU of all nodes together per confirmed claim during the claims phase, ms (each claim is several changes every node applies). */
+  claimCpuMs: number
   doubleConfirmed: number
+  /** SWIM suspicions raised by all nodes from their start to the end of the idle window, before any kill: all false. */
+  falseSuspicions: number
   deadMs: number
   leaderMs: number
   load: string
@@ -78,6 +85,8 @@ interface Sample {
   msgsIn: number
   /** fleet_net_frames_total{direction="in"} by "protocol kind" (empty for a build without it). */
   kinds: Record<string, number>
+  /** SWIM suspicions this node raised since it started (fleet_swim_probes_total{result="suspected"}). */
+  suspicions: number
 }
 
 /**
@@ -106,7 +115,7 @@ async function sample (n: StartedNode, end: boolean): Promise<Sample> {
     if (m !== null) kinds[`${m[1] as string} ${m[2] as string}`] = Number(m[3])
   }
   const msgsIn = sumOfSamples(t, 'fleet_gossip_messages_total{direction="in"}') + sumOfSamples(t, 'fleet_sync_messages_total{direction="in"}')
-  return { at, cpuMs: cpu, msgsIn, kinds }
+  return { at, cpuMs: cpu, msgsIn, kinds, suspicions: sumOfSamples(t, 'fleet_swim_probes_total{result="suspected"}') }
 }
 
 async function leaderOf (n: StartedNode): Promise<string | null> {
@@ -149,13 +158,16 @@ async function writeSpread (nodes: StartedNode[], n: number): Promise<number> {
   }
 }
 
-/** Claims through the HTTP API on nodes spread over the cluster: claim -> confirmed latencies. */
-async function claims (nodes: StartedNode[]): Promise<{ latencies: number[], doubleConfirmed: number }> {
+/** Claims through the HTTP API on nodes spread over the cluster: claim -> confirmed latencies, and the cluster's CPU per confirmed claim. */
+async function claims (nodes: StartedNode[]): Promise<{ latencies: number[], doubleConfirmed: number, cpuPerClaimMs: number }> {
   const hosts = Array.from({ length: Math.min(CLAIM_AGENTS, nodes.length) }, (_, i) => nodes[Math.floor(i * nodes.length / Math.min(CLAIM_AGENTS, nodes.length))] as StartedNode)
   const agents = await prepareStorm(hosts.map(h => h.url), { tasks: CLAIMS + 2 * hosts.length, agentsPerNode: 1, role: 'bench', waitFor })
+  const clusterCpu = async (): Promise<number> => (await Promise.all(nodes.map(async x => await cpuMs(x.proc.pid as number)))).reduce((a, b) => a + b, 0)
+  const cpu0 = await clusterCpu()
   // Each agent picks among more tasks than there are agents: contention is bench:storm's job.
   const r = await runClaimStorm({ agents, role: 'bench', targetConfirmed: CLAIMS, deadline: Date.now() + 300_000, spread: 3 * agents.length })
-  return { latencies: r.confirmLatencies, doubleConfirmed: r.doubleConfirmed.length }
+  const cpuPerClaimMs = (await clusterCpu() - cpu0) / Math.max(1, r.confirmLatencies.length)
+  return { latencies: r.confirmLatencies, doubleConfirmed: r.doubleConfirmed.length, cpuPerClaimMs }
 }
 
 /** kill -9 a non-bootstrap node that does not lead: ms until no other node counts it live. */
@@ -241,7 +253,8 @@ async function runSize (n: number): Promise<Row> {
       for (const [key, v] of Object.entries(s.kinds)) kinds[key] = (kinds[key] ?? 0) + (v - ((s0[i] as Sample).kinds[key] ?? 0)) / spanS(i) / n
     }
     // Progress on stderr: a long row that is cut short still leaves its formation and idle figures.
-    process.stderr.write(`bench:nodes: ${n} nodes formed in ${formS.toFixed(1)} s; idle CPU ${(pct.reduce((a, b) => a + b, 0) / n).toFixed(1)} %/node (max ${Math.max(...pct).toFixed(1)}), ${(msgs.reduce((a, b) => a + b, 0) / n).toFixed(1)} msgs in/s/node; load ${load}; ${JSON.stringify(kinds)}\n`)
+    const falseSuspicions = s1.reduce((a, s) => a + s.suspicions, 0)
+    process.stderr.write(`bench:nodes: ${n} nodes formed in ${formS.toFixed(1)} s; ${falseSuspicions} suspicions raised (none died); idle CPU ${(pct.reduce((a, b) => a + b, 0) / n).toFixed(1)} %/node (max ${Math.max(...pct).toFixed(1)}), ${(msgs.reduce((a, b) => a + b, 0) / n).toFixed(1)} msgs in/s/node; load ${load}; ${JSON.stringify(kinds)}\n`)
     if (profiled >= 0) {
       // A graceful stop, so that --cpu-prof writes the profile: it ends with the idle window.
       const p = nodes[profiled] as StartedNode
@@ -256,7 +269,7 @@ async function runSize (n: number): Promise<Row> {
     const leaderMs = await leaderReplacement(nodes.filter(x => x !== dead.victim))
     return {
       n, formS, cpuPct: pct.reduce((a, b) => a + b, 0) / n, cpuMaxPct: Math.max(...pct), msgsIn: msgs.reduce((a, b) => a + b, 0) / n, kinds,
-      writeMs, claimP50: percentile(c.latencies, 50), claimP99: percentile(c.latencies, 99), claims: c.latencies.length, doubleConfirmed: c.doubleConfirmed,
+      writeMs, claimP50: percentile(c.latencies, 50), claimP99: percentile(c.latencies, 99), claims: c.latencies.length, claimCpuMs: c.cpuPerClaimMs, doubleConfirmed: c.doubleConfirmed, falseSuspicions,
       deadMs: dead.ms, leaderMs, load
     }
   } finally {
@@ -282,6 +295,8 @@ async function main (): Promise<void> {
     ['dead seen s', r => (r.deadMs / 1000).toFixed(1)],
     ['leader replaced s', r => (r.leaderMs / 1000).toFixed(1)],
     ['claim->confirmed p50/p99 ms', r => `${r.claimP50.toFixed(0)} / ${r.claimP99.toFixed(0)} (${r.claims})`],
+    ['cluster CPU ms/claim', r => r.claimCpuMs.toFixed(0)],
+    ['false suspicions', r => String(r.falseSuspicions)],
     ['load avg (idle end)', r => r.load]
   ]
   const widths = cols.map(([h, f]) => Math.max(h.length, ...rows.map(r => f(r).length)))
