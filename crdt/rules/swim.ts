@@ -188,7 +188,7 @@ export function probeTargets (selfId: string, neighbours: Iterable<string>, k: n
  * headsAnnounceMs: DEFAULT_HEADS_ANNOUNCE_MS in a cluster of up to HEADS_ANNOUNCE_MEMBERS members,
  * proportionally longer in a larger one. Every announcement reaches every node, so with a fixed
  * interval a node of a busy n-node cluster received n of them per interval: measured at 32 nodes
- * under 2 writes a second, 5.3 announcements a second per node, more gossip than the writes
+ * under 2 writes a second, 5.2 announcements a second per node, more gossip than the writes
  * themselves. Scaled, a node receives at most HEADS_ANNOUNCE_MEMBERS of them per
  * DEFAULT_HEADS_ANNOUNCE_MS whatever the size. Older heads of far members are safe: the catch-up
  * wait before a claim waits less (the settle rule, which takes each peer's heads from its ack, is
