@@ -198,8 +198,8 @@ export class Membership {
     const p = this.init.presence()
     const own = { http: p.http, addrs: this.init.addresses().slice(0, MAX_ANNOUNCED_ADDRS), merger: p.merger === true, nbrs: this.ownNeighbours(), beats: p.beats }
     const heads = this.init.store.heads()
-    // Counting the live members walks the peer table: once per tick, and a few hundred entries at most.
-    const beats = this.delta.next(own, full, now, heads, headsAnnounceMs(this.init.peers.live().length + 1))
+    // Counting the live members walks the peer table: only on a tick with changed heads to announce.
+    const beats = this.delta.next(own, full, now, heads, () => headsAnnounceMs(this.init.peers.live().length + 1))
     if (beats === null) return
     // A joiner announces on its first session, often before gossip has heard that peer's
     // subscriptions: that announcement reaches nobody, and the others (who pass on news of

@@ -42,10 +42,10 @@ export class PresenceDelta {
 
   /**
    * The beats to announce now, or null when there is nothing to announce (never null when full).
-   * Heads that changed are due every `headsEveryMs` (crdt/rules/swim.ts headsAnnounceMs: a member
+   * Heads that changed are due every `headsEveryMs()` (crdt/rules/swim.ts headsAnnounceMs: a member
    * whose heads reach others only this way is judged by them on these, see there).
    */
-  next (p: OwnPresence, full: boolean, now: number, heads: readonly string[] = [], headsEveryMs: number = this.headsEveryMs): AgentBeat[] | null {
+  next (p: OwnPresence, full: boolean, now: number, heads: readonly string[] = [], headsEveryMs: () => number = () => this.headsEveryMs): AgentBeat[] | null {
     const presence = JSON.stringify([p.http, p.addrs, p.merger])
     const nbrs = p.nbrs.join(',')
     if (nbrs !== this.seenNbrs) {
@@ -56,7 +56,8 @@ export class PresenceDelta {
     const beatKey = (b: AgentBeat): string => `${b.at}|${b.assignment ?? ''}|${b.status}`
     const changed = p.beats.filter(b => this.sentBeats.get(b.id) !== beatKey(b))
     const headsKey = heads.join(',')
-    const headsDue = headsKey !== this.lastHeads && now - this.lastAt >= headsEveryMs
+    // Asked only while changed heads wait to go out: an idle node never computes the interval.
+    const headsDue = headsKey !== this.lastHeads && now - this.lastAt >= headsEveryMs()
     if (!full && changed.length === 0 && presence === this.last && !nbrsDue && !headsDue) return null
     this.lastHeads = headsKey
     this.lastAt = now

@@ -33,8 +33,8 @@ describe('PresenceDelta: what an announcement carries, and when there is one', (
     }
     // A node of 32 busy members waits the longer interval between its heads announcements.
     const d = new PresenceDelta(0)
-    d.next(own, true, 0, ['h1'], headsAnnounceMs(32))
-    assert.equal(d.next(own, false, DEFAULT_HEADS_ANNOUNCE_MS, ['h2'], headsAnnounceMs(32)), null, 'due only after 4 x the base interval')
-    assert.deepEqual(d.next(own, false, headsAnnounceMs(32), ['h2'], headsAnnounceMs(32)), [])
+    d.next(own, true, 0, ['h1'], () => headsAnnounceMs(32))
+    assert.equal(d.next(own, false, DEFAULT_HEADS_ANNOUNCE_MS, ['h2'], () => headsAnnounceMs(32)), null, 'due only after 4 x the base interval')
+    assert.deepEqual(d.next(own, false, headsAnnounceMs(32), ['h2'], () => headsAnnounceMs(32)), [])
   })
 })
