@@ -81,44 +81,43 @@ export function chooseTrims (input: TrimInput): string[] {
   /** Neighbours of ours that a peer trimmed this round on the strength of its path counts on: kept this round. */
   const anchors = new Set<string>()
   const neighboursOf = input.neighboursOf ?? (() => [])
-  const others = (c: TrimCandidate): string[] => c.nbrs.filter(n => n !== input.selfId && n !== c.peer)
   /**
-   * How c is joined to us without its edge to us, by what is kept: through a neighbour we share
-   * (hops 2) or through one of its neighbours that announced one of ours (hops 3), with that
-   * neighbour of ours (the anchor); null when no such path is known.
+   * How a peer is joined to us without its edge to us, by what is kept, given its other announced
+   * neighbours: through one we share (hops 2) or through one that announced one of ours (hops 3),
+   * with that neighbour of ours (the anchor); null when no such path is known.
    */
-  const path = (c: TrimCandidate): { hops: number, anchor: string } | null => {
-    const via = others(c).filter(n => !trimmed.has(n))
+  const path = (peer: string, others: readonly string[]): { hops: number, anchor: string } | null => {
+    const via = others.filter(n => !trimmed.has(n))
     const shared = via.find(n => kept.has(n))
     if (shared !== undefined) return { hops: 2, anchor: shared }
     for (const n of via) {
-      const anchor = neighboursOf(n).find(m => m !== c.peer && kept.has(m))
+      const anchor = neighboursOf(n).find(m => m !== peer && kept.has(m))
       if (anchor !== undefined) return { hops: 3, anchor }
     }
     return null
   }
-  const ranked: Array<{ c: TrimCandidate, score: number }> = []
+  const ranked: Array<{ c: TrimCandidate, others: string[], score: number }> = []
   for (const c of input.peers) {
     if (!c.inbound || c.bootstrap || input.now - c.openedAt < input.graceMs) continue
-    const n = others(c).length
-    const p = path(c)
-    if (n === 0 || (p === null && n < 2)) continue
-    ranked.push({ c, score: (p === null ? 0 : p.hops === 2 ? 4 : 2) + (n >= 2 ? 1 : 0) })
+    const others = c.nbrs.filter(n => n !== input.selfId && n !== c.peer)
+    const p = path(c.peer, others)
+    if (others.length === 0 || (p === null && others.length < 2)) continue
+    ranked.push({ c, others, score: (p === null ? 0 : p.hops === 2 ? 4 : 2) + (others.length >= 2 ? 1 : 0) })
   }
   ranked.sort((x, y) => y.score - x.score || x.c.openedAt - y.c.openedAt || (x.c.peer < y.c.peer ? -1 : x.c.peer > y.c.peer ? 1 : 0))
   const out: string[] = []
-  for (const { c } of ranked) {
+  for (const { c, others } of ranked) {
     if (out.length === excess) break
     if (anchors.has(c.peer)) continue
     // Checked again: an earlier pick may have been this peer's way back.
     kept.delete(c.peer)
-    const p = path(c)
-    if (p === null && others(c).length < 2) {
+    const p = path(c.peer, others)
+    if (p === null && others.length < 2) {
       kept.add(c.peer)
       continue
     }
     // A peer with one other neighbour is trimmed on the strength of this path: keep its anchor.
-    if (p !== null && others(c).length < 2) anchors.add(p.anchor)
+    if (p !== null && others.length < 2) anchors.add(p.anchor)
     trimmed.add(c.peer)
     out.push(c.peer)
   }
