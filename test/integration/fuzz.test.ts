@@ -163,6 +163,9 @@ describe('fuzzing a node over HTTP and libp2p (node processes)', function () {
         } catch (err) {
           const name = (err as Error).name
           if (attempt >= SYNC_DIAL_ATTEMPTS || !HANG_UP_ERRORS.has(name)) throw err
+          // Drop our side of the dying connection: a busy machine may not have removed it yet, and
+          // the next dial would reuse it (five attempts in a row failed with MuxerClosedError).
+          await p.hangUp(multiaddr(n1.addr)).catch(() => {})
         }
       }
     }
