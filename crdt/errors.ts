@@ -1,3 +1,4 @@
+import type { ZodError } from 'zod'
 import { STORAGE_UNAVAILABLE } from './storage/errors.js'
 
 /**
@@ -101,6 +102,12 @@ export class InvalidInputError extends DomainError {
   override name = 'InvalidInputError'
   /** `details` is usually the list of problems (InputIssue[], or a plan's problems). */
   constructor (message: string, details: unknown = null) { super('INVALID_INPUT', message, details) }
+}
+
+/** A zod failure on a request part (`what`: body, query...) as an InvalidInputError naming every bad field. */
+export function invalidInput (what: string, err: ZodError): InvalidInputError {
+  const details: InputIssue[] = err.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }))
+  return new InvalidInputError(`invalid ${what}: ${details.map(d => `${d.path}: ${d.message}`).join('; ')}`, details)
 }
 
 export class AgentRunningError extends DomainError {

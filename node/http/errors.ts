@@ -1,5 +1,4 @@
-import type { ZodError } from 'zod'
-import { DomainError, domainCodeOf, type DomainErrorCode, type InputIssue } from '../../crdt/errors.js'
+import { DomainError, domainCodeOf, type DomainErrorCode } from '../../crdt/errors.js'
 
 /**
  * An error that only exists in HTTP (authentication, authorization): its status and the
@@ -66,9 +65,4 @@ export function errorReply (err: unknown): ErrorReply {
     return { status: e.statusCode, body: { error: e.message ?? 'bad request', details: { code: e.code ?? null } }, internal: false }
   }
   return { status: 500, body: { error: 'internal error', details: null }, internal: true }
-}
-
-/** zod issues as `{path, message}` pairs a client can show next to the field. */
-export function zodDetails (err: ZodError): InputIssue[] {
-  return err.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }))
 }

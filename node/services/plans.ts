@@ -1,33 +1,19 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
-import { z } from 'zod'
 import type { DocStore } from '../../crdt/doc-store.js'
 import { changeInChunks } from '../../crdt/chunked-change.js'
-import { InvalidInputError } from '../../crdt/errors.js'
 import { finishPlanImport, writeEpic, writeImportTask, type ImportGuard } from '../../crdt/mutations/plans.js'
 import type { Projection, ProjectionCache } from '../../crdt/projection.js'
 import { read, readOpt } from '../../crdt/schema.js'
 import { pickFields, TASK_CONTENT_FIELDS } from '../../crdt/task-fields.js'
 import { hasTask } from '../../crdt/task-records.js'
-import { importSteps, parsePlan, parsePlanValue, PlanValidationError, planDigest, planEpicOps, planImportOps, PLAN_FORMATS, type Plan, type ExistingEpic, type ExistingTask, type ImportStep } from '../../plan/index.js'
+import type { TaskView } from '../../crdt/views.js'
+import { prepareImport, type ImportCounts, type PreparedImport } from '../../plan/prepare.js'
+import type { ExistingEpic, ExistingTask, ImportStep, Plan } from '../../plan/index.js'
+import { planFromBody, planFromBytes, type PlanImportBody } from './plan-body.js'
+import { DEFAULT_PLAN_WORKER_MIN_BYTES, DEFAULT_PLAN_WORKER_MIN_TASKS, prepareInWorker, type ExistingSource } from './plan-preparer.js'
 
-/** Import body: the plan text with its format, or a plan object given as JSON. */
-export const PlanImportBody = z.union([
-  z.object({
-    content: z.string().min(1, 'the plan text is empty'),
-    format: z.enum(PLAN_FORMATS).optional(),
-    file: z.string().max(512).optional()
-  }).strict(),
-  z.object({ plan: z.unknown() }).strict()
-])
-export type PlanImportBody = z.infer<typeof PlanImportBody>
-
-export interface ImportCounts {
-  added: number
-  updated: number
-  cancelled: number
-  unchanged: number
-  skipped: number
-}
+export { PlanImportBody } from './plan-body.js'
+export type { ImportCounts } from '../../plan/prepare.js'
 
 export interface ImportSummary {
   planId: string
@@ -47,6 +33,10 @@ export interface PlanServiceInit {
   projection: ProjectionCache
   /** The clock (epoch ms) writes are stamped with; default Date.now. */
   now?: () => number
+  /** Import bodies from this size are read and planned in a worker thread (default DEFAULT_PLAN_WORKER_MIN_BYTES; 0: always). */
+  workerMinBytes?: number
+  /** ...and so is any import into a document of this many tasks (default DEFAULT_PLAN_WORKER_MIN_TASKS). */
+  workerMinTasks?: number
 }
 
 /**
@@ -58,65 +48,97 @@ export class PlanService {
   private readonly store: DocStore
   private readonly projection: ProjectionCache
   private readonly now: () => number
+  private readonly workerMinBytes: number
+  private readonly workerMinTasks: number
   private importing: Promise<unknown> = Promise.resolve()
 
   constructor (init: PlanServiceInit) {
     this.store = init.store
     this.projection = init.projection
     this.now = init.now ?? Date.now
+    this.workerMinBytes = init.workerMinBytes ?? DEFAULT_PLAN_WORKER_MIN_BYTES
+    this.workerMinTasks = init.workerMinTasks ?? DEFAULT_PLAN_WORKER_MIN_TASKS
   }
 
-  /** Parses an import body; a bad plan is a 400 listing every problem (file, line, path). */
+  /** Parses an import body; a bad plan is an InvalidInputError listing every problem (file, line, path). */
   parse (body: PlanImportBody): Plan {
-    try {
-      if ('content' in body) return parsePlan(body.content, { ...(body.format === undefined ? {} : { format: body.format }), ...(body.file === undefined ? {} : { file: body.file }) })
-      return parsePlanValue(body.plan, 'body.plan')
-    } catch (err) {
-      if (err instanceof PlanValidationError) {
-        throw new InvalidInputError(`invalid plan: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}`, err.problems)
+    return planFromBody(body)
+  }
+
+  /** Imports an already validated plan (planned on the event loop: for plans held in memory). */
+  async import (plan: Plan): Promise<ImportSummary> {
+    return await this.serially(async () => {
+      // Let pending I/O run before the O(plan) planning.
+      await yieldToLoop()
+      return await this.write(this.prepareHere(plan))
+    })
+  }
+
+  /**
+   * Imports the raw JSON body of an import request. A large body, or any body when the document is
+   * large, is parsed, validated and planned in a worker thread (plan-preparer.ts), the event loop
+   * free meanwhile; a small one on the loop, where it takes a few ms. The same errors either way.
+   */
+  async importBody (bytes: Uint8Array): Promise<ImportSummary> {
+    return await this.serially(async () => {
+      if (bytes.byteLength < this.workerMinBytes && this.projection.get().tasks.size < this.workerMinTasks) {
+        await yieldToLoop()
+        return await this.write(this.prepareHere(planFromBytes(bytes)))
       }
-      throw err
-    }
+      return await this.write(await prepareInWorker(bytes, this.existing()))
+    })
   }
 
   /** One import at a time: an import spans many changes, and the next one plans from its result. */
-  async import (plan: Plan): Promise<ImportSummary> {
-    const run = this.importing.then(async () => await this.importNow(plan))
-    this.importing = run.catch(() => undefined)
-    return await run
+  private async serially (run: () => Promise<ImportSummary>): Promise<ImportSummary> {
+    const next = this.importing.then(run)
+    this.importing = next.catch(() => undefined)
+    return await next
   }
 
-  private async importNow (plan: Plan): Promise<ImportSummary> {
-    // Parsing and validating a large plan, planning its writes and its digest are each O(plan) on
-    // the loop: let pending I/O run between them (the writes re-check what may change meanwhile).
-    await yieldToLoop()
-    const view = this.projection.get()
-    const started = new Set(view.assignmentsByTask.keys())
-    const existing: ExistingTask[] = [...view.tasks.inOrder()].map(t => ({
-      ...pickFields(t, TASK_CONTENT_FIELDS),
-      id: t.id,
-      status: t.status,
-      started: started.has(t.id),
-      source: t.source === 'plan' ? 'plan' : 'api'
-    }))
+  /** Plans an import on the event loop, against the document as it is now. */
+  private prepareHere (plan: Plan): PreparedImport {
+    const existing = this.existing()
+    return prepareImport(plan, [...existing.taskSlices(Number.MAX_SAFE_INTEGER)].flat(), existing.epics())
+  }
+
+  /** The document's tasks and epics as an import compares them with the plan. */
+  private existing (): ExistingSource {
+    return {
+      taskSlices: (size) => this.taskSlices(size),
+      epics: () => Object.values(this.store.doc.epics).map(e => ({ id: read(e.id), title: read(e.title), role: readOpt(e.role), order: e.order }))
+    }
+  }
+
+  /** The tasks in plan order, `size` at a time; each slice reads the view as it is when it is taken. */
+  private * taskSlices (size: number): Generator<ExistingTask[]> {
+    const all: TaskView[] = [...this.projection.get().tasks.inOrder()]
+    for (let i = 0; i < all.length; i += size) {
+      const view = this.projection.get()
+      yield all.slice(i, i + size).map(t => ({
+        ...pickFields(t, TASK_CONTENT_FIELDS),
+        id: t.id,
+        status: t.status,
+        started: view.assignmentsByTask.has(t.id),
+        source: t.source === 'plan' ? 'plan' : 'api'
+      }))
+    }
+  }
+
+  /** Applies a prepared import in chunks and sums it up. */
+  private async write (prepared: PreparedImport): Promise<ImportSummary> {
     const doc = this.store.doc
-    const existingEpics: ExistingEpic[] = Object.values(doc.epics).map(e => ({ id: read(e.id), title: read(e.title), role: readOpt(e.role), order: e.order }))
-    const ops = planImportOps(existing, plan)
-    const epicOps = planEpicOps(existingEpics, plan)
-    await yieldToLoop()
-    const digest = planDigest(plan)
-    const { counts, skipped } = countImportOps(ops, plan)
+    const { plan, digest } = prepared
     const metaChanged = readOpt(doc.plan.digest) !== digest || readOpt(doc.plan.id) !== plan.id || readOpt(doc.plan.title) !== plan.title
-    const writes = ops.filter(o => o.op !== 'skip').length + epicOps.length
     const before = this.store.heads()
 
-    if (writes > 0 || metaChanged) {
+    if (prepared.steps.length > 0 || metaChanged) {
       const now = this.now()
       // Many changes of a bounded size, the loop free between them (crdt/chunked-change.ts); the
       // plan's digest, written in the last one, marks the import as finished (see importSteps).
       // The view before each change: keeps the projection's work spread over the import (one
       // refresh of every new task at the end blocked the loop), and re-checks updates and cancels.
-      let live: Projection = view
+      let live: Projection = this.projection.get()
       const guard: ImportGuard = {
         // Read from the document before this change (plain objects), not through the change's proxy (slow).
         exists: (id) => hasTask(this.store.doc, id),
@@ -128,40 +150,30 @@ export class PlanService {
       }
       await changeInChunks<ImportStep>({
         store: this.store,
-        items: importSteps(epicOps, ops),
+        items: prepared.steps,
         message: `import plan ${plan.id}`,
         beforeStep: () => { live = this.projection.get() },
         apply: (d, step) => { if (step.kind === 'epic') writeEpic(d, step.op); else writeImportTask(d, step.op, plan.id, guard, now) },
-        finish: (d) => { if (metaChanged) finishPlanImport(d, { plan: { id: plan.id, title: plan.title }, digest }, now) }
+        finish: (d) => { if (metaChanged) finishPlanImport(d, { plan, digest }, now) }
       })
     }
-    const after = this.projection.get()
-    const inPlan = [...after.tasks.inOrder()].filter(t => t.source === 'plan' && t.status !== 'cancelled')
+    let totalTasks = 0
+    let totalEstimatedHours = 0
+    for (const t of this.projection.get().tasks.inOrder()) {
+      if (t.source !== 'plan' || t.status === 'cancelled') continue
+      totalTasks++
+      totalEstimatedHours += t.estimatedHours
+    }
     return {
       planId: plan.id,
       title: plan.title,
-      tasks: counts,
-      epics: { added: epicOps.filter(e => e.op === 'add').length, updated: epicOps.filter(e => e.op === 'update').length },
-      skipped,
-      totalTasks: inPlan.length,
-      totalEstimatedHours: inPlan.reduce((h, t) => h + t.estimatedHours, 0),
+      tasks: prepared.tasks,
+      epics: prepared.epics,
+      skipped: prepared.skipped,
+      totalTasks,
+      totalEstimatedHours,
       changed: this.store.heads().join() !== before.join(),
       heads: this.store.heads()
     }
   }
-}
-
-/** What an import will do, by kind of write, and the tasks it leaves alone with the reason. */
-function countImportOps (ops: ReturnType<typeof planImportOps>, plan: Plan): { counts: ImportCounts, skipped: Array<{ id: string, reason: string }> } {
-  const counts: ImportCounts = { added: 0, updated: 0, cancelled: 0, unchanged: 0, skipped: 0 }
-  const skipped: Array<{ id: string, reason: string }> = []
-  for (const op of ops) {
-    if (op.op === 'add') counts.added++
-    else if (op.op === 'update') counts.updated++
-    else if (op.op === 'cancel') counts.cancelled++
-    else { counts.skipped++; skipped.push({ id: op.id, reason: op.reason }) }
-  }
-  const touched = new Set(ops.map(o => o.op === 'add' ? o.task.id : o.id))
-  counts.unchanged = plan.tasks.filter(t => !touched.has(t.id)).length
-  return { counts, skipped }
 }

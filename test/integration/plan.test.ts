@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url'
 import { api, getJson } from '../helpers/http.js'
 import { killAll, removeDir, runCli, startNode, tempDir, type StartedNode } from '../../scripts/lib/node-process.js'
 import { waitFor } from '../../scripts/lib/wait.js'
+import { generatePlan } from '../../scripts/lib/generate-plan.js'
+import { DEFAULT_PLAN_WORKER_MIN_BYTES } from '../../node/services/plan-preparer.js'
 
 const SAMPLE = fileURLToPath(new URL('../../../plan/examples/remediation-plan.md', import.meta.url))
 
@@ -69,6 +71,27 @@ describe('plan import and the task API', function () {
     assert.equal((await api(n1.url, 'POST', '/api/plan/import', { content: 'x', bogus: 1 })).status, 400)
     assert.equal((await api(n1.url, 'POST', '/api/plan/import', 'not json')).status, 400)
     assert.equal(await heads(n1), before)
+  })
+
+  it('imports a plan too large to plan on the event loop (a worker thread does it): every node holds it, and a bad one gets its problems', async () => {
+    // 1,500 tasks of JSON are ~400 KB, over the size from which a node plans an import in a worker.
+    const plan = generatePlan(1500) as { tasks: Array<{ id: string, dependsOn: string[] }> }
+    assert.ok(JSON.stringify({ plan }).length > DEFAULT_PLAN_WORKER_MIN_BYTES, 'the body is large enough for the worker')
+    const r = await api<{ totalTasks: number, tasks: { added: number }, changed: boolean }>(n1.url, 'POST', '/api/plan/import', { plan })
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    assert.equal(r.body.totalTasks, 1500)
+    assert.equal(r.body.tasks.added, 1500)
+    for (const n of [n1, n2]) await waitFor(async () => (await overview(n)).totalTasks === 1500, `1,500 tasks on ${n.url}`)
+    const again = await api<{ changed: boolean }>(n2.url, 'POST', '/api/plan/import', { plan })
+    assert.equal(again.status, 200)
+    assert.equal(again.body.changed, false, 'the same plan again, on the other node, writes nothing')
+
+    const before = await heads(n1)
+    const broken = { ...plan, tasks: plan.tasks.map((t, i) => i === 700 ? { ...t, dependsOn: ['NOPE'] } : t) }
+    const bad = await api<{ error: string, details: Array<{ path: string, message: string }> }>(n1.url, 'POST', '/api/plan/import', { plan: broken })
+    assert.equal(bad.status, 400)
+    assert.deepEqual(bad.body.details.map(d => d.message), ['unknown task "NOPE"'], bad.body.error)
+    assert.equal(await heads(n1), before, 'a bad plan changed the document')
   })
 
   it('converges to one copy of each task when two nodes import the same plan at once', async () => {
