@@ -61,6 +61,9 @@ export async function changeInChunks<T> (init: ChunkedChangeInit<T>): Promise<nu
   // One snapshot after the whole write, not one per few changes while it grows.
   const release = store.holdCompaction()
   try {
+    // Each step starts from a setImmediate: a step begun in another phase of the loop (after an
+    // I/O callback) would run on into the next step in the same turn, timers and I/O skipped.
+    await yieldToLoop()
     do {
       const health = store.storageHealth()
       if (health.failure !== null) throw health.failure
