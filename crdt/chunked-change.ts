@@ -23,6 +23,22 @@ export const DEFAULT_CHUNK_BUDGET_MS = 50
 export const DEFAULT_CHUNK_MIN_ITEMS = 500
 /** Most items per change, however fast they go. */
 export const DEFAULT_CHUNK_MAX_ITEMS = 2000
+/**
+ * Part of a change's cost grows with the collection it writes into: Automerge's JS view of the
+ * document copies every map a change touches, and a plan's tasks spread over all 128 buckets, so
+ * each change of an import into 100,000 tasks copies ~100,000 entries, on the writer and on every
+ * node that applies it (~250 ms per change at 100k on the 2-core VM). At least size / this many
+ * items per change keeps that copying at most this many times the collection, whatever its size.
+ */
+export const DEFAULT_CHUNK_SIZE_DIVISOR = 50
+
+/**
+ * The fewest items per change for a write into a collection that will hold `size` entries:
+ * DEFAULT_CHUNK_MIN_ITEMS, raised to size / DEFAULT_CHUNK_SIZE_DIVISOR, at most DEFAULT_CHUNK_MAX_ITEMS.
+ */
+export function chunkMinItems (size: number): number {
+  return Math.min(DEFAULT_CHUNK_MAX_ITEMS, Math.max(DEFAULT_CHUNK_MIN_ITEMS, Math.ceil(size / DEFAULT_CHUNK_SIZE_DIVISOR)))
+}
 
 export interface ChunkedChangeInit<T> {
   store: DocStore

@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { DocStore } from '../../crdt/doc-store.js'
-import { changeInChunks } from '../../crdt/chunked-change.js'
+import { changeInChunks, chunkMinItems } from '../../crdt/chunked-change.js'
 import { finishPlanImport, writeEpic, writeImportTask, type ImportGuard } from '../../crdt/mutations/plans.js'
 import type { Projection, ProjectionCache } from '../../crdt/projection.js'
 import { read, readOpt } from '../../crdt/schema.js'
@@ -151,6 +151,8 @@ export class PlanService {
       await changeInChunks<ImportStep>({
         store: this.store,
         items: prepared.steps,
+        // Larger changes into a large document (see chunkMinItems); a new task adds one entry.
+        minItems: chunkMinItems(this.projection.get().tasks.size + prepared.tasks.added),
         message: `import plan ${plan.id}`,
         beforeStep: () => { live = this.projection.get() },
         apply: (d, step) => { if (step.kind === 'epic') writeEpic(d, step.op); else writeImportTask(d, step.op, plan.id, guard, now) },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { changeInChunks } from '../../../crdt/chunked-change.js'
+import { changeInChunks, chunkMinItems, DEFAULT_CHUNK_MAX_ITEMS, DEFAULT_CHUNK_MIN_ITEMS, DEFAULT_CHUNK_SIZE_DIVISOR } from '../../../crdt/chunked-change.js'
 import { DocStore } from '../../../crdt/doc-store.js'
 import { hasTask, writeTaskSpec } from '../../../crdt/task-records.js'
 import { newTaskSpec } from '../../../crdt/mutations/tasks.js'
@@ -84,5 +84,18 @@ describe('plan import in chunks', () => {
     } finally {
       await store.close()
     }
+  })
+
+  it('makes fewer, larger changes into a large collection: at most DEFAULT_CHUNK_SIZE_DIVISOR changes of a full import from 25,000 items on', () => {
+    // Each change copies the buckets it touches (O(collection)): the count of changes, not only
+    // their size, decides what a 100k import costs every node.
+    for (const size of [0, 1, 999, 10_000, 25_000, 40_000, 60_000, 100_000]) {
+      const min = chunkMinItems(size)
+      assert.ok(min >= DEFAULT_CHUNK_MIN_ITEMS && min <= DEFAULT_CHUNK_MAX_ITEMS, `${min} items per change at ${size} is out of bounds`)
+      const changes = Math.ceil(size / min)
+      if (size >= DEFAULT_CHUNK_MIN_ITEMS * DEFAULT_CHUNK_SIZE_DIVISOR) assert.ok(changes <= DEFAULT_CHUNK_SIZE_DIVISOR, `${changes} changes for ${size} items`)
+    }
+    assert.equal(chunkMinItems(10_000), DEFAULT_CHUNK_MIN_ITEMS, 'a 10k import keeps the measured floor')
+    assert.equal(chunkMinItems(100_000), DEFAULT_CHUNK_MAX_ITEMS)
   })
 })
