@@ -34,8 +34,16 @@ const EVERYWHERE_TIMEOUT_MS = Number(process.env.BENCH_EVERYWHERE_TIMEOUT_MS ?? 
 /** BENCH_THREE_NODES=0: only the one-node and in-process rows (the 3-node rows take longest); BENCH_INPROC=0: no in-process rows; BENCH_ONE_NODE=0: no one-node rows. */
 const THREE_NODES = process.env.BENCH_THREE_NODES !== '0'
 
+/**
+ * BENCH_RUNTIME=installed: run the nodes with the memory settings scripts/install-node.sh's systemd
+ * unit gives them (a 4 MB young generation, two malloc arenas), to compare RSS with a plain `fleet start`.
+ */
+const INSTALLED_RUNTIME = process.env.BENCH_RUNTIME === 'installed'
 /** A busy machine can take long to start a node; a benchmark waits rather than fails. */
-const startOpts = { startTimeoutMs: 180_000 }
+const startOpts = {
+  startTimeoutMs: 180_000,
+  ...(INSTALLED_RUNTIME ? { nodeArgs: ['--max-semi-space-size=4'], env: { MALLOC_ARENA_MAX: '2' } } : {})
+}
 
 interface Row {
   build: string
@@ -237,7 +245,7 @@ async function main (): Promise<void> {
     }
   }
   const lines = [
-    `bench:scale  ${machineLine()}; ${WRITES} sequential writes, ${READS} reads, ${CLAIMS} claims per size`,
+    `bench:scale  ${machineLine()}; ${WRITES} sequential writes, ${READS} reads, ${CLAIMS} claims per size${INSTALLED_RUNTIME ? '; nodes run as install-node.sh installs them (--max-semi-space-size=4, MALLOC_ARENA_MAX=2)' : ''}`,
     `| ${cols.map(c => c[0]).join(' | ')} |`,
     `|${cols.map(() => '---').join('|')}|`,
     ...rows.map(r => `| ${cols.map(c => c[1](r)).join(' | ')} |`),

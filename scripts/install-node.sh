@@ -274,7 +274,11 @@ User=$user
 Group=$user
 EnvironmentFile=$env_file
 WorkingDirectory=$data
-ExecStart=$node_bin $entry start
+# Memory (README, Performance): a 4 MB young generation (V8 grows it to 16 MB in a burst, such as
+# an import, and keeps it) and two malloc arenas rather than one per thread: RSS at 10,000 tasks
+# ~210 MB rather than ~250, CPU per write and import times unchanged (bench:sync, bench:scale).
+Environment=MALLOC_ARENA_MAX=2
+ExecStart=$node_bin --max-semi-space-size=4 $entry start
 # SIGTERM flushes the replica to disk; give it time before SIGKILL.
 KillSignal=SIGTERM
 TimeoutStopSec=30

@@ -73,7 +73,8 @@ describe('scripts/install-node.sh', function () {
     for (const line of ['User=fleet-test-nobody', `EnvironmentFile=${join(dirs.etc, 'fleet.env')}`, 'Restart=on-failure', `WorkingDirectory=${dirs.data}`, 'WantedBy=multi-user.target']) {
       assert.ok(unit.includes(line), `unit has ${line}`)
     }
-    assert.ok(unit.some(l => /^ExecStart=\S*node \S+\/dist\/bundle\/main\.js start$/.test(l)), unit.join('\n'))
+    assert.ok(unit.some(l => /^ExecStart=\S*node --max-semi-space-size=4 \S+\/dist\/bundle\/main\.js start$/.test(l)), unit.join('\n'))
+    assert.ok(unit.includes('Environment=MALLOC_ARENA_MAX=2'), 'the unit runs the node with the memory settings README measures')
     assert.match(r.out, /^\+ systemctl enable fleet --quiet$/m)
     assert.match(r.out, /dry run: nothing was changed/)
     assert.deepEqual(readdirSync(dir), ['swarm.key'], 'nothing was created')
