@@ -74,14 +74,14 @@ describe('plan import and the task API', function () {
   })
 
   it('imports a plan too large to plan on the event loop (a worker thread does it): every node holds it, and a bad one gets its problems', async () => {
-    // 1,500 tasks of JSON are ~400 KB, over the size from which a node plans an import in a worker.
-    const plan = generatePlan(1500) as { tasks: Array<{ id: string, dependsOn: string[] }> }
+    // 5,000 tasks of JSON are ~1.3 MB, over the size from which a node plans an import in a worker.
+    const plan = generatePlan(5000) as { tasks: Array<{ id: string, dependsOn: string[] }> }
     assert.ok(JSON.stringify({ plan }).length > DEFAULT_PLAN_WORKER_MIN_BYTES, 'the body is large enough for the worker')
     const r = await api<{ totalTasks: number, tasks: { added: number }, changed: boolean }>(n1.url, 'POST', '/api/plan/import', { plan })
     assert.equal(r.status, 200, JSON.stringify(r.body))
-    assert.equal(r.body.totalTasks, 1500)
-    assert.equal(r.body.tasks.added, 1500)
-    for (const n of [n1, n2]) await waitFor(async () => (await overview(n)).totalTasks === 1500, `1,500 tasks on ${n.url}`)
+    assert.equal(r.body.totalTasks, 5000)
+    assert.equal(r.body.tasks.added, 5000)
+    for (const n of [n1, n2]) await waitFor(async () => (await overview(n)).totalTasks === 5000, `5,000 tasks on ${n.url}`)
     const again = await api<{ changed: boolean }>(n2.url, 'POST', '/api/plan/import', { plan })
     assert.equal(again.status, 200)
     assert.equal(again.body.changed, false, 'the same plan again, on the other node, writes nothing')
