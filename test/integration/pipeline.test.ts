@@ -7,7 +7,7 @@ import { killAll, killNode, removeDir, startNode, tempDir, type StartedNode } fr
 import { waitFor } from '../../scripts/lib/wait.js'
 
 interface Task { id: string, status: string, reason: string | null, failures: number }
-interface Entry { id: string, taskId: string, state: string, reason: string | null, leader: string | null }
+interface Entry { id: string, taskId: string, assignmentId: string, state: string, reason: string | null, leader: string | null }
 
 /** A plan of `n` independent tasks over two roles, in the Markdown form. */
 function smallPlan (n: number, roles = ['alpha', 'beta']): string {
@@ -81,12 +81,13 @@ describe('agents and the merge queue', function () {
       if (tasks.every(t => t.status === 'done')) return true
       // Say where it stands if it never gets there: tasks, queue entries, agents and the live peers.
       const queue = await getJson<Entry[]>(survivor.url, '/api/git/merge-queue')
-      const agents = await getJson<Array<{ id: string, status: string }>>(survivor.url, '/api/agents')
+      const agents = await getJson<Array<{ id: string, health_status: string, currentTask: string | null }>>(survivor.url, '/api/agents')
       const peers = await getJson<{ peers: Array<{ peerId: string }> }>(survivor.url, '/api/peers')
       throw new Error([
         `tasks ${tasks.map(t => `${t.id}:${t.status}`).join(' ')}`,
         `queue ${queue.map(e => `${e.taskId}:${e.state}${e.leader === null ? '' : `@${e.leader.slice(-6)}`}`).join(' ')}`,
-        `agents ${agents.map(a => `${a.id}:${a.status}`).join(' ')}`,
+        `ejected for ${[...new Set(queue.filter(e => e.state === 'ejected').map(e => `${e.taskId} (${e.assignmentId.slice(0, 8)}): ${e.reason ?? '?'}`))].slice(0, 4).join(' | ')}`,
+        `agents ${agents.map(a => `${a.id}:${a.health_status}${a.currentTask === null ? '' : `@${a.currentTask}`}`).join(' ')}`,
         `peers ${peers.peers.map(p => p.peerId.slice(-6)).join(' ')}; killed ${leader.peerId.slice(-6)}`
       ].join('; '))
     }, 'every task done after the leader died', 180_000, 200)
