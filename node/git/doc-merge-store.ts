@@ -38,7 +38,11 @@ export class DocMergeStore implements MergeQueueStore {
       const a = projection.get().assignments.get(e.assignmentId)
       const merged = mergeQueue.mergedFor(e.taskId, e.id)
       if (merged !== undefined) {
-        await mergeQueue.eject(e.id, `task ${e.taskId} is already merged (entry ${merged.id}, ${merged.sha ?? ''})`, '', selfId)
+        // Not a failed attempt: the task's work is on main. Sending the task back for another
+        // attempt (as for a conflict) looped: that attempt's entry met the same merged entry, and
+        // so on without end (a task completed into 'review' after the merge of another attempt).
+        // Without reopening, a task in review is done (ejectMerge).
+        await mergeQueue.eject(e.id, `task ${e.taskId} is already merged (entry ${merged.id}, ${merged.sha ?? ''})`, '', selfId, { reopen: false })
         continue
       }
       if (a === undefined || (a.state !== 'confirmed' && a.state !== 'completed')) {
