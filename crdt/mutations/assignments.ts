@@ -58,17 +58,20 @@ export function writeProgress (d: FleetDoc, id: string, percent: number, message
 
 /**
  * Ends the assignment as completed. Its task is done, or in review while its work waits in the
- * merge queue (an entry of this assignment that is neither ejected nor merged yet).
+ * merge queue (an entry of this assignment that is neither ejected nor merged yet). A task already
+ * merged through another entry (an attempt begun where that merge was not yet known) stays or
+ * becomes done: 'review' would wait for a merge that the leader refuses as a duplicate.
+ * `inReview` and `merged` come from the caller's merge-queue index (no queue scan here).
  */
-/** `inReview`: the work waits in the merge queue (the caller asks the merge-queue index; no queue scan here). */
-export function completeAssignment (d: FleetDoc, c: { id: string, taskId: string, summary: string, inReview: boolean }, now: number): void {
+export function completeAssignment (d: FleetDoc, c: { id: string, taskId: string, summary: string, inReview: boolean, merged: boolean }, now: number): void {
   const da = getIn(d.assignments, c.id)
   if (da === undefined) throw new NotFoundError(`assignment ${c.id} not found`)
   da.state = str('completed')
   da.progress = 100
   da.summary = str(c.summary)
   da.endedAt = now
-  writeTaskState(d, c.taskId, { status: c.inReview ? 'review' : 'done', reason: null, updatedAt: now })
+  const done = !c.inReview || c.merged || readTask(d, c.taskId)?.status === 'done'
+  writeTaskState(d, c.taskId, { status: done ? 'done' : 'review', reason: null, updatedAt: now })
 }
 
 /** What ending an attempt needs of the coordination settings. */

@@ -56,6 +56,8 @@ export interface AssignmentServiceInit {
   now?: () => number
   /** The merge-queue entries of an assignment, from the merge-queue index (complete() asks instead of scanning the queue). */
   mergeEntriesOf: (assignmentId: string) => ReadonlyArray<{ state: string }>
+  /** Whether a task is already merged through some entry, from the same index. */
+  taskMerged: (taskId: string) => boolean
 }
 
 export interface AssignmentServiceEvents {
@@ -228,7 +230,8 @@ export class AssignmentService extends EventEmitter<AssignmentServiceEvents> {
     const now = this.now()
     // Work waiting in the merge queue is in review until the leader merges it (index lookup, not a queue scan).
     const inReview = this.init.mergeEntriesOf(id).some(e => e.state !== 'ejected' && e.state !== 'merged')
-    await this.init.store.change((d) => { completeAssignment(d, { id, taskId: a.taskId, summary: input.summary, inReview }, now) }, `complete ${id}`)
+    const merged = this.init.taskMerged(a.taskId)
+    await this.init.store.change((d) => { completeAssignment(d, { id, taskId: a.taskId, summary: input.summary, inReview, merged }, now) }, `complete ${id}`)
     return this.get(id)
   }
 

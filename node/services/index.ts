@@ -47,7 +47,7 @@ export function createServices (init: ServicesInit): Services {
     plans: new PlanService({ store, projection, now }),
     progress: new ProgressService({ store, projection, nodeId, now }),
     agents,
-    assignments: new AssignmentService({ store, projection, tasks, agents, nodeId, settings, livePeers: init.livePeers, now, mergeEntriesOf: id => mergeQueue.forAssignment(id) }),
+    assignments: new AssignmentService({ store, projection, tasks, agents, nodeId, settings, livePeers: init.livePeers, now, mergeEntriesOf: id => mergeQueue.forAssignment(id), taskMerged: id => mergeQueue.mergedFor(id) !== undefined }),
     evidence: new EvidenceService({ store, projection, now }),
     mergeQueue,
     analytics: new AnalyticsService({ store, projection, agents, mergeQueue })

@@ -9,7 +9,7 @@ import { finishPlanImport, writeEpic, writeImportTask, type ImportGuard } from '
 import { addEvidence, addSnapshot } from '../../../crdt/mutations/records.js'
 import { editTaskSpec, newTaskSpec, specOf } from '../../../crdt/mutations/tasks.js'
 import { genesis, read, type FleetDoc } from '../../../crdt/schema.js'
-import { readTask, writeTaskSpec } from '../../../crdt/task-records.js'
+import { readTask, writeTaskSpec, writeTaskState } from '../../../crdt/task-records.js'
 
 /** The document writes are pure: same document, input and `now` give the same values, and `now` is the only time written. */
 
@@ -77,17 +77,30 @@ describe('crdt/mutations: pure document writes, time passed in', () => {
     let doc = claimed(withTask(), 'a1', 0, T0)
     doc = change(doc, (d) => { enqueueMerge(d, { id: 'm1', taskId: 't1', assignmentId: 'a1', agentId: 'ag', branch: 'fleet/t1', commit: null, priority: 0 }, T0 + 10) })
     assert.equal(doc.mergeQueue.m1?.enqueuedAt, T0 + 10)
-    doc = change(doc, (d) => { completeAssignment(d, { id: 'a1', taskId: 't1', summary: 'did it', inReview: true }, T0 + 20) })
+    doc = change(doc, (d) => { completeAssignment(d, { id: 'a1', taskId: 't1', summary: 'did it', inReview: true, merged: false }, T0 + 20) })
     assert.equal(readTask(doc, 't1')?.status, 'review')
     assert.equal(assignment(doc, 'a1')?.endedAt, T0 + 20)
     doc = change(doc, (d) => { markMerged(d, { id: 'm1', taskId: 't1', sha: 'f'.repeat(40), leader: 'n1' }, T0 + 30) })
     assert.deepEqual([readTask(doc, 't1')?.status, readTask(doc, 't1')?.updatedAt, doc.mergeQueue.m1?.updatedAt], ['done', T0 + 30, T0 + 30])
   })
 
+  it('a completion whose task is already merged through another entry, or already done, leaves it done, not in review', () => {
+    // An attempt begun where an earlier attempt's merge was not yet known: its own entry waits, but
+    // the leader will refuse it as a duplicate, so 'review' would never end.
+    const queued = change(claimed(withTask(), 'a1', 0, T0), (d) => {
+      enqueueMerge(d, { id: 'm2', taskId: 't1', assignmentId: 'a1', agentId: 'ag', branch: 'fleet/t1', commit: null, priority: 0 }, T0 + 1)
+    })
+    const known = change(A.clone(queued), (d) => { completeAssignment(d, { id: 'a1', taskId: 't1', summary: '', inReview: true, merged: true }, T0 + 2) })
+    assert.equal(readTask(known, 't1')?.status, 'done')
+    const done = change(A.clone(queued), (d) => { writeTaskState(d, 't1', { status: 'done' }) })
+    const after = change(done, (d) => { completeAssignment(d, { id: 'a1', taskId: 't1', summary: '', inReview: true, merged: false }, T0 + 2) })
+    assert.equal(readTask(after, 't1')?.status, 'done', 'a done task does not go back to review')
+  })
+
   it('an ejection reopens the attempt that produced the branch, or finishes a task already on main', () => {
     const base = change(claimed(withTask(), 'a1', 0, T0), (d) => {
       enqueueMerge(d, { id: 'm1', taskId: 't1', assignmentId: 'a1', agentId: 'ag', branch: 'fleet/t1', commit: null, priority: 0 }, T0 + 1)
-      completeAssignment(d, { id: 'a1', taskId: 't1', summary: '', inReview: true }, T0 + 2)
+      completeAssignment(d, { id: 'a1', taskId: 't1', summary: '', inReview: true, merged: false }, T0 + 2)
     })
     const ejection = { id: 'm1', taskId: 't1', assignmentId: 'a1', branch: 'fleet/t1', reason: 'conflict in a.ts', output: 'CONFLICT' }
     const reopened = change(A.clone(base), (d) => { ejectMerge(d, { ...ejection, reopen: true }, T0 + 40) })

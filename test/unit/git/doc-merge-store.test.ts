@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
 import { DocStore } from '../../../crdt/doc-store.js'
+import { completeAssignment } from '../../../crdt/mutations/assignments.js'
+import { writeTaskState } from '../../../crdt/task-records.js'
 import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 import { DEFAULT_COORDINATION } from '../../../node/coord/settings.js'
 import { DocMergeStore } from '../../../node/git/doc-merge-store.js'
@@ -28,6 +30,7 @@ function sync (from: Replica, to: Replica): void {
  */
 describe('the leader\'s merge queue store', () => {
   it('ejects a second entry of a task already merged and finishes the task, instead of sending it back for another attempt', async function () {
+    // (A completion that knows of the merge finishes the task itself: test/unit/crdt/mutations.test.ts.)
     this.timeout(30_000)
     const leader = await replica('leader')
     const other = await replica('other')
@@ -50,8 +53,11 @@ describe('the leader\'s merge queue store', () => {
       // The leader merges attempt 1's entry.
       await leader.services.mergeQueue.markMerged(e1.id, 'c'.repeat(40), 'leader')
       sync(leader, other)
-      // Y completes after hearing of that merge: its entry still waits, so the task is in review.
-      await other.services.assignments.complete(a2.id, { summary: 'done on fleet/T' })
+      // Y completes with its entry waiting. Made concurrently with the merge, that completion's
+      // 'review' and the merge's 'done' are two values of one key, and either may win; here
+      // 'review' wins (written after the merge, as the conflict would leave it): the storm's state.
+      await other.store.change((d) => { completeAssignment(d, { id: a2.id, taskId: 'T', summary: 'done on fleet/T', inReview: true, merged: false }, Date.now()) })
+      await other.store.change((d) => { writeTaskState(d, 'T', { status: 'review' }) })
       sync(other, leader)
       assert.equal(leader.services.projection.get().taskById.get('T')?.status, 'review', 'the state the storm reached')
 
