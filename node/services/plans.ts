@@ -8,7 +8,7 @@ import { pickFields, TASK_CONTENT_FIELDS } from '../../crdt/task-fields.js'
 import { hasTask } from '../../crdt/task-records.js'
 import type { TaskView } from '../../crdt/views.js'
 import { prepareImport, type ImportCounts, type PreparedImport } from '../../plan/prepare.js'
-import type { ExistingEpic, ExistingTask, ImportStep, Plan } from '../../plan/index.js'
+import type { ExistingTask, ImportStep, Plan } from '../../plan/index.js'
 import { planFromBody, planFromBytes, type PlanImportBody } from './plan-body.js'
 import { DEFAULT_PLAN_WORKER_MIN_BYTES, DEFAULT_PLAN_WORKER_MIN_TASKS, prepareInWorker, type ExistingSource } from './plan-preparer.js'
 
