@@ -7,14 +7,26 @@ import type { FleetDoc } from './schema.js'
  * bounded size, with the event loop free between them: one change of the whole plan blocked the
  * node for seconds (issue 11: HTTP, gossip, leases and heartbeats all waited).
  *
- * Each step applies at least minItems, then more until a time budget is spent (at most maxItems). `finish` runs in the last change
- * only: a caller writes there the marker that says the whole write is done (the plan's digest),
- * so a write that fails half-way is never shown as finished; its items are idempotent upserts,
- * and doing the write again completes it.
+ * Each step applies at least minItems, then more until a time budget is spent (at most maxItems);
+ * the first DEFAULT_CHUNK_WARMUP_ITEMS go by the budget alone. `finish` runs in the last change
+ * only: a caller writes there the marker that says the whole write is done (the plan's digest), so
+ * a write that fails half-way is never shown as finished; its items are idempotent upserts, and
+ * doing the write again completes it.
  */
 
-/** Time one step may spend applying items after its first minItems, before its commit (ms). */
-export const DEFAULT_CHUNK_BUDGET_MS = 50
+/**
+ * Time one step may spend applying items after its first minItems, before its commit (ms). The
+ * commit, the patches to Automerge's JS view and the projection's update roughly double it: a
+ * step of a 10k import blocks the loop ~60-70 ms on the 2-core VM (~120 ms at 50).
+ */
+export const DEFAULT_CHUNK_BUDGET_MS = 25
+/**
+ * The first this many items of a write go in steps bounded by the budget alone (minItems not
+ * applied): the first few hundred items cost 3-4x the later ones (Automerge's wasm and the write
+ * path not yet optimized by V8), so a first step of minItems blocked the loop 230-280 ms at 10k,
+ * twice any later step. A fixed count, so a write into a large document adds a few changes at most.
+ */
+export const DEFAULT_CHUNK_WARMUP_ITEMS = 1000
 /**
  * Fewest items per change: every change has a fixed cost on every node (gossip signing and
  * relaying, the peers' apply, events, a disk write: ~10 ms of CPU per node on the 2-core VM), so
@@ -57,6 +69,8 @@ export interface ChunkedChangeInit<T> {
   minItems?: number
   /** Default DEFAULT_CHUNK_MAX_ITEMS. */
   maxItems?: number
+  /** Default DEFAULT_CHUNK_WARMUP_ITEMS (0: minItems from the first step). */
+  warmupItems?: number
   /** Clock for the budget (default performance.now). */
   now?: () => number
 }
@@ -72,6 +86,7 @@ export async function changeInChunks<T> (init: ChunkedChangeInit<T>): Promise<nu
   const maxItems = init.maxItems ?? DEFAULT_CHUNK_MAX_ITEMS
   const minItems = Math.min(init.minItems ?? DEFAULT_CHUNK_MIN_ITEMS, maxItems)
   const now = init.now ?? (() => performance.now())
+  const warmup = init.warmupItems ?? DEFAULT_CHUNK_WARMUP_ITEMS
   let next = 0
   let steps = 0
   // One snapshot after the whole write, not one per few changes while it grows.
@@ -87,7 +102,7 @@ export async function changeInChunks<T> (init: ChunkedChangeInit<T>): Promise<nu
       store.changeNow((d) => {
         const t0 = now()
         const end = Math.min(items.length, next + maxItems)
-        const least = next + minItems
+        const least = next + (next < warmup ? 1 : minItems)
         while (next < end) {
           init.apply(d, items[next] as T)
           next++

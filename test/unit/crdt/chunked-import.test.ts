@@ -72,6 +72,7 @@ describe('plan import in chunks', () => {
         message: 'test import',
         minItems: 10,
         maxItems: 10,
+        warmupItems: 0,
         apply: (d, id) => {
           if (id === 'T35') throw new Error('boom')
           writeTaskSpec(d, id, newTaskSpec({ title: id, epic: 'E', description: '', estimatedHours: 1, role: null, dependsOn: [], priority: 0, acceptance: null, order: 0 }, 'plan', 1))
@@ -81,6 +82,36 @@ describe('plan import in chunks', () => {
       assert.ok(hasTask(store.doc, 'T29'), 'the first three changes were made')
       assert.ok(!hasTask(store.doc, 'T30'), 'the failed change wrote nothing')
       assert.equal(store.doc.plan.digest, null, 'no marker: the import is not shown as finished')
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('writes its first items in steps bounded by the time budget alone, then at least minItems per step', async () => {
+    // The first items run on cold code (3-4x slower): a first step of minItems was the longest
+    // block of a 10k import. A clock that moves 10 ms per reading ends a budget step at 3 items.
+    const store = await openStore()
+    try {
+      let clock = 0
+      const sizes: number[] = []
+      await changeInChunks({
+        store,
+        items: Array.from({ length: 100 }, (_, i) => `T${i}`),
+        message: 'test import',
+        budgetMs: 25,
+        minItems: 20,
+        maxItems: 50,
+        warmupItems: 10,
+        now: () => (clock += 10),
+        beforeStep: () => { sizes.push(0) },
+        apply: (d, id) => {
+          sizes[sizes.length - 1] = (sizes.at(-1) ?? 0) + 1
+          writeTaskSpec(d, id, newTaskSpec({ title: id, epic: 'E', description: '', estimatedHours: 1, role: null, dependsOn: [], priority: 0, acceptance: null, order: 0 }, 'plan', 1))
+        }
+      })
+      // After the warm-up a step writes minItems, then on until the budget is spent (3 clock readings).
+      assert.deepEqual(sizes, [3, 3, 3, 3, 22, 22, 22, 22], 'budget-bound steps until 10 items are written, then at least minItems per step')
+      assert.ok(hasTask(store.doc, 'T99'))
     } finally {
       await store.close()
     }
