@@ -164,11 +164,12 @@ export class FleetNode {
     const dialer = new PeerDialer({ libp2p, logger: log.child({ c: 'dialer' }), bootstrap: init.bootstrap, neighboursOf: liveNeighboursOf, isLive, ...(init.maxPeers === undefined ? {} : { maxPeers: init.maxPeers }) })
     const services = createServices({ store, nodeId: peerId, settings, livePeers })
     const events = new EventBus()
-    const metrics = new FleetMetrics({ events, sources: nodeMetricsSources({ store, replicator, taskCounts: () => services.projection.get().tasks.counts.byStatus, mergeQueueCounts: () => services.mergeQueue.countsByState() }) })
+    // Before the metrics, which export its record of the loop's delays (it bumps their stall counter).
+    const watchdog = new EventLoopWatchdog({ logger: log.child({ c: 'watchdog' }), onStall: () => { metrics.eventLoopStalls.inc() } })
+    const metrics = new FleetMetrics({ events, eventLoopDelay: watchdog.delays, sources: nodeMetricsSources({ store, replicator, taskCounts: () => services.projection.get().tasks.counts.byStatus, mergeQueueCounts: () => services.mergeQueue.countsByState() }) })
     const coordinator = new Coordinator({ selfId: peerId, store, replicator, services, events, settings, logger: log.child({ c: 'coord' }), merger: init.work !== undefined, livePeers, isLive,
       counters: { claimConfirmed: () => { metrics.claimsConfirmed.inc() }, claimLost: () => { metrics.claimsLost.inc() }, leaseExpired: () => { metrics.leaseExpiries.inc() } } })
     metrics.addSources(coordinationMetricsSources({ selfId: peerId, leader: coordinator.leader, agents: services.agents }))
-    const watchdog = new EventLoopWatchdog({ logger: log.child({ c: 'watchdog' }), onStall: () => { metrics.eventLoopStalls.inc() } })
     // Agents and git (simple-git, worktrees, executors) are loaded only for a node given --repo.
     const work = init.work === undefined
       ? null

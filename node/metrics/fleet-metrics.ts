@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { EventBus, LiveEvent } from '../events/bus.js'
 import type { ReplicationStats } from '../net/replicator.js'
+import { eventLoopDelayNames, registerEventLoopDelay, type DelayHistogram } from './event-loop-delay.js'
 import type { MetricsSources } from './sources.js'
 
 export const METRIC_PREFIX = 'fleet_'
@@ -10,14 +11,12 @@ export const TASK_STATUS_LABELS = ['pending', 'claimed', 'in_progress', 'review'
 export const MERGE_STATE_LABELS = ['queued', 'merging', 'merged', 'ejected'] as const
 export const AGENT_HEALTH_LABELS = ['healthy', 'stale', 'dead'] as const
 /**
- * How often the event-loop lag (fleet_nodejs_eventloop_lag_*) is sampled. prom-client's default,
- * 10 ms, wakes an idle process 100 times a second: 0.6 % of a core per process on the 2-core VM
- * (a bare `node` with only that monitor, 2026-11-30), a third of the idle budget of a node. At
- * 100 ms a stall still shows, less at most 100 ms (the sample that waited through it records how
- * late it fired); only short lags are resolved more coarsely. The watchdog (util/event-loop-watchdog.ts)
- * samples every 100 ms too.
+ * How often prom-client samples the event loop for its own delay histogram. Its gauges are
+ * replaced by the watchdog's (event-loop-delay.ts) and only its `fleet_nodejs_eventloop_lag_seconds`
+ * collect reads it, so it samples once a second: its default, 10 ms, woke an idle process 100 times
+ * a second (0.6 % of a core per process on the 2-core VM, 2026-11-30).
  */
-export const DEFAULT_EVENT_LOOP_PRECISION_MS = 100
+export const DEFAULT_EVENT_LOOP_PRECISION_MS = 1000
 
 export interface FleetMetricsInit {
   sources?: MetricsSources
@@ -25,6 +24,11 @@ export interface FleetMetricsInit {
   events?: EventBus
   /** Node.js process metrics (CPU, memory, event loop lag, GC), prefixed fleet_ (default true). */
   processMetrics?: boolean
+  /**
+   * How late the event loop ran, in nanoseconds (the watchdog's `delays`): with processMetrics,
+   * exported as fleet_nodejs_eventloop_lag_{min,max,mean,stddev,p50,p90,p99}_seconds.
+   */
+  eventLoopDelay?: DelayHistogram
   httpBuckets?: number[]
 }
 
@@ -68,7 +72,12 @@ export class FleetMetrics {
   private readonly events: EventBus | undefined
 
   constructor (init: FleetMetricsInit = {}) {
-    if (init.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: DEFAULT_EVENT_LOOP_PRECISION_MS })
+    if (init.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: DEFAULT_EVENT_LOOP_PRECISION_MS })
+      // Its delay gauges read the sampling interval as lag (event-loop-delay.ts): the watchdog's instead.
+      for (const n of eventLoopDelayNames(METRIC_PREFIX)) this.registry.removeSingleMetric(n)
+      if (init.eventLoopDelay !== undefined) registerEventLoopDelay(this.registry, METRIC_PREFIX, init.eventLoopDelay)
+    }
     this.addSources(init.sources ?? {})
     const registers = [this.registry]
     const name = (n: string): string => METRIC_PREFIX + n

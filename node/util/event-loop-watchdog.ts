@@ -1,3 +1,4 @@
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks'
 import type { Logger } from '../logger.js'
 
 /** How often the watchdog's timer is due. */
@@ -17,7 +18,7 @@ export interface EventLoopWatchdogInit {
   warnEveryMs?: number
   /** Called for every stall above warnAboveMs, with how late the timer fired (metrics). Must not throw. */
   onStall?: (lagMs: number) => void
-  /** For tests. */
+  /** Milliseconds, for tests (default performance.now). */
   now?: () => number
 }
 
@@ -25,8 +26,9 @@ export interface EventLoopWatchdogInit {
  * Notices when the event loop was blocked: a timer due every intervalMs that fires more than
  * warnAboveMs late is a stall (a hot loop, a huge synchronous job). The warning names how long
  * the loop was held, so a node that stopped answering says why once it answers again; the
- * process metrics (fleet_nodejs_eventloop_lag_seconds) show the lag continuously. The timer is
- * unref'd: it never keeps a process alive.
+ * process metrics show the lag continuously: every check's lateness goes into `delays`, which
+ * fleet_nodejs_eventloop_lag_{min,max,p50,...}_seconds read (metrics/event-loop-delay.ts). The
+ * timer is unref'd: it never keeps a process alive.
  */
 export class EventLoopWatchdog {
   private readonly log: Logger
@@ -41,6 +43,11 @@ export class EventLoopWatchdog {
   private unreported = { count: 0, maxMs: 0 }
   /** Stalls seen since start, and the longest. */
   readonly stats = { stalls: 0, maxLagMs: 0 }
+  /**
+   * How late each check was, in nanoseconds (at least 1: a histogram records no 0), until its
+   * reader resets it. Measured against the due time, so a reset never loses a delay under way.
+   */
+  readonly delays: RecordableHistogram = createHistogram()
 
   constructor (init: EventLoopWatchdogInit) {
     this.log = init.logger
@@ -48,7 +55,7 @@ export class EventLoopWatchdog {
     this.warnAboveMs = init.warnAboveMs ?? DEFAULT_LAG_WARN_MS
     this.warnEveryMs = init.warnEveryMs ?? DEFAULT_WARN_EVERY_MS
     this.onStall = init.onStall
-    this.now = init.now ?? Date.now
+    this.now = init.now ?? (() => performance.now())
   }
 
   start (): void {
@@ -64,6 +71,7 @@ export class EventLoopWatchdog {
   /** One timer firing: how late it is, measured against when it was due. Public for tests. */
   check (): void {
     const lag = Math.max(0, this.now() - this.dueAt)
+    this.delays.record(Math.max(1, Math.round(lag * 1e6)))
     if (lag > this.warnAboveMs) this.stall(lag)
   }
 
