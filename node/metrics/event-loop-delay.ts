@@ -39,13 +39,13 @@ export function delayFigures (h: DelayHistogram): EventLoopDelayFigures {
 }
 
 const HELP: Record<EventLoopDelayStat, string> = {
-  min: 'The least event loop delay since the last scrape (how late a 100 ms timer fired)',
-  max: 'The largest event loop delay since the last scrape (how late a 100 ms timer fired)',
-  mean: 'The mean event loop delay since the last scrape (how late a 100 ms timer fired)',
+  min: 'The least event loop delay since the last scrape (seconds late, of the watchdog check every 100 ms)',
+  max: 'The largest event loop delay since the last scrape (seconds late, of the watchdog check every 100 ms)',
+  mean: 'The mean event loop delay since the last scrape (seconds late, of the watchdog check every 100 ms)',
   stddev: 'The standard deviation of the event loop delays since the last scrape',
-  p50: 'The 50th percentile of the event loop delays since the last scrape (how late a 100 ms timer fired)',
-  p90: 'The 90th percentile of the event loop delays since the last scrape (how late a 100 ms timer fired)',
-  p99: 'The 99th percentile of the event loop delays since the last scrape (how late a 100 ms timer fired)'
+  p50: 'The 50th percentile of the event loop delays since the last scrape (seconds late, of the watchdog check every 100 ms)',
+  p90: 'The 90th percentile of the event loop delays since the last scrape (seconds late, of the watchdog check every 100 ms)',
+  p99: 'The 99th percentile of the event loop delays since the last scrape (seconds late, of the watchdog check every 100 ms)'
 }
 
 /** The gauge names prom-client's default metrics give these figures under `prefix`. */
