@@ -24,7 +24,8 @@ export const DEFAULT_CHUNK_BUDGET_MS = 25
  * The first this many items of a write go in steps bounded by the budget alone (minItems not
  * applied): the first few hundred items cost 3-4x the later ones (Automerge's wasm and the write
  * path not yet optimized by V8), so a first step of minItems blocked the loop 230-280 ms at 10k,
- * twice any later step. A fixed count, so a write into a large document adds a few changes at most.
+ * twice any later step. A fixed count, so a write into a large document adds a few changes at most;
+ * a write of at most minItems items is still one change.
  */
 export const DEFAULT_CHUNK_WARMUP_ITEMS = 1000
 /**
@@ -86,7 +87,8 @@ export async function changeInChunks<T> (init: ChunkedChangeInit<T>): Promise<nu
   const maxItems = init.maxItems ?? DEFAULT_CHUNK_MAX_ITEMS
   const minItems = Math.min(init.minItems ?? DEFAULT_CHUNK_MIN_ITEMS, maxItems)
   const now = init.now ?? (() => performance.now())
-  const warmup = init.warmupItems ?? DEFAULT_CHUNK_WARMUP_ITEMS
+  // A write that fits in one step stays one change (a small plan is never split, however slow the machine).
+  const warmup = items.length > minItems ? init.warmupItems ?? DEFAULT_CHUNK_WARMUP_ITEMS : 0
   let next = 0
   let steps = 0
   // One snapshot after the whole write, not one per few changes while it grows.

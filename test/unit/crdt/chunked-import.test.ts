@@ -112,6 +112,20 @@ describe('plan import in chunks', () => {
       // After the warm-up a step writes minItems, then on until the budget is spent (3 clock readings).
       assert.deepEqual(sizes, [3, 3, 3, 3, 22, 22, 22, 22], 'budget-bound steps until 10 items are written, then at least minItems per step')
       assert.ok(hasTask(store.doc, 'T99'))
+      // A write that fits in one step is one change, even on a clock that says every item is slow.
+      const small: number[] = []
+      await changeInChunks({
+        store,
+        items: Array.from({ length: 20 }, (_, i) => `S${i}`),
+        message: 'small import',
+        budgetMs: 25,
+        minItems: 20,
+        warmupItems: 10,
+        now: () => (clock += 10),
+        beforeStep: () => { small.push(0) },
+        apply: (d, id) => { writeTaskSpec(d, id, newTaskSpec({ title: id, epic: 'E', description: '', estimatedHours: 1, role: null, dependsOn: [], priority: 0, acceptance: null, order: 0 }, 'plan', 1)) }
+      })
+      assert.equal(small.length, 1, 'a write of minItems items is one change')
     } finally {
       await store.close()
     }
