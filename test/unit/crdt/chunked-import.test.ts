@@ -3,7 +3,7 @@ import { changeInChunks, chunkMinItems, DEFAULT_CHUNK_MAX_ITEMS, DEFAULT_CHUNK_M
 import { DocStore } from '../../../crdt/doc-store.js'
 import { hasTask, writeTaskSpec } from '../../../crdt/task-records.js'
 import { newTaskSpec } from '../../../crdt/mutations/tasks.js'
-import { str } from '../../../crdt/schema.js'
+import { str, type FleetDoc } from '../../../crdt/schema.js'
 import { MemoryChunkStore } from '../../../crdt/storage/memory-chunk-store.js'
 import { DEFAULT_COORDINATION } from '../../../node/coord/settings.js'
 import { silentLogger } from '../../../node/logger.js'
@@ -19,6 +19,31 @@ import { generatePlan } from '../../../scripts/lib/generate-plan.js'
 describe('plan import in chunks', () => {
   async function openStore (): Promise<DocStore> {
     return await DocStore.open({ storage: new MemoryChunkStore(), logger: silentLogger() })
+  }
+
+  /** One item of the direct changeInChunks tests: a task named `id`. */
+  function writeItem (d: FleetDoc, id: string): void {
+    writeTaskSpec(d, id, newTaskSpec({ title: id, epic: 'E', description: '', estimatedHours: 1, role: null, dependsOn: [], priority: 0, acceptance: null, order: 0 }, 'plan', 1))
+  }
+
+  /** Writes `count` items named prefix0.. through changeInChunks with a clock that moves 10 ms per reading; the items of each change. */
+  async function stepSizes (store: DocStore, prefix: string, count: number, opts: { minItems: number, maxItems?: number, warmupItems: number }): Promise<number[]> {
+    let clock = 0
+    const sizes: number[] = []
+    await changeInChunks({
+      store,
+      items: Array.from({ length: count }, (_, i) => `${prefix}${i}`),
+      message: 'test import',
+      budgetMs: 25,
+      ...opts,
+      now: () => (clock += 10),
+      beforeStep: () => { sizes.push(0) },
+      apply: (d, id) => {
+        sizes[sizes.length - 1] = (sizes.at(-1) ?? 0) + 1
+        writeItem(d, id)
+      }
+    })
+    return sizes
   }
 
   it('imports 3,000 tasks in several changes, the loop running between them, and re-importing writes nothing', async function () {
@@ -75,7 +100,7 @@ describe('plan import in chunks', () => {
         warmupItems: 0,
         apply: (d, id) => {
           if (id === 'T35') throw new Error('boom')
-          writeTaskSpec(d, id, newTaskSpec({ title: id, epic: 'E', description: '', estimatedHours: 1, role: null, dependsOn: [], priority: 0, acceptance: null, order: 0 }, 'plan', 1))
+          writeItem(d, id)
         },
         finish: (d) => { d.plan.digest = str('done') }
       }), /boom/)
@@ -92,39 +117,12 @@ describe('plan import in chunks', () => {
     // block of a 10k import. A clock that moves 10 ms per reading ends a budget step at 3 items.
     const store = await openStore()
     try {
-      let clock = 0
-      const sizes: number[] = []
-      await changeInChunks({
-        store,
-        items: Array.from({ length: 100 }, (_, i) => `T${i}`),
-        message: 'test import',
-        budgetMs: 25,
-        minItems: 20,
-        maxItems: 50,
-        warmupItems: 10,
-        now: () => (clock += 10),
-        beforeStep: () => { sizes.push(0) },
-        apply: (d, id) => {
-          sizes[sizes.length - 1] = (sizes.at(-1) ?? 0) + 1
-          writeTaskSpec(d, id, newTaskSpec({ title: id, epic: 'E', description: '', estimatedHours: 1, role: null, dependsOn: [], priority: 0, acceptance: null, order: 0 }, 'plan', 1))
-        }
-      })
+      const sizes = await stepSizes(store, 'T', 100, { minItems: 20, maxItems: 50, warmupItems: 10 })
       // After the warm-up a step writes minItems, then on until the budget is spent (3 clock readings).
       assert.deepEqual(sizes, [3, 3, 3, 3, 22, 22, 22, 22], 'budget-bound steps until 10 items are written, then at least minItems per step')
       assert.ok(hasTask(store.doc, 'T99'))
       // A write that fits in one step is one change, even on a clock that says every item is slow.
-      const small: number[] = []
-      await changeInChunks({
-        store,
-        items: Array.from({ length: 20 }, (_, i) => `S${i}`),
-        message: 'small import',
-        budgetMs: 25,
-        minItems: 20,
-        warmupItems: 10,
-        now: () => (clock += 10),
-        beforeStep: () => { small.push(0) },
-        apply: (d, id) => { writeTaskSpec(d, id, newTaskSpec({ title: id, epic: 'E', description: '', estimatedHours: 1, role: null, dependsOn: [], priority: 0, acceptance: null, order: 0 }, 'plan', 1)) }
-      })
+      const small = await stepSizes(store, 'S', 20, { minItems: 20, warmupItems: 10 })
       assert.equal(small.length, 1, 'a write of minItems items is one change')
     } finally {
       await store.close()
