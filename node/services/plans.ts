@@ -67,11 +67,7 @@ export class PlanService {
 
   /** Imports an already validated plan (planned on the event loop: for plans held in memory). */
   async import (plan: Plan): Promise<ImportSummary> {
-    return await this.serially(async () => {
-      // Let pending I/O run before the O(plan) planning.
-      await yieldToLoop()
-      return await this.write(this.prepareHere(plan))
-    })
+    return await this.serially(async () => await this.importHere(plan))
   }
 
   /**
@@ -82,8 +78,7 @@ export class PlanService {
   async importBody (bytes: Uint8Array): Promise<ImportSummary> {
     return await this.serially(async () => {
       if (bytes.byteLength < this.workerMinBytes && this.projection.get().tasks.size < this.workerMinTasks) {
-        await yieldToLoop()
-        return await this.write(this.prepareHere(planFromBytes(bytes)))
+        return await this.importHere(planFromBytes(bytes))
       }
       return await this.write(await prepareInWorker(bytes, this.existing()))
     })
@@ -96,10 +91,12 @@ export class PlanService {
     return await next
   }
 
-  /** Plans an import on the event loop, against the document as it is now. */
-  private prepareHere (plan: Plan): PreparedImport {
+  /** Plans an import on the event loop, against the document as it is then, and writes it. */
+  private async importHere (plan: Plan): Promise<ImportSummary> {
+    // Let pending I/O run before the O(plan) planning.
+    await yieldToLoop()
     const existing = this.existing()
-    return prepareImport(plan, [...existing.taskSlices(Number.MAX_SAFE_INTEGER)].flat(), existing.epics())
+    return await this.write(prepareImport(plan, [...existing.taskSlices(Number.MAX_SAFE_INTEGER)].flat(), existing.epics()))
   }
 
   /** The document's tasks and epics as an import compares them with the plan. */
