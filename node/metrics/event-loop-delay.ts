@@ -38,14 +38,15 @@ export function delayFigures (h: DelayHistogram): EventLoopDelayFigures {
   }
 }
 
+const MEASURED = '(seconds late, of the watchdog check every 100 ms)'
 const HELP: Record<EventLoopDelayStat, string> = {
-  min: 'The least event loop delay since the last scrape (seconds late, of the watchdog check every 100 ms)',
-  max: 'The largest event loop delay since the last scrape (seconds late, of the watchdog check every 100 ms)',
-  mean: 'The mean event loop delay since the last scrape (seconds late, of the watchdog check every 100 ms)',
+  min: `The least event loop delay since the last scrape ${MEASURED}`,
+  max: `The largest event loop delay since the last scrape ${MEASURED}`,
+  mean: `The mean event loop delay since the last scrape ${MEASURED}`,
   stddev: 'The standard deviation of the event loop delays since the last scrape',
-  p50: 'The 50th percentile of the event loop delays since the last scrape (seconds late, of the watchdog check every 100 ms)',
-  p90: 'The 90th percentile of the event loop delays since the last scrape (seconds late, of the watchdog check every 100 ms)',
-  p99: 'The 99th percentile of the event loop delays since the last scrape (seconds late, of the watchdog check every 100 ms)'
+  p50: `The 50th percentile of the event loop delays since the last scrape ${MEASURED}`,
+  p90: `The 90th percentile of the event loop delays since the last scrape ${MEASURED}`,
+  p99: `The 99th percentile of the event loop delays since the last scrape ${MEASURED}`
 }
 
 /** The gauge names prom-client's default metrics give these figures under `prefix`. */
